@@ -1,0 +1,9 @@
+DROP TABLE outbox_emails;
+DROP TABLE audit_log;
+DROP TABLE tenant_members;
+DROP TABLE tenants;
+DROP TABLE application_history;
+DROP TABLE applications;
+DROP TABLE login_failures;
+DROP TABLE user_sessions;
+DROP TABLE users;

@@ -1,0 +1,7 @@
+//! Who is asking: passwords, the cookie session, CSRF, and the extractors handlers use.
+
+pub mod csrf;
+pub mod password;
+pub mod session;
+
+pub use session::{CurrentUser, MaybeUser, Operator, TypedSession};

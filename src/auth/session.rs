@@ -1,0 +1,162 @@
+//! The cookie session (signed and encrypted by actix-session) and typed access to it.
+//!
+//! The cookie holds the id of a `user_sessions` row, the CSRF token, flash messages
+//! and nothing else. Authentication always goes back to the row.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use serde::{Deserialize, Serialize};
+
+use crate::db::{self, DbPool, models::User};
+use crate::error::AppError;
+
+const SID: &str = "sid";
+const CSRF: &str = "csrf";
+const FLASH: &str = "flash";
+
+/// A message shown once on the next page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flash {
+    /// "success", "info" or "error".
+    pub kind: String,
+    /// Message-catalog key.
+    pub key: String,
+}
+
+pub struct TypedSession(pub Session);
+
+impl TypedSession {
+    pub fn session_id(&self) -> Option<String> {
+        self.0.get::<String>(SID).ok().flatten()
+    }
+
+    /// Starts a login: a new cookie (rotated id), a new CSRF token and the session row id.
+    pub fn begin_login(&self, session_id: &str) -> Result<(), AppError> {
+        let flash = self.peek_flash();
+        self.0.renew();
+        self.0.clear();
+        self.insert(SID, session_id)?;
+        self.insert(CSRF, new_token())?;
+        self.insert(FLASH, flash)
+    }
+
+    pub fn end(&self) {
+        self.0.purge();
+    }
+
+    /// The CSRF token of this session, created on first use.
+    pub fn csrf_token(&self) -> Result<String, AppError> {
+        if let Some(token) = self.0.get::<String>(CSRF).ok().flatten() {
+            return Ok(token);
+        }
+        let token = new_token();
+        self.insert(CSRF, &token)?;
+        Ok(token)
+    }
+
+    pub fn existing_csrf_token(&self) -> Option<String> {
+        self.0.get::<String>(CSRF).ok().flatten()
+    }
+
+    pub fn flash(&self, kind: &str, key: &str) {
+        let mut all = self.peek_flash();
+        all.push(Flash { kind: kind.into(), key: key.into() });
+        let _ = self.insert(FLASH, all);
+    }
+
+    fn peek_flash(&self) -> Vec<Flash> {
+        self.0.get::<Vec<Flash>>(FLASH).ok().flatten().unwrap_or_default()
+    }
+
+    pub fn take_flash(&self) -> Vec<Flash> {
+        let all = self.peek_flash();
+        if !all.is_empty() {
+            self.0.remove(FLASH);
+        }
+        all
+    }
+
+    fn insert(&self, key: &str, value: impl Serialize) -> Result<(), AppError> {
+        self.0.insert(key, value).map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))
+    }
+}
+
+impl FromRequest for TypedSession {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Self(req.get_session())))
+    }
+}
+
+fn new_token() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The signed-in user, looked up from the session row.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub User);
+
+/// The signed-in user if there is one.
+pub struct MaybeUser(pub Option<User>);
+
+/// A signed-in operator; anyone else gets 403.
+pub struct Operator(pub User);
+
+async fn load_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
+    // Cached per request so several extractors do one lookup.
+    if let Some(cached) = req.extensions().get::<Option<User>>() {
+        return Ok(cached.clone());
+    }
+    let Some(sid) = req.get_session().get::<String>(SID).ok().flatten() else {
+        return Ok(None);
+    };
+    let pool =
+        req.app_data::<web::Data<DbPool>>().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no pool")))?.clone();
+    let now = crate::now();
+    let user = db::run(&pool, move |conn| Ok(db::sessions::find_user(conn, &sid, now)?)).await?;
+    req.extensions_mut().insert(user.clone());
+    Ok(user)
+}
+
+type BoxFut<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
+
+impl FromRequest for MaybeUser {
+    type Error = AppError;
+    type Future = BoxFut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { load_user(&req).await.map(MaybeUser) })
+    }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = BoxFut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { load_user(&req).await?.map(CurrentUser).ok_or(AppError::LoginRequired) })
+    }
+}
+
+impl FromRequest for Operator {
+    type Error = AppError;
+    type Future = BoxFut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let user = load_user(&req).await?.ok_or(AppError::LoginRequired)?;
+            if user.is_operator { Ok(Operator(user)) } else { Err(AppError::Forbidden) }
+        })
+    }
+}

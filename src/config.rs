@@ -1,0 +1,188 @@
+//! Configuration, read once at start-up from the environment (and `.env`).
+
+use std::{fmt, path::PathBuf};
+
+use anyhow::{Context, bail};
+use base64::Engine;
+
+/// Sandbox credentials of the simulated third-party platform. Printed in README.md
+/// on purpose: anyone may encrypt an event for the sandbox by hand.
+pub const SANDBOX_COMPONENT_APPID: &str = "wx3f1a2b3c4d5e6f70";
+pub const SANDBOX_COMPONENT_SECRET: &str = "sandboxcomponentsecret0123456789";
+pub const SANDBOX_COMPONENT_TOKEN: &str = "minihostsandboxtoken";
+pub const SANDBOX_COMPONENT_AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+/// A secret value whose `Debug` never prints it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The credentials of the third-party platform (component).
+#[derive(Clone, Debug)]
+pub struct ComponentCredentials {
+    pub appid: String,
+    pub secret: Secret,
+    pub token: Secret,
+    pub aes_key: Secret,
+}
+
+/// Settings as given. Addresses that depend on the bound port are resolved by
+/// [`crate::startup::Application::build`] into [`AppConfig`].
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bind: String,
+    pub public_url: Option<String>,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub secret_key: Option<Secret>,
+    pub sandbox: bool,
+    pub wechat_api_base: Option<String>,
+    pub wechat_mp_base: Option<String>,
+    pub wechatpay_api_base: Option<String>,
+    pub alipay_gateway: Option<String>,
+    pub component: ComponentCredentials,
+    pub operator_email: Option<String>,
+    pub operator_password: Option<Secret>,
+}
+
+impl Settings {
+    /// Reads the process environment (after loading `.env` if present).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Builds settings from any key lookup; tests pass a map.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let wechat_api_base = get("MINIHOST_WECHAT_API_BASE");
+        let sandbox = match get("MINIHOST_SANDBOX").as_deref() {
+            None => wechat_api_base.is_none(),
+            Some("on" | "true" | "1" | "yes") => true,
+            Some("off" | "false" | "0" | "no") => false,
+            Some(other) => bail!("MINIHOST_SANDBOX must be on or off, not {other:?}"),
+        };
+        let component = ComponentCredentials {
+            appid: get("MINIHOST_COMPONENT_APPID").unwrap_or_else(|| SANDBOX_COMPONENT_APPID.into()),
+            secret: Secret::new(get("MINIHOST_COMPONENT_SECRET").unwrap_or_else(|| SANDBOX_COMPONENT_SECRET.into())),
+            token: Secret::new(get("MINIHOST_COMPONENT_TOKEN").unwrap_or_else(|| SANDBOX_COMPONENT_TOKEN.into())),
+            aes_key: Secret::new(get("MINIHOST_COMPONENT_AES_KEY").unwrap_or_else(|| SANDBOX_COMPONENT_AES_KEY.into())),
+        };
+        Ok(Self {
+            bind: get("MINIHOST_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            public_url: get("MINIHOST_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
+            database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/minihost.db".into()),
+            data_dir: get("MINIHOST_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data")),
+            secret_key: get("MINIHOST_SECRET_KEY").map(Secret::new),
+            sandbox,
+            wechat_api_base,
+            wechat_mp_base: get("MINIHOST_WECHAT_MP_BASE"),
+            wechatpay_api_base: get("MINIHOST_WECHATPAY_API_BASE"),
+            alipay_gateway: get("MINIHOST_ALIPAY_GATEWAY"),
+            component,
+            operator_email: get("MINIHOST_OPERATOR_EMAIL"),
+            operator_password: get("MINIHOST_OPERATOR_PASSWORD").map(Secret::new),
+        })
+    }
+
+    /// The master key: from `MINIHOST_SECRET_KEY`, or generated once into `data/secret.key`.
+    pub fn load_secret_key(&self) -> anyhow::Result<Vec<u8>> {
+        let engine = base64::engine::general_purpose::STANDARD;
+        let encoded = match &self.secret_key {
+            Some(s) => s.expose().trim().to_string(),
+            None => {
+                let path = self.data_dir.join("secret.key");
+                match std::fs::read_to_string(&path) {
+                    Ok(s) => s.trim().to_string(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        std::fs::create_dir_all(&self.data_dir)
+                            .with_context(|| format!("cannot create {}", self.data_dir.display()))?;
+                        let mut key = [0u8; 64];
+                        rand::fill(&mut key);
+                        let encoded = engine.encode(key);
+                        write_private(&path, &encoded)?;
+                        tracing::info!(path = %path.display(), "generated a new secret key");
+                        encoded
+                    }
+                    Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+                }
+            }
+        };
+        let key = engine
+            .decode(encoded.as_bytes())
+            .context("MINIHOST_SECRET_KEY (or data/secret.key) is not valid base64")?;
+        if key.len() < 64 {
+            bail!("MINIHOST_SECRET_KEY must decode to at least 64 bytes, it has {}", key.len());
+        }
+        Ok(key)
+    }
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+/// Settings resolved against the bound address: what the running app uses.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    pub public_url: String,
+    pub sandbox: bool,
+    pub wechat_api_base: String,
+    pub wechat_mp_base: String,
+    pub wechatpay_api_base: String,
+    pub alipay_gateway: String,
+    pub component: ComponentCredentials,
+    pub cookie_secure: bool,
+}
+
+impl AppConfig {
+    pub fn resolve(settings: &Settings, bound: std::net::SocketAddr) -> Self {
+        let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+        let or_sandbox = |given: &Option<String>, sandbox_path: &str, real: &str| match given {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None if settings.sandbox => format!("{public_url}{sandbox_path}"),
+            None => real.to_string(),
+        };
+        Self {
+            wechat_api_base: or_sandbox(&settings.wechat_api_base, "/sandbox/wechat", "https://api.weixin.qq.com"),
+            wechat_mp_base: or_sandbox(&settings.wechat_mp_base, "/sandbox/mp", "https://mp.weixin.qq.com"),
+            wechatpay_api_base: or_sandbox(
+                &settings.wechatpay_api_base,
+                "/sandbox/wechatpay",
+                "https://api.mch.weixin.qq.com",
+            ),
+            alipay_gateway: or_sandbox(
+                &settings.alipay_gateway,
+                "/sandbox/alipay/gateway.do",
+                "https://openapi.alipay.com/gateway.do",
+            ),
+            cookie_secure: public_url.starts_with("https://"),
+            sandbox: settings.sandbox,
+            component: settings.component.clone(),
+            public_url,
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Database access: one connection type over SQLite and PostgreSQL, the pool, the
+//! migrations, and the helpers handlers use to run queries off the async threads.
+//!
+//! Every query lives in a submodule here; functions take `&mut DbConn` and return
+//! diesel's `QueryResult`. Tenant rows are only ever reached through functions that
+//! take the tenant id and filter on it in SQL.
+
+pub mod applications;
+pub mod audit;
+pub mod models;
+pub mod outbox;
+pub mod schema;
+pub mod sessions;
+pub mod tenants;
+pub mod throttle;
+pub mod users;
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("build with at least one of the features `sqlite` or `postgres`");
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::AppError;
+
+/// One connection type for both backends; the variant is picked from `DATABASE_URL`.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    #[cfg(feature = "sqlite")]
+    Sqlite(diesel::SqliteConnection),
+    #[cfg(feature = "postgres")]
+    Postgres(diesel::PgConnection),
+}
+
+pub type DbPool = r2d2::Pool<DbManager>;
+pub type PooledConn = r2d2::PooledConnection<DbManager>;
+
+#[cfg(feature = "sqlite")]
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+#[cfg(feature = "postgres")]
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Which backend a `DATABASE_URL` names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite { path: String },
+    Postgres { url: String },
+}
+
+impl Backend {
+    /// Parses the URL scheme; unknown schemes and backends not compiled in are refused
+    /// with a sentence meant for the person starting the server.
+    pub fn from_url(url: &str) -> anyhow::Result<Self> {
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                bail!("DATABASE_URL {url:?} has no file path (write sqlite://data/minihost.db)");
+            }
+            if !cfg!(feature = "sqlite") {
+                bail!("this build has no SQLite support; rebuild with `cargo build --features sqlite`");
+            }
+            return Ok(Self::Sqlite { path: path.to_string() });
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            if !cfg!(feature = "postgres") {
+                bail!(
+                    "this build has no PostgreSQL support; rebuild with `cargo build --features postgres` (needs libpq)"
+                );
+            }
+            return Ok(Self::Postgres { url: url.to_string() });
+        }
+        let scheme = url.split(':').next().unwrap_or_default();
+        bail!("DATABASE_URL scheme {scheme:?} is not supported; use sqlite://PATH or postgres://…")
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "sqlite",
+            Self::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+/// r2d2 manager that opens the backend named by the URL. diesel's own manager for a
+/// MultiConnection tries each backend in turn, and SQLite accepts any string as a path.
+#[derive(Debug)]
+pub struct DbManager {
+    backend: Backend,
+}
+
+impl r2d2::ManageConnection for DbManager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        match &self.backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite { path } => {
+                let mut conn =
+                    diesel::SqliteConnection::establish(path).map_err(diesel::r2d2::Error::ConnectionError)?;
+                conn.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres { url } => {
+                diesel::PgConnection::establish(url).map(DbConn::Postgres).map_err(diesel::r2d2::Error::ConnectionError)
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(diesel::r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(format!(
+                "backend {} is not compiled in",
+                other.name()
+            )))),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// Opens the pool, failing fast with one clear line when the database cannot be reached.
+pub fn connect(database_url: &str) -> anyhow::Result<DbPool> {
+    let backend = Backend::from_url(database_url)?;
+    if let Backend::Sqlite { path } = &backend
+        && let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create directory {}", parent.display()))?;
+    }
+    let manager = DbManager { backend: backend.clone() };
+    // Try once by hand: r2d2 would otherwise retry for its whole timeout and then say little.
+    let mut probe = r2d2::ManageConnection::connect(&manager)
+        .map_err(|e| anyhow::anyhow!("cannot open the {} database: {}", backend.name(), one_line(&e.to_string())))?;
+    if matches!(backend, Backend::Sqlite { .. }) {
+        probe.batch_execute("PRAGMA journal_mode = WAL;").context("cannot switch SQLite to WAL mode")?;
+    }
+    drop(probe);
+    let max_size = match backend {
+        Backend::Sqlite { .. } => 8,
+        Backend::Postgres { .. } => 10,
+    };
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)
+        .context("cannot build the database pool")
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Applies pending migrations for the connection's backend.
+pub fn migrate(conn: &mut DbConn) -> anyhow::Result<()> {
+    let applied = match conn {
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        #[cfg(feature = "postgres")]
+        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+    }
+    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    if applied > 0 {
+        tracing::info!(count = applied, "applied database migrations");
+    }
+    Ok(())
+}
+
+/// Runs `f` on a pooled connection on the blocking thread pool.
+pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(|e| AppError::Internal(anyhow::anyhow!("database pool: {e}")))?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// Runs `f` in one write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so two
+/// writers queue on the busy timeout instead of failing when a read lock is upgraded.
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    #[cfg(feature = "sqlite")]
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        type Tm = AnsiTransactionManager;
+        if let Some(inner) = sqlite_inner(conn) {
+            Tm::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            let result = f(conn);
+            let Some(inner) = sqlite_inner(conn) else {
+                return result;
+            };
+            return match result {
+                Ok(value) => match <Tm as TransactionManager<diesel::SqliteConnection>>::commit_transaction(inner) {
+                    Ok(()) => Ok(value),
+                    Err(e) => {
+                        let _ = <Tm as TransactionManager<diesel::SqliteConnection>>::rollback_transaction(inner);
+                        Err(e.into())
+                    }
+                },
+                Err(e) => {
+                    let _ = <Tm as TransactionManager<diesel::SqliteConnection>>::rollback_transaction(inner);
+                    Err(e)
+                }
+            };
+        }
+    }
+    conn.transaction(f)
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite_inner(conn: &mut DbConn) -> Option<&mut diesel::SqliteConnection> {
+    match conn {
+        DbConn::Sqlite(c) => Some(c),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// True when the error is a unique-constraint violation (on either backend).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+}

@@ -1,0 +1,30 @@
+//! minihost: a multi-tenant admin console for a WeChat Open Platform third-party platform.
+//!
+//! Layout: `routes/` parse requests and pick responses, `domain/` holds pure rules,
+//! `db/` every query, `auth/` sessions, passwords and CSRF, `views` the shared page
+//! context, `startup` the server wiring used by `main.rs` and the integration tests.
+
+rust_i18n::i18n!("locales", fallback = "en");
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod i18n;
+pub mod routes;
+pub mod secrets;
+pub mod startup;
+pub mod telemetry;
+pub mod views;
+pub mod wechat;
+
+/// Seconds since the Unix epoch. The one place the wall clock is read; domain code takes time as an argument.
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// A new time-ordered identifier (UUIDv7), used as the primary key of every row.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

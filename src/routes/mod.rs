@@ -1,0 +1,82 @@
+//! The one route table, used by the server and by the tests.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::error::{AppError, ErrorPage};
+
+mod account;
+mod apply;
+mod assets;
+mod health;
+mod home;
+mod mailbox;
+mod operator;
+mod workspace;
+
+/// Registers every console route. The sandbox (when on) is mounted separately.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/static/{file}", web::get().to(assets::serve))
+        .route("/", web::get().to(home::index))
+        .route("/locale", web::post().to(account::set_locale))
+        .route("/signup", web::get().to(account::signup_form))
+        .route("/signup", web::post().to(account::signup))
+        .route("/signup/check-email", web::post().to(account::check_email))
+        .route("/login", web::get().to(account::login_form))
+        .route("/login", web::post().to(account::login))
+        .route("/logout", web::post().to(account::logout))
+        .service(
+            web::scope("/apply")
+                .route("", web::get().to(apply::resume))
+                .route("/role", web::get().to(apply::role_form))
+                .route("/role", web::post().to(apply::choose_role))
+                .route("/details", web::get().to(apply::details_form))
+                .route("/details", web::post().to(apply::save_details))
+                .route("/review", web::get().to(apply::review))
+                .route("/submit", web::post().to(apply::submit))
+                .route("/previous", web::post().to(apply::previous))
+                .route("/status", web::get().to(apply::status))
+                .route("/logo", web::get().to(apply::logo)),
+        )
+        .service(
+            web::scope("/w/{tenant_id}")
+                .route("", web::get().to(workspace::home))
+                .route("/logo", web::get().to(workspace::logo)),
+        )
+        .service(
+            web::scope("/operator")
+                .route("", web::get().to(operator::index))
+                .route("/applications", web::get().to(operator::queue))
+                .route("/applications/{id}", web::get().to(operator::application))
+                .route("/applications/{id}/logo", web::get().to(operator::logo))
+                .route("/applications/{id}/approve", web::post().to(operator::approve))
+                .route("/applications/{id}/reject", web::post().to(operator::reject))
+                .route("/audit", web::get().to(operator::audit)),
+        );
+}
+
+/// Dev tools mounted only in sandbox mode.
+pub fn configure_sandbox_dev(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sandbox", web::get().to(mailbox::home))
+        .route("/sandbox/", web::get().to(mailbox::home))
+        .route("/sandbox/mailbox", web::get().to(mailbox::list))
+        .route("/sandbox/mailbox/{id}", web::get().to(mailbox::show));
+}
+
+/// Any path nothing else answered.
+pub async fn not_found(_req: HttpRequest) -> HttpResponse {
+    let status = actix_web::http::StatusCode::NOT_FOUND;
+    ErrorPage::new(status, "error.not_found_title", "error.not_found").respond(status)
+}
+
+/// A local path to return to, never another site.
+pub(crate) fn safe_return_path(candidate: Option<&str>) -> String {
+    match candidate {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+pub(crate) fn bad_form(e: impl std::fmt::Display) -> AppError {
+    AppError::BadRequest(e.to_string())
+}

@@ -1,0 +1,189 @@
+//! Building and running the server; `main.rs` and the integration tests both use this.
+
+use std::net::TcpListener;
+
+use actix_session::{SessionMiddleware, config::CookieContentSecurity, storage::CookieSessionStore};
+use actix_web::{App, HttpServer, cookie::SameSite, dev::Server, middleware, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::{csrf, password};
+use crate::config::{AppConfig, Settings};
+use crate::db::{self, DbPool, audit::Actor, models::NewUser};
+use crate::routes;
+
+pub struct Application {
+    port: u16,
+    config: AppConfig,
+    pool: DbPool,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the database, applies migrations, makes sure an operator exists, binds the
+    /// listener and builds the server (not yet running).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let master = settings.load_secret_key()?;
+        let pool = prepare_database(&settings.database_url)?;
+        bootstrap_operator(&pool, &settings)?;
+        let listener =
+            TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let addr = listener.local_addr()?;
+        let config = AppConfig::resolve(&settings, addr);
+        let cookie_key = crate::secrets::cookie_key(&master);
+        let (pool_data, config_data) = (web::Data::new(pool.clone()), web::Data::new(config.clone()));
+        let sandbox = config.sandbox;
+        let cookie_secure = config.cookie_secure;
+        let server = HttpServer::new(move || {
+            let session = SessionMiddleware::builder(CookieSessionStore::default(), cookie_key.clone())
+                .cookie_name("minihost_session".into())
+                .cookie_secure(cookie_secure)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .build();
+            App::new()
+                .wrap(middleware::from_fn(csrf::middleware))
+                .wrap(session)
+                .wrap(
+                    middleware::DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "same-origin")),
+                )
+                .wrap(TracingLogger::default())
+                .app_data(pool_data.clone())
+                .app_data(config_data.clone())
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(256 * 1024)
+                        .error_handler(|err, _| crate::error::AppError::BadRequest(err.to_string()).into()),
+                )
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|err, _| crate::error::AppError::BadRequest(err.to_string()).into()),
+                )
+                .configure(routes::configure)
+                .configure(|cfg| {
+                    if sandbox {
+                        routes::configure_sandbox_dev(cfg);
+                    }
+                })
+                .default_service(web::to(routes::not_found))
+        })
+        .listen(listener)?
+        .run();
+        tracing::info!(url = %config.public_url, sandbox = config.sandbox, "minihost is listening on {addr}");
+        Ok(Self { port: addr.port(), config, pool, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.config
+    }
+
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Connects and applies migrations (`minihost migrate` stops after this).
+pub fn prepare_database(database_url: &str) -> anyhow::Result<DbPool> {
+    let pool = db::connect(database_url)?;
+    let mut conn = pool.get().context("cannot get a database connection")?;
+    db::migrate(&mut conn)?;
+    let now = crate::now();
+    db::sessions::delete_expired(&mut conn, now)?;
+    db::throttle::prune(&mut conn, now - crate::domain::throttle::WINDOW_SECS)?;
+    Ok(pool)
+}
+
+/// At first start, when no operator exists, creates one (CONTRACT.md).
+fn bootstrap_operator(pool: &DbPool, settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = pool.get()?;
+    if db::users::any_operator(&mut conn)? {
+        return Ok(());
+    }
+    let email = settings.operator_email.clone().unwrap_or_else(|| "operator@localhost".to_string());
+    let (password, generated) = match &settings.operator_password {
+        Some(p) => (p.expose().to_string(), false),
+        None => (random_password(), true),
+    };
+    create_operator(&mut conn, &email, &password)?;
+    if generated {
+        // Printed once, as CONTRACT.md says; it is never stored in clear anywhere.
+        tracing::warn!("created operator {email} with password {password} (shown once; change it after login)");
+    } else {
+        tracing::info!("created operator {email} from MINIHOST_OPERATOR_EMAIL / MINIHOST_OPERATOR_PASSWORD");
+    }
+    Ok(())
+}
+
+/// Creates an operator, or promotes and resets the password of an existing account.
+pub fn create_operator(conn: &mut db::DbConn, email: &str, password: &str) -> anyhow::Result<()> {
+    let email = email.trim().to_lowercase();
+    if !validator::ValidateEmail::validate_email(&email) && !email.ends_with("@localhost") {
+        anyhow::bail!("{email:?} is not an e-mail address");
+    }
+    if password.chars().count() < 10 {
+        anyhow::bail!("the operator password must have at least 10 characters");
+    }
+    let hash = password::hash(password)?;
+    let now = crate::now();
+    db::write_tx(conn, |conn| {
+        let actor = Actor::system();
+        let (id, action) = match db::users::find_by_email(conn, &email)? {
+            Some(existing) => {
+                db::users::set_password(conn, &existing.id, &hash)?;
+                db::users::make_operator(conn, &existing.id)?;
+                (existing.id, "operator.promoted")
+            }
+            None => {
+                let id = crate::new_id();
+                db::users::insert(
+                    conn,
+                    &NewUser {
+                        id: &id,
+                        email: &email,
+                        name: "Operator",
+                        password_hash: &hash,
+                        is_operator: true,
+                        created_at: now,
+                    },
+                )?;
+                (id, "operator.created")
+            }
+        };
+        db::audit::write(
+            conn,
+            db::audit::Record::<(), _> {
+                actor: &actor,
+                tenant_id: None,
+                action,
+                subject: &format!("user:{id}"),
+                before: None,
+                after: Some(&serde_json::json!({ "email": email, "is_operator": true })),
+            },
+            now,
+        )
+    })?;
+    Ok(())
+}
+
+fn random_password() -> String {
+    use rand::RngExt;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}

@@ -1,0 +1,211 @@
+//! What every page shares: language, CSRF token, who is signed in, the workspace in
+//! the header, flash messages, and the sandbox banner.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web};
+use askama::Template;
+
+use crate::auth::{MaybeUser, TypedSession};
+use crate::config::AppConfig;
+use crate::db::{self, DbPool, models::Tenant};
+use crate::domain::avatar;
+use crate::error::AppError;
+use crate::i18n::Locale;
+
+pub struct UserBadge {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub is_operator: bool,
+}
+
+/// The workspace shown in the header.
+pub struct WorkspaceBadge {
+    pub id: String,
+    pub name: String,
+    pub initial: String,
+    pub color: String,
+    pub has_logo: bool,
+}
+
+impl WorkspaceBadge {
+    pub fn of(t: &Tenant) -> Self {
+        Self {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            initial: avatar::initial(&t.name),
+            color: t.avatar_color.clone(),
+            has_logo: t.logo_mime.is_some(),
+        }
+    }
+}
+
+pub struct FlashView {
+    pub kind: String,
+    pub text: String,
+}
+
+pub struct PageCtx {
+    pub locale: Locale,
+    pub csrf: String,
+    pub user: Option<UserBadge>,
+    pub workspace: Option<WorkspaceBadge>,
+    pub flash: Vec<FlashView>,
+    pub sandbox: bool,
+    pub path: String,
+}
+
+impl PageCtx {
+    /// Translates a catalog key in the page's language.
+    pub fn t(&self, key: &str) -> String {
+        self.locale.t(key)
+    }
+
+    /// Translates `group.name`, for names that come from data (statuses, roles).
+    pub fn t_in(&self, group: &str, name: impl AsRef<str>) -> String {
+        self.locale.t(&format!("{group}.{}", name.as_ref()))
+    }
+
+    pub fn t_with(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.locale.t_with(key, args)
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.locale.code()
+    }
+
+    pub fn is_zh(&self) -> bool {
+        self.locale == Locale::ZhCn
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_operator)
+    }
+
+    /// True when `prefix` is the current section (for `aria-current`).
+    pub fn active(&self, prefix: &str) -> bool {
+        self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
+    }
+
+    /// Formats Unix seconds as UTC date and time.
+    pub fn when(&self, at: impl UnixTime) -> String {
+        format_time(at.secs())
+    }
+
+    /// The default logo's character for a name.
+    pub fn initial(&self, name: &str) -> String {
+        avatar::initial(name)
+    }
+
+    pub fn set_workspace(&mut self, tenant: &Tenant) {
+        self.workspace = Some(WorkspaceBadge::of(tenant));
+    }
+}
+
+/// Unix seconds however deeply a template borrowed them.
+pub trait UnixTime {
+    fn secs(&self) -> i64;
+}
+
+impl UnixTime for i64 {
+    fn secs(&self) -> i64 {
+        *self
+    }
+}
+
+impl<T: UnixTime + ?Sized> UnixTime for &T {
+    fn secs(&self) -> i64 {
+        (**self).secs()
+    }
+}
+
+pub fn format_time(at: i64) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(at).ok().and_then(|t| t.format(&fmt).ok()).unwrap_or_default()
+}
+
+impl FromRequest for PageCtx {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let user_fut = MaybeUser::from_request(&req, payload);
+        Box::pin(async move {
+            let MaybeUser(user) = user_fut.await?;
+            let session = TypedSession(actix_session::SessionExt::get_session(&req));
+            let locale = Locale::from_request(&req);
+            let csrf = session.csrf_token()?;
+            let flash =
+                session.take_flash().into_iter().map(|f| FlashView { text: locale.t(&f.key), kind: f.kind }).collect();
+            let sandbox = req.app_data::<web::Data<AppConfig>>().is_some_and(|c| c.sandbox);
+            let workspace = match &user {
+                Some(u) if !u.is_operator => {
+                    let pool = req
+                        .app_data::<web::Data<DbPool>>()
+                        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no pool")))?
+                        .clone();
+                    let uid = u.id.clone();
+                    let tenants = db::run(&pool, move |c| Ok(db::tenants::list_for_member(c, &uid)?)).await?;
+                    tenants.first().map(WorkspaceBadge::of)
+                }
+                _ => None,
+            };
+            Ok(PageCtx {
+                locale,
+                csrf,
+                user: user.map(|u| UserBadge { id: u.id, name: u.name, email: u.email, is_operator: u.is_operator }),
+                workspace,
+                flash,
+                sandbox,
+                path: req.path().to_string(),
+            })
+        })
+    }
+}
+
+/// Validation messages by field name, already translated.
+#[derive(Default, Debug)]
+pub struct FormErrors(pub HashMap<String, String>);
+
+impl FormErrors {
+    pub fn from_validation(errors: &validator::ValidationErrors, locale: Locale) -> Self {
+        let mut map = HashMap::new();
+        for (field, errs) in errors.field_errors() {
+            if let Some(first) = errs.first() {
+                let key = first.message.as_deref().unwrap_or("form.invalid");
+                map.insert(field.to_string(), locale.t(key));
+            }
+        }
+        Self(map)
+    }
+
+    pub fn add(&mut self, field: &str, text: String) {
+        self.0.insert(field.to_string(), text);
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Renders a template with a status code.
+pub fn render(status: StatusCode, template: &impl Template) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(template.render()?))
+}
+
+pub fn ok(template: &impl Template) -> Result<HttpResponse, AppError> {
+    render(StatusCode::OK, template)
+}
+
+/// A 303 redirect that HTMX follows as a full navigation too.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header(("Location", location)).finish()
+}
