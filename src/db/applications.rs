@@ -272,7 +272,10 @@ pub fn decide(
 ) -> Result<Application, AppError> {
     super::write_tx(conn, |conn| {
         let before = find(conn, application_id)?.ok_or(AppError::NotFound)?;
-        let next = rules::decide(before.status(), decision).map_err(transition_error)?;
+        let next = rules::decide(before.status(), decision).map_err(|e| match e {
+            TransitionError::NotAllowed { .. } => AppError::Conflict("operator.already_decided".into()),
+            other => transition_error(other),
+        })?;
         let (reason, tenant_id) = match decision {
             Decision::Reject { reason } => (Some(reason.trim()), None),
             Decision::Approve => (None, Some(crate::new_id())),

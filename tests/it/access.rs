@@ -1,0 +1,59 @@
+//! Tenant isolation and the operator boundary, route by route.
+
+use reqwest::StatusCode;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
+    let app = TestApp::spawn().await;
+    let (alice, tenant_a) = app.approved_tenant("alice@a.example", "Alpha Ltd").await;
+    let (_bob, tenant_b) = app.approved_tenant("bob@b.example", "Beta Ltd").await;
+    let app_b = app.application_id_of("bob@b.example");
+
+    assert_eq!(alice.get(&format!("/w/{tenant_a}")).await.status(), StatusCode::OK);
+    for path in [format!("/w/{tenant_b}"), format!("/w/{tenant_b}/logo"), "/w/does-not-exist".to_string()] {
+        let page = alice.get(&path).await;
+        assert_eq!(page.status(), StatusCode::NOT_FOUND, "{path}");
+        page.assert_lacks("Beta Ltd");
+    }
+    for path in [
+        "/operator".to_string(),
+        "/operator/applications".to_string(),
+        format!("/operator/applications/{app_b}"),
+        format!("/operator/applications/{app_b}/logo"),
+        "/operator/audit".to_string(),
+    ] {
+        let page = alice.get(&path).await;
+        assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
+        page.assert_lacks("Beta Ltd");
+    }
+    for path in [format!("/operator/applications/{app_b}/approve"), format!("/operator/applications/{app_b}/reject")] {
+        let page = alice.post(&path, &[("reason", "x")]).await;
+        assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    // The applicant pages only ever show the caller's own application.
+    let own = alice.get("/apply/logo").await;
+    assert_eq!(own.status(), StatusCode::NOT_FOUND, "Alpha uploaded no logo; Beta's is not served");
+}
+
+#[tokio::test]
+async fn signed_out_visitors_are_sent_to_the_login() {
+    let app = TestApp::spawn().await;
+    let (_, tenant) = app.approved_tenant("carol@c.example", "Gamma Ltd").await;
+    let b = app.browser();
+    for path in [format!("/w/{tenant}"), "/apply".into(), "/apply/status".into(), "/operator/applications".into()] {
+        let page = b.get(&path).await;
+        assert_eq!(page.url().path(), "/login", "{path}");
+        page.assert_lacks("Gamma Ltd");
+    }
+}
+
+#[tokio::test]
+async fn operators_have_no_application_and_applicants_no_queue() {
+    let app = TestApp::spawn().await;
+    let op = app.operator().await;
+    assert_eq!(op.get("/apply/role").await.status(), StatusCode::FORBIDDEN);
+    let applicant = app.submitted_applicant("dave@d.example", "Delta Ltd").await;
+    assert_eq!(applicant.get("/operator/applications").await.status(), StatusCode::FORBIDDEN);
+}
