@@ -2,7 +2,7 @@
 //! can forget it.
 //!
 //! The token is per session and travels as the `csrf_token` form field (URL-encoded
-//! forms), the `X-CSRF-Token` header (HTMX requests, set once on `<body>`), or, for
+//! forms; HTMX sends the enclosing form's fields too), the `X-CSRF-Token` header, or, for
 //! multipart uploads only, the `csrf_token` query parameter. Endpoints that outside
 //! systems call (WeChat events, payment notifications, the sandbox's API) are exempt:
 //! they are verified by signature instead.

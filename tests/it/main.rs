@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test here
+
 //! One integration binary: the real app over HTTP, a fresh database per test.
 
 mod helpers;
@@ -5,5 +7,6 @@ mod helpers;
 mod access;
 mod account;
 mod application;
+mod browser;
 mod cli;
 mod i18n;
