@@ -57,6 +57,10 @@ pub struct Settings {
     pub component: ComponentCredentials,
     pub operator_email: Option<String>,
     pub operator_password: Option<Secret>,
+    /// How often the sandbox pushes a `component_verify_ticket` (WeChat: about 10 minutes).
+    pub sandbox_ticket_interval_secs: u64,
+    /// Lifetime of the tokens the sandbox issues (WeChat: 7200 s).
+    pub sandbox_token_ttl_secs: i64,
 }
 
 impl Settings {
@@ -95,6 +99,8 @@ impl Settings {
             component,
             operator_email: get("MINIHOST_OPERATOR_EMAIL"),
             operator_password: get("MINIHOST_OPERATOR_PASSWORD").map(Secret::new),
+            sandbox_ticket_interval_secs: parse_number(&get, "MINIHOST_SANDBOX_TICKET_INTERVAL", 600)?,
+            sandbox_token_ttl_secs: parse_number(&get, "MINIHOST_SANDBOX_TOKEN_TTL", 7200)?,
         })
     }
 
@@ -131,6 +137,17 @@ impl Settings {
     }
 }
 
+fn parse_number<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: T,
+) -> anyhow::Result<T> {
+    match get(key) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| anyhow::anyhow!("{key} must be a whole number, not {v:?}")),
+    }
+}
+
 fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -156,6 +173,8 @@ pub struct AppConfig {
     pub alipay_gateway: String,
     pub component: ComponentCredentials,
     pub cookie_secure: bool,
+    pub sandbox_ticket_interval_secs: u64,
+    pub sandbox_token_ttl_secs: i64,
 }
 
 impl AppConfig {
@@ -180,6 +199,8 @@ impl AppConfig {
                 "https://openapi.alipay.com/gateway.do",
             ),
             cookie_secure: public_url.starts_with("https://"),
+            sandbox_ticket_interval_secs: settings.sandbox_ticket_interval_secs,
+            sandbox_token_ttl_secs: settings.sandbox_token_ttl_secs,
             sandbox: settings.sandbox,
             component: settings.component.clone(),
             public_url,
