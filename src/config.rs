@@ -61,6 +61,8 @@ pub struct Settings {
     pub sandbox_ticket_interval_secs: u64,
     /// Lifetime of the tokens the sandbox issues (WeChat: 7200 s).
     pub sandbox_token_ttl_secs: i64,
+    /// How long the job worker waits when nothing is due.
+    pub job_poll_interval: std::time::Duration,
 }
 
 impl Settings {
@@ -101,6 +103,7 @@ impl Settings {
             operator_password: get("MINIHOST_OPERATOR_PASSWORD").map(Secret::new),
             sandbox_ticket_interval_secs: parse_number(&get, "MINIHOST_SANDBOX_TICKET_INTERVAL", 600)?,
             sandbox_token_ttl_secs: parse_number(&get, "MINIHOST_SANDBOX_TOKEN_TTL", 7200)?,
+            job_poll_interval: std::time::Duration::from_millis(parse_number(&get, "MINIHOST_JOB_POLL_MS", 1000)?),
         })
     }
 

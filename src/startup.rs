@@ -31,7 +31,21 @@ impl Application {
         let addr = listener.local_addr()?;
         let config = AppConfig::resolve(&settings, addr);
         let cookie_key = crate::secrets::cookie_key(&master);
+        let sealer = crate::secrets::Sealer::new(&master);
+        let crypt = crate::wechat::crypto::MsgCrypt::new(
+            config.component.token.expose(),
+            config.component.aes_key.expose(),
+            &config.component.appid,
+        )
+        .map_err(|e| anyhow::anyhow!("MINIHOST_COMPONENT_AES_KEY / _TOKEN are not usable: {e}"))?;
+        let platform = std::sync::Arc::new(crate::wechat::platform::Platform::new(
+            pool.clone(),
+            crate::wechat::client::WechatClient::new(&config),
+            sealer.clone(),
+        ));
         let (pool_data, config_data) = (web::Data::new(pool.clone()), web::Data::new(config.clone()));
+        let (sealer_data, crypt_data) = (web::Data::new(sealer), web::Data::new(crypt));
+        let platform_data = web::Data::from(platform.clone());
         let sandbox = config.sandbox;
         let cookie_secure = config.cookie_secure;
         let server = HttpServer::new(move || {
@@ -54,6 +68,9 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .app_data(pool_data.clone())
                 .app_data(config_data.clone())
+                .app_data(sealer_data.clone())
+                .app_data(crypt_data.clone())
+                .app_data(platform_data.clone())
                 .app_data(
                     web::FormConfig::default()
                         .limit(256 * 1024)
@@ -73,6 +90,7 @@ impl Application {
         })
         .listen(listener)?
         .run();
+        tokio::spawn(crate::jobs::run_worker(pool.clone(), platform, settings.job_poll_interval));
         tracing::info!(url = %config.public_url, sandbox = config.sandbox, "minihost is listening on {addr}");
         Ok(Self { port: addr.port(), config, pool, server })
     }

@@ -7,8 +7,10 @@
 
 pub mod applications;
 pub mod audit;
+pub mod jobs;
 pub mod models;
 pub mod outbox;
+pub mod platform;
 pub mod schema;
 pub mod sessions;
 pub mod tenants;

@@ -121,6 +121,108 @@ diesel::joinable!(application_history -> applications (application_id));
 diesel::joinable!(tenant_members -> tenants (tenant_id));
 diesel::joinable!(tenant_members -> users (user_id));
 
+diesel::table! {
+    platform_credentials (name) {
+        name -> Text,
+        value_enc -> Text,
+        obtained_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    authorizers (appid) {
+        appid -> Text,
+        status -> Text,
+        refresh_token_enc -> Nullable<Text>,
+        access_token_enc -> Nullable<Text>,
+        access_expires_at -> BigInt,
+        func_ids -> Text,
+        nick_name -> Text,
+        head_img -> Text,
+        user_name -> Text,
+        principal_name -> Text,
+        service_type -> Integer,
+        verify_type -> Integer,
+        is_mini_program -> Bool,
+        info_json -> Text,
+        authorized_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        owner -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    wechat_events (id) {
+        id -> Text,
+        endpoint -> Text,
+        path_appid -> Nullable<Text>,
+        received_at -> BigInt,
+        msg_timestamp -> BigInt,
+        nonce -> Text,
+        raw_body -> Text,
+        decoded -> Text,
+        info_type -> Text,
+        authorizer_appid -> Nullable<Text>,
+        dedupe_key -> Text,
+        status -> Text,
+        outcome -> Text,
+        attempts -> Integer,
+        processed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    event_nonces (nonce, msg_timestamp) {
+        nonce -> Text,
+        msg_timestamp -> BigInt,
+        seen_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        payload -> Text,
+        unique_key -> Nullable<Text>,
+        status -> Text,
+        run_at -> BigInt,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    auth_states (state) {
+        state -> Text,
+        purpose -> Text,
+        tenant_id -> Nullable<Text>,
+        user_id -> Text,
+        session_id -> Text,
+        pre_auth_code -> Text,
+        biz_appid -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        result_appid -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_sessions,
@@ -131,4 +233,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenant_members,
     audit_log,
     outbox_emails,
+    platform_credentials,
+    authorizers,
+    leases,
+    wechat_events,
+    event_nonces,
+    jobs,
+    auth_states,
 );

@@ -11,6 +11,8 @@ mod health;
 mod home;
 mod mailbox;
 mod operator;
+mod platform;
+mod wechat_events;
 mod workspace;
 
 /// Registers every console route. The sandbox (when on) is mounted separately.
@@ -25,6 +27,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(account::login_form))
         .route("/login", web::post().to(account::login))
         .route("/logout", web::post().to(account::logout))
+        .route("/wechat/authorized", web::get().to(platform::authorized))
+        .service(
+            web::scope("/wechat")
+                .app_data(web::PayloadConfig::new(crate::wechat::events::MAX_BODY_BYTES))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    actix_web::error::InternalError::from_response(
+                        err,
+                        actix_web::HttpResponse::BadRequest().body("bad query string"),
+                    )
+                    .into()
+                }))
+                .route("/component/events", web::post().to(wechat_events::component))
+                .route("/mp/{appid}/events", web::post().to(wechat_events::mini_program)),
+        )
         .service(
             web::scope("/apply")
                 .route("", web::get().to(apply::resume))
@@ -51,7 +67,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/applications/{id}/logo", web::get().to(operator::logo))
                 .route("/applications/{id}/approve", web::post().to(operator::approve))
                 .route("/applications/{id}/reject", web::post().to(operator::reject))
-                .route("/audit", web::get().to(operator::audit)),
+                .route("/audit", web::get().to(operator::audit))
+                .route("/platform", web::get().to(platform::page))
+                .route("/platform/refresh-token", web::post().to(platform::refresh_token))
+                .route("/platform/authorize", web::post().to(platform::authorize))
+                .route("/platform/events/{id}", web::get().to(platform::event))
+                .route("/platform/events/{id}/replay", web::post().to(platform::replay)),
         );
 }
 

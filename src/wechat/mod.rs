@@ -1,4 +1,7 @@
 //! The WeChat Open Platform protocol: message crypto and the errcode table.
 
+pub mod client;
 pub mod crypto;
 pub mod errcode;
+pub mod events;
+pub mod platform;

@@ -1,0 +1,438 @@
+//! Platform credentials, authorizers, leases, and the event inbox.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::DbConn;
+use super::schema::{authorizers, event_nonces, leases, platform_credentials, wechat_events};
+
+pub const TICKET: &str = "component_verify_ticket";
+pub const COMPONENT_TOKEN: &str = "component_access_token";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = platform_credentials)]
+pub struct Credential {
+    pub name: String,
+    pub value_enc: String,
+    pub obtained_at: i64,
+    pub expires_at: i64,
+}
+
+pub fn credential(conn: &mut DbConn, name: &str) -> QueryResult<Option<Credential>> {
+    platform_credentials::table.find(name).select(Credential::as_select()).first(conn).optional()
+}
+
+/// Inserts or replaces a credential (portable upsert: update, then insert if nothing was there).
+pub fn put_credential(
+    conn: &mut DbConn,
+    name: &str,
+    value_enc: &str,
+    obtained_at: i64,
+    expires_at: i64,
+) -> QueryResult<()> {
+    let updated = diesel::update(platform_credentials::table.find(name))
+        .set((
+            platform_credentials::value_enc.eq(value_enc),
+            platform_credentials::obtained_at.eq(obtained_at),
+            platform_credentials::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(platform_credentials::table)
+            .values((
+                platform_credentials::name.eq(name),
+                platform_credentials::value_enc.eq(value_enc),
+                platform_credentials::obtained_at.eq(obtained_at),
+                platform_credentials::expires_at.eq(expires_at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Marks a stored credential as expired, so the next use refreshes it.
+pub fn expire_credential(conn: &mut DbConn, name: &str, value_enc: &str) -> QueryResult<usize> {
+    diesel::update(
+        platform_credentials::table
+            .filter(platform_credentials::name.eq(name))
+            .filter(platform_credentials::value_enc.eq(value_enc)),
+    )
+    .set(platform_credentials::expires_at.eq(0))
+    .execute(conn)
+}
+
+// ---- leases ----
+
+/// Takes the named lease for `owner` until `now + ttl`, if it is free, expired or already
+/// ours. Each statement is atomic on its own, so two processes can never both hold it.
+pub fn try_lease(conn: &mut DbConn, name: &str, owner: &str, now: i64, ttl: i64) -> QueryResult<bool> {
+    let taken = diesel::update(
+        leases::table.filter(leases::name.eq(name)).filter(leases::expires_at.le(now).or(leases::owner.eq(owner))),
+    )
+    .set((leases::owner.eq(owner), leases::expires_at.eq(now + ttl)))
+    .execute(conn)?;
+    if taken == 1 {
+        return Ok(true);
+    }
+    // Both SQLite and PostgreSQL understand this upsert form.
+    let inserted = diesel::sql_query(
+        "INSERT INTO leases (name, owner, expires_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind::<Text, _>(name)
+    .bind::<Text, _>(owner)
+    .bind::<BigInt, _>(now + ttl)
+    .execute(conn)?;
+    Ok(inserted == 1)
+}
+
+pub fn release_lease(conn: &mut DbConn, name: &str, owner: &str) -> QueryResult<usize> {
+    diesel::delete(leases::table.filter(leases::name.eq(name)).filter(leases::owner.eq(owner))).execute(conn)
+}
+
+// ---- authorizers ----
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = authorizers)]
+pub struct Authorizer {
+    pub appid: String,
+    pub status: String,
+    pub refresh_token_enc: Option<String>,
+    pub access_token_enc: Option<String>,
+    pub access_expires_at: i64,
+    pub func_ids: String,
+    pub nick_name: String,
+    pub head_img: String,
+    pub user_name: String,
+    pub principal_name: String,
+    pub service_type: i32,
+    pub verify_type: i32,
+    pub is_mini_program: bool,
+    pub info_json: String,
+    pub authorized_at: i64,
+    pub revoked_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+impl Authorizer {
+    pub fn func_id_list(&self) -> Vec<i64> {
+        self.func_ids.split(',').filter_map(|s| s.trim().parse().ok()).collect()
+    }
+    pub fn is_verified(&self) -> bool {
+        self.verify_type == 0
+    }
+    pub fn is_revoked(&self) -> bool {
+        self.status == "revoked"
+    }
+}
+
+pub fn authorizer(conn: &mut DbConn, appid: &str) -> QueryResult<Option<Authorizer>> {
+    authorizers::table.find(appid).select(Authorizer::as_select()).first(conn).optional()
+}
+
+pub fn list_authorizers(conn: &mut DbConn) -> QueryResult<Vec<Authorizer>> {
+    authorizers::table.select(Authorizer::as_select()).order(authorizers::authorized_at.desc()).load(conn)
+}
+
+/// What an authorization (query_auth or a refresh from the list) gave us.
+pub struct Grant<'a> {
+    pub appid: &'a str,
+    pub refresh_token_enc: Option<&'a str>,
+    pub access_token_enc: Option<&'a str>,
+    pub access_expires_at: i64,
+    pub func_ids: Option<&'a str>,
+}
+
+/// Records an authorization: creates the row or marks it authorized again with new tokens.
+pub fn upsert_grant(conn: &mut DbConn, g: &Grant<'_>, now: i64) -> QueryResult<()> {
+    let updated = diesel::update(authorizers::table.find(g.appid))
+        .set((
+            authorizers::status.eq("authorized"),
+            authorizers::revoked_at.eq(None::<i64>),
+            authorizers::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(authorizers::table)
+            .values((
+                authorizers::appid.eq(g.appid),
+                authorizers::status.eq("authorized"),
+                authorizers::authorized_at.eq(now),
+                authorizers::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    if let Some(refresh) = g.refresh_token_enc {
+        diesel::update(authorizers::table.find(g.appid))
+            .set(authorizers::refresh_token_enc.eq(refresh))
+            .execute(conn)?;
+    }
+    if let Some(access) = g.access_token_enc {
+        diesel::update(authorizers::table.find(g.appid))
+            .set((authorizers::access_token_enc.eq(access), authorizers::access_expires_at.eq(g.access_expires_at)))
+            .execute(conn)?;
+    }
+    if let Some(func) = g.func_ids {
+        diesel::update(authorizers::table.find(g.appid)).set(authorizers::func_ids.eq(func)).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The account details from api_get_authorizer_info.
+pub struct Details<'a> {
+    pub nick_name: &'a str,
+    pub head_img: &'a str,
+    pub user_name: &'a str,
+    pub principal_name: &'a str,
+    pub service_type: i32,
+    pub verify_type: i32,
+    pub is_mini_program: bool,
+    pub info_json: &'a str,
+    pub func_ids: &'a str,
+}
+
+pub fn update_details(conn: &mut DbConn, appid: &str, d: &Details<'_>, now: i64) -> QueryResult<usize> {
+    diesel::update(authorizers::table.find(appid))
+        .set((
+            authorizers::nick_name.eq(d.nick_name),
+            authorizers::head_img.eq(d.head_img),
+            authorizers::user_name.eq(d.user_name),
+            authorizers::principal_name.eq(d.principal_name),
+            authorizers::service_type.eq(d.service_type),
+            authorizers::verify_type.eq(d.verify_type),
+            authorizers::is_mini_program.eq(d.is_mini_program),
+            authorizers::info_json.eq(d.info_json),
+            authorizers::func_ids.eq(d.func_ids),
+            authorizers::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn set_access_token(
+    conn: &mut DbConn,
+    appid: &str,
+    access_enc: &str,
+    expires_at: i64,
+    refresh_enc: Option<&str>,
+    now: i64,
+) -> QueryResult<usize> {
+    let n = diesel::update(authorizers::table.find(appid).filter(authorizers::status.eq("authorized")))
+        .set((
+            authorizers::access_token_enc.eq(access_enc),
+            authorizers::access_expires_at.eq(expires_at),
+            authorizers::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if let Some(refresh) = refresh_enc {
+        diesel::update(authorizers::table.find(appid)).set(authorizers::refresh_token_enc.eq(refresh)).execute(conn)?;
+    }
+    Ok(n)
+}
+
+pub fn set_refresh_token(conn: &mut DbConn, appid: &str, refresh_enc: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(authorizers::table.find(appid))
+        .set((authorizers::refresh_token_enc.eq(refresh_enc), authorizers::updated_at.eq(now)))
+        .execute(conn)
+}
+
+pub fn expire_access_token(conn: &mut DbConn, appid: &str) -> QueryResult<usize> {
+    diesel::update(authorizers::table.find(appid)).set(authorizers::access_expires_at.eq(0)).execute(conn)
+}
+
+/// The authorization was withdrawn: drop every token; nothing is called for it afterwards.
+pub fn revoke(conn: &mut DbConn, appid: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(authorizers::table.find(appid))
+        .set((
+            authorizers::status.eq("revoked"),
+            authorizers::refresh_token_enc.eq(None::<String>),
+            authorizers::access_token_enc.eq(None::<String>),
+            authorizers::access_expires_at.eq(0),
+            authorizers::revoked_at.eq(Some(now)),
+            authorizers::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+// ---- events ----
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = wechat_events)]
+pub struct Event {
+    pub id: String,
+    pub endpoint: String,
+    pub path_appid: Option<String>,
+    pub received_at: i64,
+    pub msg_timestamp: i64,
+    pub nonce: String,
+    pub raw_body: String,
+    pub decoded: String,
+    pub info_type: String,
+    pub authorizer_appid: Option<String>,
+    pub dedupe_key: String,
+    pub status: String,
+    pub outcome: String,
+    pub attempts: i32,
+    pub processed_at: Option<i64>,
+}
+
+pub struct NewEvent<'a> {
+    pub id: &'a str,
+    pub endpoint: &'a str,
+    pub path_appid: Option<&'a str>,
+    pub received_at: i64,
+    pub msg_timestamp: i64,
+    pub nonce: &'a str,
+    pub raw_body: &'a str,
+    pub decoded: &'a str,
+    pub info_type: &'a str,
+    pub authorizer_appid: Option<&'a str>,
+    pub dedupe_key: &'a str,
+}
+
+/// Remembers a nonce; false when it was already seen (a replay).
+pub fn remember_nonce(conn: &mut DbConn, nonce: &str, timestamp: i64, now: i64) -> QueryResult<bool> {
+    let inserted = diesel::sql_query(
+        "INSERT INTO event_nonces (nonce, msg_timestamp, seen_at) VALUES ($1, $2, $3) ON CONFLICT (nonce, msg_timestamp) DO NOTHING",
+    )
+    .bind::<Text, _>(nonce)
+    .bind::<BigInt, _>(timestamp)
+    .bind::<BigInt, _>(now)
+    .execute(conn)?;
+    Ok(inserted == 1)
+}
+
+pub fn prune_nonces(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
+    diesel::delete(event_nonces::table.filter(event_nonces::seen_at.lt(before))).execute(conn)
+}
+
+/// Stores an event; false when an identical one was stored before (a redelivery).
+pub fn insert_event(conn: &mut DbConn, e: &NewEvent<'_>) -> QueryResult<bool> {
+    let inserted = diesel::sql_query(
+        "INSERT INTO wechat_events (id, endpoint, path_appid, received_at, msg_timestamp, nonce, raw_body, decoded, \
+         info_type, authorizer_appid, dedupe_key, status, outcome, attempts) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'received', '', 0) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind::<Text, _>(e.id)
+    .bind::<Text, _>(e.endpoint)
+    .bind::<diesel::sql_types::Nullable<Text>, _>(e.path_appid)
+    .bind::<BigInt, _>(e.received_at)
+    .bind::<BigInt, _>(e.msg_timestamp)
+    .bind::<Text, _>(e.nonce)
+    .bind::<Text, _>(e.raw_body)
+    .bind::<Text, _>(e.decoded)
+    .bind::<Text, _>(e.info_type)
+    .bind::<diesel::sql_types::Nullable<Text>, _>(e.authorizer_appid)
+    .bind::<Text, _>(e.dedupe_key)
+    .execute(conn)?;
+    Ok(inserted == 1)
+}
+
+pub fn event(conn: &mut DbConn, id: &str) -> QueryResult<Option<Event>> {
+    wechat_events::table.find(id).select(Event::as_select()).first(conn).optional()
+}
+
+pub fn recent_events(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Event>> {
+    wechat_events::table
+        .select(Event::as_select())
+        .order((wechat_events::received_at.desc(), wechat_events::id.desc()))
+        .limit(limit)
+        .load(conn)
+}
+
+pub fn finish_event(conn: &mut DbConn, id: &str, status: &str, outcome: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(wechat_events::table.find(id))
+        .set((
+            wechat_events::status.eq(status),
+            wechat_events::outcome.eq(outcome),
+            wechat_events::attempts.eq(wechat_events::attempts + 1),
+            wechat_events::processed_at.eq(Some(now)),
+        ))
+        .execute(conn)
+}
+
+pub fn count_events(conn: &mut DbConn) -> QueryResult<i64> {
+    wechat_events::table.count().get_result(conn)
+}
+
+// ---- authorization states ----
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::auth_states)]
+pub struct AuthState {
+    pub state: String,
+    pub purpose: String,
+    pub tenant_id: Option<String>,
+    pub user_id: String,
+    pub session_id: String,
+    pub pre_auth_code: String,
+    pub biz_appid: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub result_appid: Option<String>,
+    pub outcome: Option<String>,
+}
+
+pub struct NewAuthState<'a> {
+    pub state: &'a str,
+    pub purpose: &'a str,
+    pub tenant_id: Option<&'a str>,
+    pub user_id: &'a str,
+    pub session_id: &'a str,
+    pub pre_auth_code: &'a str,
+    pub biz_appid: Option<&'a str>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+pub fn insert_auth_state(conn: &mut DbConn, s: &NewAuthState<'_>) -> QueryResult<()> {
+    use super::schema::auth_states as a;
+    diesel::insert_into(a::table)
+        .values((
+            a::state.eq(s.state),
+            a::purpose.eq(s.purpose),
+            a::tenant_id.eq(s.tenant_id),
+            a::user_id.eq(s.user_id),
+            a::session_id.eq(s.session_id),
+            a::pre_auth_code.eq(s.pre_auth_code),
+            a::biz_appid.eq(s.biz_appid),
+            a::created_at.eq(s.created_at),
+            a::expires_at.eq(s.expires_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Takes a state for use: only once, only before it expires, only by the session that made it.
+/// Returns None when any of that does not hold (the caller shows one refusal page).
+pub fn take_auth_state(conn: &mut DbConn, state: &str, session_id: &str, now: i64) -> QueryResult<Option<AuthState>> {
+    use super::schema::auth_states as a;
+    let taken = diesel::update(
+        a::table
+            .filter(a::state.eq(state))
+            .filter(a::session_id.eq(session_id))
+            .filter(a::used_at.is_null())
+            .filter(a::expires_at.gt(now)),
+    )
+    .set(a::used_at.eq(Some(now)))
+    .execute(conn)?;
+    if taken != 1 {
+        return Ok(None);
+    }
+    a::table.find(state).select(AuthState::as_select()).first(conn).optional()
+}
+
+pub fn finish_auth_state(conn: &mut DbConn, state: &str, appid: Option<&str>, outcome: &str) -> QueryResult<usize> {
+    use super::schema::auth_states as a;
+    diesel::update(a::table.find(state)).set((a::result_appid.eq(appid), a::outcome.eq(outcome))).execute(conn)
+}
+
+pub fn auth_state(conn: &mut DbConn, state: &str) -> QueryResult<Option<AuthState>> {
+    use super::schema::auth_states as a;
+    a::table.find(state).select(AuthState::as_select()).first(conn).optional()
+}
+
+pub fn put_credential_expiry(conn: &mut DbConn, name: &str, expires_at: i64) -> QueryResult<usize> {
+    diesel::update(platform_credentials::table.find(name))
+        .set(platform_credentials::expires_at.eq(expires_at))
+        .execute(conn)
+}

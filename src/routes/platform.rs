@@ -1,0 +1,271 @@
+//! The operator's "Platform" page: ticket and token health, authorizers, the event inbox
+//! with replay, background jobs; and the platform-level authorization flow.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::{CurrentUser, Operator, TypedSession};
+use crate::config::AppConfig;
+use crate::db::{self, DbPool, audit::Actor, platform as store};
+use crate::error::AppError;
+use crate::secrets::Sealer;
+use crate::views::{PageCtx, ok, see_other};
+use crate::wechat::platform::Platform;
+
+/// How long an authorization link stays usable (WeChat's pre_auth_code lives 1800 s).
+pub const STATE_TTL_SECS: i64 = 1800;
+
+pub struct CredentialView {
+    pub obtained_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Template)]
+#[template(path = "operator/platform.html")]
+struct PlatformPage {
+    ctx: PageCtx,
+    now: i64,
+    ticket: Option<CredentialView>,
+    token: Option<CredentialView>,
+    authorizers: Vec<store::Authorizer>,
+    events: Vec<store::Event>,
+    jobs: Vec<db::jobs::Job>,
+}
+
+impl PlatformPage {
+    fn minutes(&self, from: &i64, to: &i64) -> i64 {
+        (to - from) / 60
+    }
+}
+
+pub async fn page(ctx: PageCtx, _op: Operator, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
+    let (ticket, token, authorizers, events, jobs) = db::run(&pool, |c| {
+        let view = |c: Option<store::Credential>| {
+            c.map(|c| CredentialView { obtained_at: c.obtained_at, expires_at: c.expires_at })
+        };
+        Ok((
+            view(store::credential(c, store::TICKET)?),
+            view(store::credential(c, store::COMPONENT_TOKEN)?),
+            store::list_authorizers(c)?,
+            store::recent_events(c, 50)?,
+            db::jobs::recent(c, 20)?,
+        ))
+    })
+    .await?;
+    ok(&PlatformPage { ctx, now: crate::now(), ticket, token, authorizers, events, jobs })
+}
+
+pub async fn refresh_token(_op: Operator, session: TypedSession, platform: web::Data<Platform>) -> HttpResponse {
+    match platform.refresh_component_token_now().await {
+        Ok(()) => session.flash("success", "platform.token_refreshed"),
+        Err(e) => {
+            session.flash("error", "platform.token_refresh_failed");
+            tracing::warn!(error = %e, "manual component token refresh failed: {}", e.user_message());
+        }
+    }
+    see_other("/operator/platform")
+}
+
+#[derive(Template)]
+#[template(path = "operator/event.html")]
+struct EventPage {
+    ctx: PageCtx,
+    event: store::Event,
+}
+
+pub async fn event(
+    ctx: PageCtx,
+    _op: Operator,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let event = db::run(&pool, move |c| store::event(c, &id)?.ok_or(AppError::NotFound)).await?;
+    ok(&EventPage { ctx, event })
+}
+
+pub async fn replay(
+    op: Operator,
+    session: TypedSession,
+    pool: web::Data<DbPool>,
+    sealer: web::Data<Sealer>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let sealer = sealer.get_ref().clone();
+    let event_id = id.clone();
+    let status = db::run(&pool, move |c| {
+        store::event(c, &event_id)?.ok_or(AppError::NotFound)?;
+        let now = crate::now();
+        let status = crate::wechat::events::process(c, &sealer, &event_id, now)?;
+        db::audit::write(
+            c,
+            db::audit::Record::<(), _> {
+                actor: &Actor::user(&op.0.id, &op.0.email),
+                tenant_id: None,
+                action: "event.replayed",
+                subject: &format!("event:{event_id}"),
+                before: None,
+                after: Some(&serde_json::json!({ "status": status })),
+            },
+            now,
+        )?;
+        Ok(status)
+    })
+    .await?;
+    session.flash(if status == "failed" { "error" } else { "success" }, "platform.replayed");
+    Ok(see_other(&format!("/operator/platform/events/{id}")))
+}
+
+#[derive(Template)]
+#[template(path = "operator/platform_authorize.html")]
+struct AuthorizeLinkPage {
+    ctx: PageCtx,
+    link: Option<String>,
+    error: Option<String>,
+}
+
+/// Builds WeChat's authorization page URL (reference §1.6).
+pub fn authorization_url(
+    config: &AppConfig,
+    pre_auth_code: &str,
+    state: &str,
+    auth_type: Option<&str>,
+    biz_appid: Option<&str>,
+) -> String {
+    let redirect = format!("{}/wechat/authorized?state={state}", config.public_url);
+    let mut pairs = vec![
+        ("component_appid", config.component.appid.as_str()),
+        ("pre_auth_code", pre_auth_code),
+        ("redirect_uri", redirect.as_str()),
+    ];
+    match (biz_appid, auth_type) {
+        (Some(appid), _) => pairs.push(("biz_appid", appid)),
+        (None, Some(t)) => pairs.push(("auth_type", t)),
+        (None, None) => {}
+    }
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    format!("{}/cgi-bin/componentloginpage?{query}", config.wechat_mp_base)
+}
+
+/// Starts an authorization that is not tied to a tenant (to add an account to the platform).
+pub async fn authorize(
+    ctx: PageCtx,
+    op: Operator,
+    session: TypedSession,
+    pool: web::Data<DbPool>,
+    platform: web::Data<Platform>,
+    config: web::Data<AppConfig>,
+) -> Result<HttpResponse, AppError> {
+    let session_id = session.session_id().ok_or(AppError::LoginRequired)?;
+    let pre_auth_code = match platform.create_preauth_code().await {
+        Ok(code) => code,
+        Err(e) => return ok(&AuthorizeLinkPage { ctx, link: None, error: Some(e.user_message()) }),
+    };
+    let state = crate::new_id().replace('-', "");
+    let (s, code, uid) = (state.clone(), pre_auth_code.clone(), op.0.id.clone());
+    db::run(&pool, move |c| {
+        let now = crate::now();
+        Ok(store::insert_auth_state(
+            c,
+            &store::NewAuthState {
+                state: &s,
+                purpose: "platform",
+                tenant_id: None,
+                user_id: &uid,
+                session_id: &session_id,
+                pre_auth_code: &code,
+                biz_appid: None,
+                created_at: now,
+                expires_at: now + STATE_TTL_SECS,
+            },
+        )?)
+    })
+    .await?;
+    let link = authorization_url(&config, &pre_auth_code, &state, Some("3"), None);
+    ok(&AuthorizeLinkPage { ctx, link: Some(link), error: None })
+}
+
+#[derive(Deserialize)]
+pub struct AuthorizedQuery {
+    #[serde(default)]
+    auth_code: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "wechat/authorized.html")]
+struct AuthorizedPage {
+    ctx: PageCtx,
+    ok: bool,
+    title_key: String,
+    message: String,
+    authorizer: Option<store::Authorizer>,
+    back: String,
+}
+
+/// WeChat's redirect after the administrator authorizes (CONTRACT: `GET /wechat/authorized`).
+pub async fn authorized(
+    ctx: PageCtx,
+    user: CurrentUser,
+    session: TypedSession,
+    pool: web::Data<DbPool>,
+    platform: web::Data<Platform>,
+    query: web::Query<AuthorizedQuery>,
+) -> Result<HttpResponse, AppError> {
+    let refuse = |ctx: PageCtx, key: &str, back: &str| {
+        let message = ctx.t(key);
+        ok(&AuthorizedPage {
+            ctx,
+            ok: false,
+            title_key: "authorized.refused".into(),
+            message,
+            authorizer: None,
+            back: back.into(),
+        })
+    };
+    let (Some(state), Some(auth_code)) = (query.state.clone(), query.auth_code.clone()) else {
+        return refuse(ctx, "authorized.missing", "/");
+    };
+    let session_id = session.session_id().unwrap_or_default();
+    let uid = user.0.id.clone();
+    let taken = db::run(&pool, move |c| {
+        Ok(store::take_auth_state(c, &state, &session_id, crate::now())?.filter(|s| s.user_id == uid))
+    })
+    .await?;
+    let Some(state) = taken else {
+        tracing::warn!(user.id = %user.0.id, "authorization callback with a missing, used, expired or foreign state");
+        return refuse(ctx, "authorized.bad_state", "/");
+    };
+    let actor = Actor::user(&user.0.id, &user.0.email);
+    let result = platform.complete_authorization(&auth_code, actor).await;
+    let (outcome, appid) = match &result {
+        Ok(a) => ("authorized".to_string(), Some(a.appid.clone())),
+        Err(e) => (format!("error: {}", e.user_message()), None),
+    };
+    let s = state.state.clone();
+    db::run(&pool, move |c| Ok(store::finish_auth_state(c, &s, appid.as_deref(), &outcome)?)).await?;
+    match result {
+        Ok(authorizer) => {
+            let message = ctx.t_with("authorized.platform_done", &[("name", &authorizer.nick_name)]);
+            ok(&AuthorizedPage {
+                ctx,
+                ok: true,
+                title_key: "authorized.done".into(),
+                message,
+                authorizer: Some(authorizer),
+                back: "/operator/platform".into(),
+            })
+        }
+        Err(e) => ok(&AuthorizedPage {
+            ctx,
+            ok: false,
+            title_key: "authorized.failed".into(),
+            message: e.user_message(),
+            authorizer: None,
+            back: "/operator/platform".into(),
+        }),
+    }
+}

@@ -1,0 +1,342 @@
+//! The outgoing WeChat Open Platform API: typed calls, errcodes mapped to typed errors,
+//! retries with backoff and jitter for "system busy", timeouts and dropped connections.
+//! The base URL comes from configuration (the sandbox or api.weixin.qq.com).
+
+use std::time::Duration;
+
+use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::{Value, json};
+
+use super::errcode::{self, ErrInfo};
+use crate::config::{AppConfig, Secret};
+
+/// What can go wrong talking to WeChat.
+#[derive(Debug, thiserror::Error)]
+pub enum WechatError {
+    /// WeChat answered with a non-zero errcode.
+    #[error("WeChat errcode {code}: {}", info.message)]
+    Api { code: i64, errmsg: String, info: ErrInfo },
+    /// The connection failed, timed out or was dropped.
+    #[error("could not reach WeChat: {0}")]
+    Transport(String),
+    /// WeChat answered with an HTTP error status.
+    #[error("WeChat answered HTTP {0}")]
+    Http(u16),
+    /// The answer was not what the API documents.
+    #[error("unexpected answer from WeChat: {0}")]
+    Decode(String),
+    /// No component_verify_ticket has been received yet, so no component token can be had.
+    #[error("no component_verify_ticket has been received from WeChat yet")]
+    NoTicket,
+    /// The account revoked its authorization; nothing is called for it any more.
+    #[error("the account {0} has revoked its authorization")]
+    Revoked(String),
+    /// Another process is refreshing the token and did not finish in time.
+    #[error("the token refresh by another process did not finish in time")]
+    LeaseTimeout,
+    #[error("database: {0}")]
+    Database(String),
+}
+
+impl WechatError {
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            Self::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// What happened and what to do, in words for operations staff, with the code.
+    pub fn user_message(&self) -> String {
+        match self {
+            Self::Api { code, info, .. } => format!("{} (WeChat errcode {code})", info.message),
+            Self::Transport(_) => {
+                "WeChat could not be reached (the connection failed or timed out). Nothing was changed; try again in a minute.".into()
+            }
+            Self::Http(status) => format!(
+                "WeChat answered with an HTTP error ({status}). Nothing was changed; try again in a minute."
+            ),
+            Self::Decode(_) => "WeChat's answer could not be understood. Nothing was changed; tell the platform operator.".into(),
+            Self::NoTicket => "The platform is waiting for WeChat's first component_verify_ticket, which WeChat pushes every 10 minutes. Try again in a few minutes; if it persists, check the authorization event URL on the Open Platform.".into(),
+            Self::Revoked(appid) => format!("The mini program {appid} has revoked its authorization. Authorize it again to continue."),
+            Self::LeaseTimeout => "Another server is refreshing WeChat credentials and has not finished. Try again in a moment.".into(),
+            Self::Database(_) => "The console could not read or save WeChat credentials. Try again; if it persists, tell the platform operator.".into(),
+        }
+    }
+
+    fn retryable(&self) -> bool {
+        match self {
+            Self::Api { code, .. } => *code == -1,
+            Self::Transport(_) => true,
+            Self::Http(status) => *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+impl From<diesel::result::Error> for WechatError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Database(e.to_string())
+    }
+}
+
+/// Retries: up to this many attempts in all for retryable failures.
+const MAX_ATTEMPTS: u32 = 3;
+
+#[derive(Clone)]
+pub struct WechatClient {
+    http: reqwest::Client,
+    base: String,
+    appid: String,
+    secret: Secret,
+    backoff_base: Duration,
+}
+
+impl std::fmt::Debug for WechatClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WechatClient").field("base", &self.base).field("appid", &self.appid).finish()
+    }
+}
+
+/// `api_component_token`.
+#[derive(Debug, Deserialize)]
+pub struct ComponentToken {
+    pub component_access_token: String,
+    pub expires_in: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PreAuthCode {
+    pub pre_auth_code: String,
+    pub expires_in: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FuncScope {
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FuncInfo {
+    pub funcscope_category: FuncScope,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthorizationInfo {
+    pub authorizer_appid: String,
+    #[serde(default)]
+    pub authorizer_access_token: Option<String>,
+    #[serde(default)]
+    pub expires_in: Option<i64>,
+    #[serde(default)]
+    pub authorizer_refresh_token: Option<String>,
+    #[serde(default)]
+    pub func_info: Vec<FuncInfo>,
+}
+
+impl AuthorizationInfo {
+    pub fn func_ids(&self) -> Vec<i64> {
+        self.func_info.iter().map(|f| f.funcscope_category.id).collect()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QueryAuth {
+    pub authorization_info: AuthorizationInfo,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuthorizerToken {
+    pub authorizer_access_token: String,
+    pub expires_in: i64,
+    #[serde(default)]
+    pub authorizer_refresh_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdInfo {
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthorizerDetails {
+    #[serde(default)]
+    pub nick_name: String,
+    #[serde(default)]
+    pub head_img: String,
+    #[serde(default)]
+    pub user_name: String,
+    #[serde(default)]
+    pub principal_name: String,
+    pub service_type_info: Option<IdInfo>,
+    pub verify_type_info: Option<IdInfo>,
+    #[serde(rename = "MiniProgramInfo", default)]
+    pub mini_program_info: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuthorizerInfo {
+    pub authorizer_info: AuthorizerDetails,
+    pub authorization_info: AuthorizationInfo,
+    /// The whole answer, kept for pages that show more fields later.
+    #[serde(skip)]
+    pub raw: Value,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuthorizerListItem {
+    pub authorizer_appid: String,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub auth_time: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuthorizerList {
+    pub total_count: i64,
+    #[serde(default)]
+    pub list: Vec<AuthorizerListItem>,
+}
+
+impl WechatClient {
+    pub fn new(config: &AppConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("minihost/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Self {
+            http,
+            base: config.wechat_api_base.clone(),
+            appid: config.component.appid.clone(),
+            secret: config.component.secret.clone(),
+            backoff_base: Duration::from_millis(200),
+        }
+    }
+
+    pub fn component_appid(&self) -> &str {
+        &self.appid
+    }
+
+    /// POSTs JSON to `path` with an optional token query parameter, retrying what is
+    /// worth retrying, and maps a non-zero errcode to [`WechatError::Api`].
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<(&str, &str)>,
+        body: &Value,
+    ) -> Result<T, WechatError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.post_once(path, token, body).await {
+                Ok(value) => {
+                    return serde_json::from_value::<T>(value.clone())
+                        .map_err(|e| WechatError::Decode(format!("{path}: {e}")));
+                }
+                Err(e) if e.retryable() && attempt < MAX_ATTEMPTS => {
+                    let wait = self.backoff(attempt);
+                    tracing::warn!(wechat.path = path, attempt, error = %e, wait_ms = wait.as_millis() as u64, "retrying WeChat call");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => {
+                    tracing::warn!(wechat.path = path, attempt, error = %e, "WeChat call failed");
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Exponential backoff with full jitter on top of the base step.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let step = self.backoff_base * 2u32.saturating_pow(attempt.saturating_sub(1));
+        let jitter = rand::random::<u64>() % (self.backoff_base.as_millis() as u64 + 1);
+        step + Duration::from_millis(jitter)
+    }
+
+    async fn post_once(&self, path: &str, token: Option<(&str, &str)>, body: &Value) -> Result<Value, WechatError> {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some((name, value)) = token {
+            request = request.query(&[(name, value)]);
+        }
+        let response = request.send().await.map_err(|e| WechatError::Transport(transport_reason(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(WechatError::Http(status.as_u16()));
+        }
+        let bytes = response.bytes().await.map_err(|e| WechatError::Transport(transport_reason(&e)))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| WechatError::Decode(format!("{path}: {e}")))?;
+        match value.get("errcode").and_then(Value::as_i64) {
+            Some(code) if code != 0 => {
+                let errmsg = value.get("errmsg").and_then(Value::as_str).unwrap_or_default().to_string();
+                // The rid at the end of errmsg is what WeChat support asks for.
+                tracing::info!(wechat.path = path, wechat.errcode = code, wechat.errmsg = %errmsg, "WeChat returned an error");
+                Err(WechatError::Api { code, errmsg, info: errcode::lookup(code) })
+            }
+            _ => Ok(value),
+        }
+    }
+
+    pub async fn component_token(&self, ticket: &str) -> Result<ComponentToken, WechatError> {
+        let body = json!({
+            "component_appid": self.appid,
+            "component_appsecret": self.secret.expose(),
+            "component_verify_ticket": ticket,
+        });
+        self.post("/cgi-bin/component/api_component_token", None, &body).await
+    }
+
+    pub async fn create_preauth_code(&self, token: &str) -> Result<PreAuthCode, WechatError> {
+        let body = json!({ "component_appid": self.appid });
+        self.post("/cgi-bin/component/api_create_preauthcode", Some(("component_access_token", token)), &body).await
+    }
+
+    pub async fn query_auth(&self, token: &str, auth_code: &str) -> Result<QueryAuth, WechatError> {
+        let body = json!({ "component_appid": self.appid, "authorization_code": auth_code });
+        self.post("/cgi-bin/component/api_query_auth", Some(("component_access_token", token)), &body).await
+    }
+
+    pub async fn authorizer_token(
+        &self,
+        token: &str,
+        appid: &str,
+        refresh_token: &str,
+    ) -> Result<AuthorizerToken, WechatError> {
+        let body = json!({
+            "component_appid": self.appid,
+            "authorizer_appid": appid,
+            "authorizer_refresh_token": refresh_token,
+        });
+        self.post("/cgi-bin/component/api_authorizer_token", Some(("component_access_token", token)), &body).await
+    }
+
+    pub async fn authorizer_info(&self, token: &str, appid: &str) -> Result<AuthorizerInfo, WechatError> {
+        let body = json!({ "component_appid": self.appid, "authorizer_appid": appid });
+        let raw: Value = self
+            .post("/cgi-bin/component/api_get_authorizer_info", Some(("component_access_token", token)), &body)
+            .await?;
+        let mut info: AuthorizerInfo = serde_json::from_value(raw.clone())
+            .map_err(|e| WechatError::Decode(format!("api_get_authorizer_info: {e}")))?;
+        info.raw = raw;
+        Ok(info)
+    }
+
+    pub async fn authorizer_list(&self, token: &str, offset: i64, count: i64) -> Result<AuthorizerList, WechatError> {
+        let body = json!({ "component_appid": self.appid, "offset": offset, "count": count });
+        self.post("/cgi-bin/component/api_get_authorizer_list", Some(("component_access_token", token)), &body).await
+    }
+}
+
+fn transport_reason(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection refused or failed".into()
+    } else if e.is_body() || e.is_decode() {
+        "the connection dropped before the answer was complete".into()
+    } else {
+        "the request failed".into()
+    }
+}
