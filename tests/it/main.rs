@@ -9,4 +9,5 @@ mod account;
 mod application;
 mod browser;
 mod cli;
+mod events;
 mod i18n;
