@@ -16,6 +16,7 @@ pub struct Application {
     port: u16,
     config: AppConfig,
     pool: DbPool,
+    platform: std::sync::Arc<crate::wechat::platform::Platform>,
     server: Server,
 }
 
@@ -90,9 +91,9 @@ impl Application {
         })
         .listen(listener)?
         .run();
-        tokio::spawn(crate::jobs::run_worker(pool.clone(), platform, settings.job_poll_interval));
+        tokio::spawn(crate::jobs::run_worker(pool.clone(), platform.clone(), settings.job_poll_interval));
         tracing::info!(url = %config.public_url, sandbox = config.sandbox, "minihost is listening on {addr}");
-        Ok(Self { port: addr.port(), config, pool, server })
+        Ok(Self { port: addr.port(), config, pool, platform, server })
     }
 
     pub fn port(&self) -> u16 {
@@ -105,6 +106,11 @@ impl Application {
 
     pub fn pool(&self) -> &DbPool {
         &self.pool
+    }
+
+    /// The platform service (tokens, WeChat calls) this instance uses.
+    pub fn platform(&self) -> std::sync::Arc<crate::wechat::platform::Platform> {
+        self.platform.clone()
     }
 
     pub fn server_handle(&self) -> actix_web::dev::ServerHandle {

@@ -436,3 +436,7 @@ pub fn put_credential_expiry(conn: &mut DbConn, name: &str, expires_at: i64) -> 
         .set(platform_credentials::expires_at.eq(expires_at))
         .execute(conn)
 }
+
+pub fn count_auth_states(conn: &mut DbConn) -> QueryResult<i64> {
+    super::schema::auth_states::table.count().get_result(conn)
+}
