@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod i18n;
 pub mod routes;
+pub mod sandbox;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;

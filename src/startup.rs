@@ -17,6 +17,7 @@ pub struct Application {
     config: AppConfig,
     pool: DbPool,
     server: Server,
+    sandbox: Option<crate::sandbox::SandboxHandle>,
 }
 
 impl Application {
@@ -32,7 +33,9 @@ impl Application {
         let config = AppConfig::resolve(&settings, addr);
         let cookie_key = crate::secrets::cookie_key(&master);
         let (pool_data, config_data) = (web::Data::new(pool.clone()), web::Data::new(config.clone()));
-        let sandbox = config.sandbox;
+        // The WeChat simulator and its background pusher, when sandbox mode is on.
+        let sandbox = config.sandbox.then(|| crate::sandbox::start(pool.clone(), config.clone()));
+        let sandbox_routes = sandbox.clone();
         let cookie_secure = config.cookie_secure;
         let server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), cookie_key.clone())
@@ -65,7 +68,8 @@ impl Application {
                 )
                 .configure(routes::configure)
                 .configure(|cfg| {
-                    if sandbox {
+                    if let Some(handle) = &sandbox_routes {
+                        crate::sandbox::configure(cfg, handle);
                         routes::configure_sandbox_dev(cfg);
                     }
                 })
@@ -74,7 +78,7 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(url = %config.public_url, sandbox = config.sandbox, "minihost is listening on {addr}");
-        Ok(Self { port: addr.port(), config, pool, server })
+        Ok(Self { port: addr.port(), config, pool, server, sandbox })
     }
 
     pub fn port(&self) -> u16 {
@@ -93,8 +97,13 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until the server is stopped; the sandbox's pusher stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        if let Some(sandbox) = &self.sandbox {
+            sandbox.stop();
+        }
+        result
     }
 }
 

@@ -29,6 +29,9 @@ pub struct TestApp {
     pub pool: minihost::db::DbPool,
     _dir: tempfile::TempDir,
     pg: Option<PgDatabase>,
+    database_url: String,
+    extra: Vec<(String, String)>,
+    handle: actix_web::dev::ServerHandle,
 }
 
 impl TestApp {
@@ -63,8 +66,23 @@ impl TestApp {
         let app = Application::build(settings).await.expect("the app starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let pool = app.pool().clone();
+        let handle = app.server_handle();
         tokio::spawn(app.run_until_stopped());
-        Self { base, pool, _dir: dir, pg }
+        let extra = extra.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+        Self { base, pool, _dir: dir, pg, database_url, extra, handle }
+    }
+
+    /// Stops this app and starts a new process on the same database and data directory
+    /// (a new port), as a restart would.
+    pub async fn restart(mut self) -> Self {
+        self.handle.stop(true).await;
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
+        let pg = self.pg.take();
+        let extra: Vec<(String, String)> = std::mem::take(&mut self.extra);
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let url = self.database_url.clone();
+        drop(self);
+        Self::start(dir, url, pg, &extra).await
     }
 
     /// A new browser: its own cookies and CSRF token.

@@ -10,3 +10,4 @@ mod application;
 mod browser;
 mod cli;
 mod i18n;
+mod sandbox;
