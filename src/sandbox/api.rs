@@ -203,8 +203,11 @@ fn func_info(ids: &[i64]) -> Value {
 
 /// `POST /cgi-bin/component/api_component_token` (reference §1.4).
 pub async fn component_token(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResponse {
-    let (appid, secret, ttl) =
-        (sb.config.component.appid.clone(), sb.config.component.secret.expose().to_string(), sb.config.sandbox_token_ttl_secs);
+    let (appid, secret, ttl) = (
+        sb.config.component.appid.clone(),
+        sb.config.component.secret.expose().to_string(),
+        sb.config.sandbox_token_ttl_secs,
+    );
     answer(&sb, move |c, now| {
         let body = Body::parse(&bytes)?;
         let given_appid = body.str("component_appid").ok_or(wx(41002))?;
@@ -424,7 +427,10 @@ pub async fn unknown_api() -> HttpResponse {
 
 /// In front of every `/sandbox/wechat/...` call: applies the first matching fault (one
 /// use taken in a transaction), then logs the call with the errcode it answered.
-pub async fn gate(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, Error> {
+pub async fn gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let Some(sb) = req.app_data::<web::Data<Sandbox>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
@@ -486,9 +492,8 @@ pub async fn gate(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -
         .await
         .map_err(|_| actix_web::error::ErrorInternalServerError("response too large"))?
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.into().to_string()))?;
-    let errcode = serde_json::from_slice::<Value>(&bytes)
-        .ok()
-        .map(|v| v.get("errcode").and_then(Value::as_i64).unwrap_or(0));
+    let errcode =
+        serde_json::from_slice::<Value>(&bytes).ok().map(|v| v.get("errcode").and_then(Value::as_i64).unwrap_or(0));
     log_call(&sb, endpoint, errcode, status.as_u16(), fault_label).await;
     Ok(ServiceResponse::new(http_req, head.set_body(BoxBody::new(bytes))))
 }

@@ -115,7 +115,13 @@ fn func_choices(ctx: &PageCtx, ids: &[i64], ticked: &dyn Fn(i64) -> bool) -> Vec
     ids.iter().map(|&id| FuncChoice { id, name: ctx.t(&format!("sandbox.func.{id}")), checked: ticked(id) }).collect()
 }
 
-async fn render(ctx: PageCtx, sb: &Sandbox, path: &str, p: Params, error: Option<&str>) -> Result<HttpResponse, AppError> {
+async fn render(
+    ctx: PageCtx,
+    sb: &Sandbox,
+    path: &str,
+    p: Params,
+    error: Option<&str>,
+) -> Result<HttpResponse, AppError> {
     let component = sb.config.component.appid.clone();
     let (code, cid) = (p.pre_auth_code.clone(), p.component_appid.clone());
     let loaded = db::run(&sb.pool, move |c| {
@@ -201,9 +207,9 @@ pub async fn confirm(
     };
     let lookup = chosen.clone();
     let account = db::run(&sb.pool, move |c| Ok(store::find_account(c, &lookup)?)).await?;
-    let allowed = account.as_ref().is_some_and(|a| {
-        (p.biz_appid.is_empty() || p.biz_appid == a.appid) && p.refusal_for(&a.kind).is_none()
-    });
+    let allowed = account
+        .as_ref()
+        .is_some_and(|a| (p.biz_appid.is_empty() || p.biz_appid == a.appid) && p.refusal_for(&a.kind).is_none());
     let Some(account) = account.filter(|_| allowed) else {
         return render(ctx, &sb, req.path(), p, Some("sandbox.auth.choose_account")).await;
     };
@@ -212,10 +218,9 @@ pub async fn confirm(
     }
     let public = sb.config.public_url.clone();
     let (code, funcs, redirect) = (p.pre_auth_code.clone(), p.func_ids.clone(), p.redirect_uri.clone());
-    let result = run_sim(&sb.pool, move |c, now| {
-        sim::authorize(c, &appid, &public, &code, &chosen, &funcs, &redirect, now)
-    })
-    .await;
+    let result =
+        run_sim(&sb.pool, move |c, now| sim::authorize(c, &appid, &public, &code, &chosen, &funcs, &redirect, now))
+            .await;
     match result {
         Ok(done) => {
             sb.pusher.wake();

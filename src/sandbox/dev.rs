@@ -108,10 +108,8 @@ pub async fn add_fault(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpRespons
         Ok(e) => e,
         Err(key) => return error(StatusCode::BAD_REQUEST, key),
     };
-    let result = run_sim(&sb.pool, move |c, now| {
-        Ok(store::insert_fault(c, &endpoint, &f.kind, f.value, f.count, now)?)
-    })
-    .await;
+    let result =
+        run_sim(&sb.pool, move |c, now| Ok(store::insert_fault(c, &endpoint, &f.kind, f.value, f.count, now)?)).await;
     match result {
         Ok(id) => HttpResponse::Created().json(json!({ "id": id })),
         Err(e) => refused(&e),

@@ -35,6 +35,7 @@ struct SandboxHome {
     notice: Option<String>,
     error: Option<String>,
     fault_kinds: Vec<&'static str>,
+    interval_text: String,
 }
 
 const NOTICES: [&str; 7] = ["saved", "revoked", "permissions", "unchanged", "ticket", "fault_added", "faults_cleared"];
@@ -54,7 +55,8 @@ const ERRORS: [&str; 10] = [
 /// `GET /sandbox/`.
 pub async fn home(ctx: PageCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let query = api::query_map(&req);
-    let notice = query.get("notice").filter(|n| NOTICES.contains(&n.as_str())).map(|n| ctx.t(&format!("sandbox.notice.{n}")));
+    let notice =
+        query.get("notice").filter(|n| NOTICES.contains(&n.as_str())).map(|n| ctx.t(&format!("sandbox.notice.{n}")));
     let error = query.get("error").filter(|e| ERRORS.contains(&e.as_str())).map(|e| ctx.t(&format!("sandbox.err.{e}")));
     let (ticket, accounts, auths, faults, calls, pushes) = db::run(&sb.pool, |c| {
         Ok((
@@ -74,7 +76,11 @@ pub async fn home(ctx: PageCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Res
             let granted = auth.filter(|x| x.active).map(|x| x.func_ids()).unwrap_or_default();
             let funcs = sim::allowed_func_ids(&a.kind)
                 .iter()
-                .map(|&id| FuncChoice { id, name: ctx.t(&format!("sandbox.func.{id}")), checked: granted.contains(&id) })
+                .map(|&id| FuncChoice {
+                    id,
+                    name: ctx.t(&format!("sandbox.func.{id}")),
+                    checked: granted.contains(&id),
+                })
                 .collect();
             AccountView {
                 authorized: auth.is_some_and(|x| x.active),
@@ -88,7 +94,10 @@ pub async fn home(ctx: PageCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Res
         .collect();
     let mut calls = calls;
     calls.reverse();
+    let secs = sb.config.sandbox_ticket_interval_secs.to_string();
+    let interval_text = ctx.t_with("sandbox.ticket_interval", &[("secs", &secs)]);
     ok(&SandboxHome {
+        interval_text,
         ctx,
         config: sb.config.clone(),
         ticket,

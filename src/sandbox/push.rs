@@ -63,10 +63,8 @@ impl Pusher {
     /// could be claimed.
     pub async fn deliver(&self, id: Option<String>) -> Option<Attempt> {
         let now = crate::now();
-        let claimed = db::run(&self.pool, move |c| {
-            Ok(db::write_tx(c, |c| store::claim_push(c, id.as_deref(), now))?)
-        })
-        .await;
+        let claimed =
+            db::run(&self.pool, move |c| Ok(db::write_tx(c, |c| store::claim_push(c, id.as_deref(), now))?)).await;
         let push = match claimed {
             Ok(Some(p)) => p,
             Ok(None) => return None,
@@ -110,17 +108,18 @@ impl Pusher {
         let nonce = rand::rng().random_range(100_000_000u64..10_000_000_000).to_string();
         let (body, msg_signature) = crypt.seal_envelope(payload, &timestamp, &nonce, None);
         let signature = crypt.plain_signature(&timestamp, &nonce);
-        let url = format!("{}/wechat/component/events", self.config.public_url);
+        let query = serde_urlencoded::to_string([
+            ("signature", signature.as_str()),
+            ("timestamp", &timestamp),
+            ("nonce", &nonce),
+            ("encrypt_type", "aes"),
+            ("msg_signature", &msg_signature),
+        ])
+        .unwrap_or_default();
+        let url = format!("{}/wechat/component/events?{query}", self.config.public_url);
         let sent = self
             .client
             .post(&url)
-            .query(&[
-                ("signature", signature.as_str()),
-                ("timestamp", &timestamp),
-                ("nonce", &nonce),
-                ("encrypt_type", "aes"),
-                ("msg_signature", &msg_signature),
-            ])
             .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
             .body(body)
             .send()
@@ -177,7 +176,7 @@ impl Pusher {
     /// Until the next due push or ticket, between 1 and 5 seconds (other processes may
     /// queue pushes too, so the database is looked at now and then).
     async fn next_wait(&self, interval: i64) -> Duration {
-        let next = db::run(&self.pool, |c| {
+        let next = db::run(&self.pool, move |c| {
             let push = store::next_due_push_at(c)?;
             let ticket = store::last_ticket(c)?.map(|t| t.created_at + interval);
             Ok([push, ticket].into_iter().flatten().min())

@@ -91,11 +91,9 @@ pub fn redirect_with_code(redirect_uri: &str, auth_code: &str) -> String {
         Some((b, f)) => (b, Some(f)),
         None => (redirect_uri, None),
     };
-    let params = serde_urlencoded::to_string([
-        ("auth_code", auth_code),
-        ("expires_in", &store::AUTH_CODE_TTL_SECS.to_string()),
-    ])
-    .unwrap_or_default();
+    let params =
+        serde_urlencoded::to_string([("auth_code", auth_code), ("expires_in", &store::AUTH_CODE_TTL_SECS.to_string())])
+            .unwrap_or_default();
     let sep = if !base.contains('?') {
         "?"
     } else if base.ends_with('?') || base.ends_with('&') {
@@ -227,10 +225,7 @@ mod tests {
 
     #[test]
     fn the_code_is_appended_to_the_redirect() {
-        assert_eq!(
-            redirect_with_code("http://h/cb", "c@1"),
-            "http://h/cb?auth_code=c%401&expires_in=600"
-        );
+        assert_eq!(redirect_with_code("http://h/cb", "c@1"), "http://h/cb?auth_code=c%401&expires_in=600");
         assert_eq!(redirect_with_code("http://h/cb?state=x", "c"), "http://h/cb?state=x&auth_code=c&expires_in=600");
         assert_eq!(redirect_with_code("http://h/cb?", "c"), "http://h/cb?auth_code=c&expires_in=600");
         assert_eq!(redirect_with_code("http://h/cb#top", "c"), "http://h/cb?auth_code=c&expires_in=600#top");

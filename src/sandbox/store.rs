@@ -415,10 +415,7 @@ pub fn save_authorization(conn: &mut DbConn, appid: &str, func_ids: &[i64], now:
 
 pub fn set_func_ids(conn: &mut DbConn, appid: &str, func_ids: &[i64], now: i64) -> QueryResult<usize> {
     diesel::update(sandbox_authorizations::table.find(appid))
-        .set((
-            sandbox_authorizations::func_ids.eq(func_ids_json(func_ids)),
-            sandbox_authorizations::updated_at.eq(now),
-        ))
+        .set((sandbox_authorizations::func_ids.eq(func_ids_json(func_ids)), sandbox_authorizations::updated_at.eq(now)))
         .execute(conn)
 }
 
@@ -591,14 +588,16 @@ const STALE_SENDING_SECS: i64 = 60;
 
 /// Claims one push (by id, or the oldest due one) for delivery by this process.
 pub fn claim_push(conn: &mut DbConn, id: Option<&str>, now: i64) -> QueryResult<Option<Push>> {
-    let due = sandbox_pushes::status.eq("pending").and(sandbox_pushes::next_attempt_at.le(now)).or(
-        sandbox_pushes::status.eq("sending").and(sandbox_pushes::last_attempt_at.lt(now - STALE_SENDING_SECS)),
-    );
+    let due = sandbox_pushes::status
+        .eq("pending")
+        .and(sandbox_pushes::next_attempt_at.le(now))
+        .or(sandbox_pushes::status.eq("sending").and(sandbox_pushes::last_attempt_at.lt(now - STALE_SENDING_SECS)));
     let mut q = sandbox_pushes::table.filter(due).select(Push::as_select()).into_boxed();
     if let Some(id) = id {
         q = q.filter(sandbox_pushes::id.eq(id.to_string()));
     }
-    let Some(push) = q.order((sandbox_pushes::next_attempt_at.asc(), sandbox_pushes::id.asc())).first(conn).optional()?
+    let Some(push) =
+        q.order((sandbox_pushes::next_attempt_at.asc(), sandbox_pushes::id.asc())).first(conn).optional()?
     else {
         return Ok(None);
     };

@@ -4,7 +4,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use minihost::config::{SANDBOX_COMPONENT_AES_KEY, SANDBOX_COMPONENT_APPID, SANDBOX_COMPONENT_SECRET, SANDBOX_COMPONENT_TOKEN};
+use minihost::config::{
+    SANDBOX_COMPONENT_AES_KEY, SANDBOX_COMPONENT_APPID, SANDBOX_COMPONENT_SECRET, SANDBOX_COMPONENT_TOKEN,
+};
 use minihost::wechat::crypto::{MsgCrypt, parse_flat_xml};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -82,7 +84,11 @@ impl Wx {
 
     async fn pre_auth_code(&self, token: &str) -> String {
         let v = self
-            .api("/cgi-bin/component/api_create_preauthcode", Some(token), json!({ "component_appid": SANDBOX_COMPONENT_APPID }))
+            .api(
+                "/cgi-bin/component/api_create_preauthcode",
+                Some(token),
+                json!({ "component_appid": SANDBOX_COMPONENT_APPID }),
+            )
             .await;
         assert_eq!(v["expires_in"], 1800, "{v}");
         v["pre_auth_code"].as_str().unwrap().to_string()
@@ -221,13 +227,16 @@ async fn the_component_token_is_validated_like_wechat() {
     assert_eq!(errcode(&wx.api(pre, Some("not-a-token"), b.clone()).await), 40001);
     assert_eq!(errcode(&wx.api(pre, Some(&token), json!({})).await), 41002);
     assert_eq!(errcode(&wx.api(pre, Some(&token), json!({ "component_appid": "wx1" })).await), 61011);
-    assert!(wx.api(pre, Some(&token), b.clone()).await["pre_auth_code"].as_str().unwrap().starts_with("preauthcode@@@"));
+    assert!(
+        wx.api(pre, Some(&token), b.clone()).await["pre_auth_code"].as_str().unwrap().starts_with("preauthcode@@@")
+    );
     wx.dev("/expire-tokens", json!({})).await;
     assert_eq!(errcode(&wx.api(pre, Some(&token), b.clone()).await), 42001);
 
     // Every call is in the call log with its errcode.
     let (_, log) = wx.get_json(&format!("/sandbox/dev/calls?endpoint={TOKEN_PATH}")).await;
-    let codes: Vec<i64> = log["calls"].as_array().unwrap().iter().map(|c| c["errcode"].as_i64().unwrap_or(-99)).collect();
+    let codes: Vec<i64> =
+        log["calls"].as_array().unwrap().iter().map(|c| c["errcode"].as_i64().unwrap_or(-99)).collect();
     assert_eq!(&codes[..7], &[0, 41004, 40125, 61011, 61006, 47001, 61005], "{log}");
     assert_eq!(log["count"].as_u64().unwrap() as usize, codes.len());
 }
@@ -252,7 +261,12 @@ async fn the_authorization_page_and_the_whole_flow() {
     let page = b.get(&page_url("&auth_type=2")).await;
     assert_eq!(page.status(), StatusCode::OK);
     page.assert_contains("minihost Sandbox Platform");
-    for (appid, name) in [(ACME_MP, "Acme Mall"), (ACME_TRIAL, "Acme Trial Shop"), (HARBOR_MP, "Bright Harbor Foods"), (ACME_OA, "Acme Trading")] {
+    for (appid, name) in [
+        (ACME_MP, "Acme Mall"),
+        (ACME_TRIAL, "Acme Trial Shop"),
+        (HARBOR_MP, "Bright Harbor Foods"),
+        (ACME_OA, "Acme Trading"),
+    ] {
         page.assert_contains(appid);
         page.assert_contains(name);
     }
@@ -283,7 +297,9 @@ async fn the_authorization_page_and_the_whole_flow() {
     mobile.assert_contains("授权第三方平台");
     mobile.assert_contains("开发管理与数据分析权限");
     // A wrong component_appid or an unknown code: WeChat's error page.
-    b.get(&page_url("").replace(SANDBOX_COMPONENT_APPID, "wx0000000000000000")).await.assert_contains("Authorization failed");
+    b.get(&page_url("").replace(SANDBOX_COMPONENT_APPID, "wx0000000000000000"))
+        .await
+        .assert_contains("Authorization failed");
     b.get(&page_url("").replace("preauthcode", "nope")).await.assert_contains("authorization link is invalid");
 
     // Choosing nothing keeps the page (and the code) with a message.
@@ -336,7 +352,8 @@ async fn the_authorization_page_and_the_whole_flow() {
     let info = &auth["authorization_info"];
     assert_eq!(info["authorizer_appid"], ACME_MP);
     assert_eq!(info["expires_in"], 7200);
-    let ids: Vec<i64> = info["func_info"].as_array().unwrap().iter().map(|f| f["funcscope_category"]["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> =
+        info["func_info"].as_array().unwrap().iter().map(|f| f["funcscope_category"]["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, vec![17, 18, 30]);
     let access = info["authorizer_access_token"].as_str().unwrap().to_string();
     let refresh = info["authorizer_refresh_token"].as_str().unwrap().to_string();
@@ -447,7 +464,10 @@ async fn revoking_and_changing_permissions_push_events() {
     let list = wx.list(&token).await;
     assert_eq!(list["total_count"], 1);
     // Expired authorizer tokens give 42001.
-    let access = wx.refresh(&token, ACME_MP, second.as_str().unwrap()).await["authorizer_access_token"].as_str().unwrap().to_string();
+    let access = wx.refresh(&token, ACME_MP, second.as_str().unwrap()).await["authorizer_access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     wx.dev("/expire-tokens", json!({})).await;
     let now = minihost::now();
     assert_eq!(app.db(|c| minihost::sandbox::check_authorizer_token(c, Some(&access), now)), Err(42001));
@@ -484,7 +504,8 @@ async fn faults_apply_to_exactly_the_given_number_of_calls() {
     assert_eq!(errcode(&wx.token_with(&ticket).await), 0);
 
     // "*" applies to any endpoint; clearing removes what is left.
-    let (status, _) = wx.dev("/faults", json!({ "endpoint": "*", "kind": "errcode", "value": 45009, "count": 5 })).await;
+    let (status, _) =
+        wx.dev("/faults", json!({ "endpoint": "*", "kind": "errcode", "value": 45009, "count": 5 })).await;
     assert_eq!(status, StatusCode::CREATED);
     let v = wx.api("/cgi-bin/component/api_create_preauthcode", None, json!({})).await;
     assert_eq!(errcode(&v), 45009);
@@ -522,7 +543,10 @@ async fn sandbox_state_survives_a_restart() {
     // A used code stays used; an unused pre-auth code still works.
     assert_eq!(errcode(&wx.query_auth(&token, &code).await), 61009);
     let (status, v) = wx
-        .dev("/authorize", json!({ "pre_auth_code": pre, "appid": ACME_MP, "func_ids": [17], "redirect_uri": wx.redirect_uri() }))
+        .dev(
+            "/authorize",
+            json!({ "pre_auth_code": pre, "appid": ACME_MP, "func_ids": [17], "redirect_uri": wx.redirect_uri() }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
 }
@@ -616,7 +640,11 @@ async fn pushes_are_encrypted_and_signed_like_wechat() {
     assert_eq!((errcode(&v), v["errmsg"].clone()), (0, json!("ok")));
     assert!(received.lock().unwrap().len() > before);
     let v = wx
-        .api("/cgi-bin/component/api_start_push_ticket", None, json!({ "component_appid": SANDBOX_COMPONENT_APPID, "component_secret": "x" }))
+        .api(
+            "/cgi-bin/component/api_start_push_ticket",
+            None,
+            json!({ "component_appid": SANDBOX_COMPONENT_APPID, "component_secret": "x" }),
+        )
         .await;
     assert_eq!(errcode(&v), 40125);
 }
@@ -640,7 +668,12 @@ async fn the_sandbox_page_drives_the_simulation() {
     let saved = b
         .post(
             &format!("/sandbox/accounts/{ACME_MP}"),
-            &[("nick_name", "Acme Renamed"), ("head_img", ""), ("principal_name", "Acme Trading Co., Ltd."), ("categories", "商家自营 / 食品")],
+            &[
+                ("nick_name", "Acme Renamed"),
+                ("head_img", ""),
+                ("principal_name", "Acme Trading Co., Ltd."),
+                ("categories", "商家自营 / 食品"),
+            ],
         )
         .await;
     saved.assert_contains("The account was saved.");
