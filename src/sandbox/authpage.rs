@@ -218,9 +218,12 @@ pub async fn confirm(
     }
     let public = sb.config.public_url.clone();
     let (code, funcs, redirect) = (p.pre_auth_code.clone(), p.func_ids.clone(), p.redirect_uri.clone());
-    let result =
-        run_sim(&sb.pool, move |c, now| sim::authorize(c, &appid, &public, &code, &chosen, &funcs, &redirect, now))
-            .await;
+    let result = run_sim(&sb.pool, move |c, now| {
+        let request =
+            sim::AuthorizeInput { pre_auth_code: &code, appid: &chosen, func_ids: &funcs, redirect_uri: &redirect };
+        sim::authorize(c, &appid, &public, &request, now)
+    })
+    .await;
     match result {
         Ok(done) => {
             sb.pusher.wake();

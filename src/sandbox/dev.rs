@@ -24,8 +24,9 @@ fn refused(e: &sim::SimError) -> HttpResponse {
     error(status, key.strip_prefix("sandbox.err.").unwrap_or(key))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpResponse> {
-    serde_json::from_slice(bytes).map_err(|e| error(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}")))
+fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Box<HttpResponse>> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}"))))
 }
 
 fn internal(e: impl std::fmt::Debug) -> HttpResponse {
@@ -102,7 +103,7 @@ pub fn validate_fault(endpoint: &str, kind: &str, value: i64, count: i32) -> Res
 pub async fn add_fault(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResponse {
     let f: NewFault = match parse(&bytes) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(resp) => return *resp,
     };
     let endpoint = match validate_fault(&f.endpoint, &f.kind, f.value, f.count) {
         Ok(e) => e,
@@ -181,7 +182,7 @@ pub async fn accounts(sb: web::Data<Sandbox>) -> HttpResponse {
 pub async fn edit_account(sb: web::Data<Sandbox>, path: web::Path<String>, bytes: web::Bytes) -> HttpResponse {
     let edit: store::AccountEdit = match parse(&bytes) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(resp) => return *resp,
     };
     let appid = path.into_inner();
     let result = run_sim(&sb.pool, move |c, now| {
@@ -209,11 +210,17 @@ pub struct AuthorizeRequest {
 pub async fn authorize(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResponse {
     let r: AuthorizeRequest = match parse(&bytes) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let (component, public) = (sb.config.component.appid.clone(), sb.config.public_url.clone());
     let result = run_sim(&sb.pool, move |c, now| {
-        sim::authorize(c, &component, &public, &r.pre_auth_code, &r.appid, &r.func_ids, &r.redirect_uri, now)
+        let request = sim::AuthorizeInput {
+            pre_auth_code: &r.pre_auth_code,
+            appid: &r.appid,
+            func_ids: &r.func_ids,
+            redirect_uri: &r.redirect_uri,
+        };
+        sim::authorize(c, &component, &public, &request, now)
     })
     .await;
     match result {
@@ -239,7 +246,7 @@ pub struct AppidRequest {
 pub async fn revoke(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResponse {
     let r: AppidRequest = match parse(&bytes) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let component = sb.config.component.appid.clone();
     match run_sim(&sb.pool, move |c, now| sim::revoke(c, &component, &r.appid, now)).await {
@@ -261,7 +268,7 @@ pub struct PermissionsRequest {
 pub async fn update_permissions(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResponse {
     let r: PermissionsRequest = match parse(&bytes) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let component = sb.config.component.appid.clone();
     let result =

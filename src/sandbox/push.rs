@@ -162,7 +162,11 @@ impl Pusher {
             if let Err(e) = ticked {
                 tracing::warn!(error = ?e, "sandbox: cannot mint a component_verify_ticket");
             }
-            while !self.stopped.load(Ordering::SeqCst) && self.deliver(None).await.is_some() {}
+            while !self.stopped.load(Ordering::SeqCst) {
+                if self.deliver(None).await.is_none() {
+                    break;
+                }
+            }
             let wait = self.next_wait(interval).await;
             tokio::select! {
                 _ = self.wake.notified() => {}

@@ -107,6 +107,14 @@ pub fn redirect_with_code(redirect_uri: &str, auth_code: &str) -> String {
     }
 }
 
+/// What the administrator chose on the authorization page.
+pub struct AuthorizeInput<'a> {
+    pub pre_auth_code: &'a str,
+    pub appid: &'a str,
+    pub func_ids: &'a [i64],
+    pub redirect_uri: &'a str,
+}
+
 pub struct Authorized {
     pub auth_code: AuthCode,
     pub redirect: String,
@@ -119,12 +127,10 @@ pub fn authorize(
     conn: &mut DbConn,
     component_appid: &str,
     public_url: &str,
-    pre_auth_code: &str,
-    appid: &str,
-    func_ids: &[i64],
-    redirect_uri: &str,
+    input: &AuthorizeInput<'_>,
     now: i64,
 ) -> Result<Authorized, SimError> {
+    let AuthorizeInput { pre_auth_code, appid, func_ids, redirect_uri } = *input;
     check_pre_auth_code(conn, component_appid, pre_auth_code, now)?;
     check_redirect_uri(public_url, redirect_uri)?;
     let account = store::find_account(conn, appid)?.ok_or(SimError::Refused("sandbox.err.no_account"))?;
