@@ -129,7 +129,10 @@ impl Pusher {
                 let status = resp.status();
                 let text = resp.text().await.unwrap_or_default();
                 let ok = status.is_success() && text.trim() == "success";
-                let error = (!ok).then(|| format!("HTTP {status}: {}", text.chars().take(200).collect::<String>()));
+                let error = (!ok).then(|| {
+                    let answer = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    format!("HTTP {status}: {}", answer.chars().take(80).collect::<String>())
+                });
                 (Some(status.as_u16()), ok, error)
             }
             Err(e) => (None, false, Some(e.to_string())),
