@@ -390,7 +390,7 @@ pub async fn start_push_ticket(sb: web::Data<Sandbox>, bytes: web::Bytes) -> Htt
             }
             let now = crate::now();
             db::write_tx(c, |c| {
-                sim::new_ticket(c, &appid, now).map(|(_, push)| push).map_err(|e| match e {
+                sim::new_ticket(c, &appid, now, true).map(|(_, push)| push).map_err(|e| match e {
                     sim::SimError::Db(e) => ApiError::Db(e),
                     sim::SimError::Refused(_) => wx(-1),
                 })

@@ -47,7 +47,7 @@ pub async fn ticket(sb: web::Data<Sandbox>) -> HttpResponse {
 /// console's HTTP status (null when it could not be reached).
 pub async fn push_ticket(sb: web::Data<Sandbox>) -> HttpResponse {
     let appid = sb.config.component.appid.clone();
-    match run_sim(&sb.pool, move |c, now| sim::new_ticket(c, &appid, now)).await {
+    match run_sim(&sb.pool, move |c, now| sim::new_ticket(c, &appid, now, true)).await {
         Ok((ticket, push_id)) => {
             let attempt = sb.pusher.deliver(Some(push_id)).await;
             HttpResponse::Ok().json(json!({

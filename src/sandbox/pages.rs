@@ -131,7 +131,7 @@ fn refused(e: &sim::SimError, anchor: &str) -> HttpResponse {
 /// "Push a ticket now".
 pub async fn push_ticket(sb: web::Data<Sandbox>) -> HttpResponse {
     let appid = sb.config.component.appid.clone();
-    match run_sim(&sb.pool, move |c, now| sim::new_ticket(c, &appid, now)).await {
+    match run_sim(&sb.pool, move |c, now| sim::new_ticket(c, &appid, now, true)).await {
         Ok((_, push_id)) => {
             sb.pusher.deliver(Some(push_id)).await;
             back("notice=ticket", "ticket")

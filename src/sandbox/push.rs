@@ -153,7 +153,7 @@ impl Pusher {
                     let now = crate::now();
                     let last = store::last_ticket(c)?;
                     if force || last.as_ref().is_none_or(|t| t.created_at + interval <= now) {
-                        sim::new_ticket(c, &appid, now).map_err(|e| match e {
+                        sim::new_ticket(c, &appid, now, false).map_err(|e| match e {
                             sim::SimError::Db(e) => AppError::from(e),
                             other => AppError::Internal(anyhow::anyhow!("{other:?}")),
                         })?;

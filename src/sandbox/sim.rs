@@ -195,8 +195,17 @@ pub fn update_permissions(
     Ok(true)
 }
 
-/// Mints a new `component_verify_ticket` and queues its push; returns the ticket and the push id.
-pub fn new_ticket(conn: &mut DbConn, component_appid: &str, now: i64) -> Result<(Ticket, String), SimError> {
+/// How long the background task leaves a push alone that its caller sends at once.
+pub const INLINE_GRACE_SECS: i64 = 30;
+
+/// Mints a new `component_verify_ticket` and queues its push; returns the ticket and the
+/// push id. With `inline`, the caller sends the push itself right away.
+pub fn new_ticket(
+    conn: &mut DbConn,
+    component_appid: &str,
+    now: i64,
+    inline: bool,
+) -> Result<(Ticket, String), SimError> {
     let ticket = store::insert_ticket(conn, now)?;
     let now_s = now.to_string();
     let payload = build_flat_xml(&[
@@ -205,7 +214,8 @@ pub fn new_ticket(conn: &mut DbConn, component_appid: &str, now: i64) -> Result<
         ("InfoType", "component_verify_ticket"),
         ("ComponentVerifyTicket", &ticket.ticket),
     ]);
-    let push_id = store::enqueue_push(conn, "component_verify_ticket", None, &payload, now)?;
+    let due = if inline { now + INLINE_GRACE_SECS } else { now };
+    let push_id = store::enqueue_push_at(conn, "component_verify_ticket", None, &payload, now, due)?;
     Ok((ticket, push_id))
 }
 

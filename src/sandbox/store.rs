@@ -567,6 +567,19 @@ pub fn enqueue_push(
     payload: &str,
     now: i64,
 ) -> QueryResult<String> {
+    enqueue_push_at(conn, info_type, authorizer_appid, payload, now, now)
+}
+
+/// Queues a push that the background task leaves alone until `due`: the caller sends it
+/// itself at once (claiming it by id), and the background task is only the fallback.
+pub fn enqueue_push_at(
+    conn: &mut DbConn,
+    info_type: &str,
+    authorizer_appid: Option<&str>,
+    payload: &str,
+    now: i64,
+    due: i64,
+) -> QueryResult<String> {
     let id = crate::new_id();
     diesel::insert_into(sandbox_pushes::table)
         .values((
@@ -576,7 +589,7 @@ pub fn enqueue_push(
             sandbox_pushes::payload.eq(payload),
             sandbox_pushes::status.eq("pending"),
             sandbox_pushes::attempts.eq(0),
-            sandbox_pushes::next_attempt_at.eq(now),
+            sandbox_pushes::next_attempt_at.eq(due),
             sandbox_pushes::created_at.eq(now),
         ))
         .execute(conn)?;
@@ -586,16 +599,17 @@ pub fn enqueue_push(
 /// A push stuck in `sending` this long (its process died) is tried again.
 const STALE_SENDING_SECS: i64 = 60;
 
-/// Claims one push (by id, or the oldest due one) for delivery by this process.
+/// Claims one push for delivery by this process: the given one if it is pending
+/// (whenever it is due), or else the oldest due one.
 pub fn claim_push(conn: &mut DbConn, id: Option<&str>, now: i64) -> QueryResult<Option<Push>> {
-    let due = sandbox_pushes::status
-        .eq("pending")
-        .and(sandbox_pushes::next_attempt_at.le(now))
-        .or(sandbox_pushes::status.eq("sending").and(sandbox_pushes::last_attempt_at.lt(now - STALE_SENDING_SECS)));
-    let mut q = sandbox_pushes::table.filter(due).select(Push::as_select()).into_boxed();
-    if let Some(id) = id {
-        q = q.filter(sandbox_pushes::id.eq(id.to_string()));
-    }
+    let stale = sandbox_pushes::status.eq("sending").and(sandbox_pushes::last_attempt_at.lt(now - STALE_SENDING_SECS));
+    let mut q = sandbox_pushes::table.select(Push::as_select()).into_boxed();
+    q = match id {
+        Some(id) => {
+            q.filter(sandbox_pushes::id.eq(id.to_string())).filter(sandbox_pushes::status.eq("pending").or(stale))
+        }
+        None => q.filter(sandbox_pushes::status.eq("pending").and(sandbox_pushes::next_attempt_at.le(now)).or(stale)),
+    };
     let Some(push) =
         q.order((sandbox_pushes::next_attempt_at.asc(), sandbox_pushes::id.asc())).first(conn).optional()?
     else {
