@@ -14,6 +14,7 @@ pub mod error;
 pub mod i18n;
 pub mod jobs;
 pub mod routes;
+pub mod sandbox;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;

@@ -18,6 +18,7 @@ pub struct Application {
     pool: DbPool,
     platform: std::sync::Arc<crate::wechat::platform::Platform>,
     server: Server,
+    sandbox: Option<crate::sandbox::SandboxHandle>,
 }
 
 impl Application {
@@ -47,7 +48,9 @@ impl Application {
         let (pool_data, config_data) = (web::Data::new(pool.clone()), web::Data::new(config.clone()));
         let (sealer_data, crypt_data) = (web::Data::new(sealer), web::Data::new(crypt));
         let platform_data = web::Data::from(platform.clone());
-        let sandbox = config.sandbox;
+        // The WeChat simulator and its background pusher, when sandbox mode is on.
+        let sandbox = config.sandbox.then(|| crate::sandbox::start(pool.clone(), config.clone()));
+        let sandbox_routes = sandbox.clone();
         let cookie_secure = config.cookie_secure;
         let server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), cookie_key.clone())
@@ -83,7 +86,8 @@ impl Application {
                 )
                 .configure(routes::configure)
                 .configure(|cfg| {
-                    if sandbox {
+                    if let Some(handle) = &sandbox_routes {
+                        crate::sandbox::configure(cfg, handle);
                         routes::configure_sandbox_dev(cfg);
                     }
                 })
@@ -93,7 +97,7 @@ impl Application {
         .run();
         tokio::spawn(crate::jobs::run_worker(pool.clone(), platform.clone(), settings.job_poll_interval));
         tracing::info!(url = %config.public_url, sandbox = config.sandbox, "minihost is listening on {addr}");
-        Ok(Self { port: addr.port(), config, pool, platform, server })
+        Ok(Self { port: addr.port(), config, pool, platform, server, sandbox })
     }
 
     pub fn port(&self) -> u16 {
@@ -117,8 +121,13 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until the server is stopped; the sandbox's pusher stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        if let Some(sandbox) = &self.sandbox {
+            sandbox.stop();
+        }
+        result
     }
 }
 

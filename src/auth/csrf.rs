@@ -27,8 +27,15 @@ const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// Paths whose callers authenticate by signature, not by session.
 fn exempt(path: &str) -> bool {
-    const PREFIXES: [&str; 6] =
-        ["/wechat/", "/pay/", "/sandbox/wechat/", "/sandbox/wechatpay/", "/sandbox/alipay/", "/sandbox/mp/"];
+    const PREFIXES: [&str; 7] = [
+        "/wechat/",
+        "/pay/",
+        "/sandbox/wechat/",
+        "/sandbox/wechatpay/",
+        "/sandbox/alipay/",
+        "/sandbox/mp/",
+        "/sandbox/dev/",
+    ];
     PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
@@ -98,7 +105,11 @@ mod tests {
         assert!(exempt("/sandbox/wechat/cgi-bin/component/api_component_token"));
         assert!(!exempt("/login"));
         assert!(!exempt("/apply/details"));
+        assert!(exempt("/sandbox/mp/cgi-bin/componentloginpage"));
+        assert!(exempt("/sandbox/dev/faults"));
         assert!(!exempt("/sandbox/faults"));
+        assert!(!exempt("/sandbox/accounts/wx5b1c0a3e7d2f4a01/revoke"));
+        assert!(!exempt("/sandbox/devtools"));
     }
 
     #[test]

@@ -30,15 +30,3 @@ pub async fn show(ctx: PageCtx, pool: web::Data<DbPool>, path: web::Path<String>
     .await?;
     ok(&MailboxPage { ctx, emails, open: Some(open) })
 }
-
-#[derive(Template)]
-#[template(path = "sandbox/index.html")]
-struct SandboxHome {
-    ctx: PageCtx,
-    config: crate::config::AppConfig,
-}
-
-/// The sandbox's front page: what is simulated and the fixed credentials.
-pub async fn home(ctx: PageCtx, config: web::Data<crate::config::AppConfig>) -> Result<HttpResponse, AppError> {
-    ok(&SandboxHome { ctx, config: config.get_ref().clone() })
-}

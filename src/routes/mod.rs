@@ -76,11 +76,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// Dev tools mounted only in sandbox mode.
+/// Dev tools mounted only in sandbox mode (the sandbox itself is `crate::sandbox`).
 pub fn configure_sandbox_dev(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sandbox", web::get().to(mailbox::home))
-        .route("/sandbox/", web::get().to(mailbox::home))
-        .route("/sandbox/mailbox", web::get().to(mailbox::list))
+    cfg.route("/sandbox/mailbox", web::get().to(mailbox::list))
         .route("/sandbox/mailbox/{id}", web::get().to(mailbox::show));
 }
 

@@ -48,9 +48,11 @@ fn now() -> i64 {
 
 #[tokio::test]
 async fn a_ticket_push_is_verified_stored_and_answered_success() {
-    let app = TestApp::spawn_with(&[("MINIHOST_SANDBOX", "off"), ("MINIHOST_WECHAT_API_BASE", "http://127.0.0.1:9")]).await;
+    let app =
+        TestApp::spawn_with(&[("MINIHOST_SANDBOX", "off"), ("MINIHOST_WECHAT_API_BASE", "http://127.0.0.1:9")]).await;
     let created = now();
-    let (status, body) = push(&app, "/wechat/component/events", &ticket_xml("ticket@@@one", created), now(), "n-1").await;
+    let (status, body) =
+        push(&app, "/wechat/component/events", &ticket_xml("ticket@@@one", created), now(), "n-1").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, "success");
     assert_eq!(events_count(&app), 1);
@@ -65,7 +67,8 @@ async fn a_ticket_push_is_verified_stored_and_answered_success() {
 
 #[tokio::test]
 async fn the_same_event_delivered_twice_has_one_effect() {
-    let app = TestApp::spawn_with(&[("MINIHOST_SANDBOX", "off"), ("MINIHOST_WECHAT_API_BASE", "http://127.0.0.1:9")]).await;
+    let app =
+        TestApp::spawn_with(&[("MINIHOST_SANDBOX", "off"), ("MINIHOST_WECHAT_API_BASE", "http://127.0.0.1:9")]).await;
     let xml = ticket_xml("ticket-dup", now());
     let first = push(&app, "/wechat/component/events", &xml, now(), "n-a").await;
     // WeChat retries with a new nonce: accepted, but not stored or applied again.
@@ -77,7 +80,8 @@ async fn the_same_event_delivered_twice_has_one_effect() {
 
 #[tokio::test]
 async fn forged_replayed_stale_and_oversized_pushes_are_refused_and_not_stored() {
-    let app = TestApp::spawn_with(&[("MINIHOST_SANDBOX", "off"), ("MINIHOST_WECHAT_API_BASE", "http://127.0.0.1:9")]).await;
+    let app =
+        TestApp::spawn_with(&[("MINIHOST_SANDBOX", "off"), ("MINIHOST_WECHAT_API_BASE", "http://127.0.0.1:9")]).await;
     let client = reqwest::Client::new();
     let c = crypt();
     let ts = now().to_string();
@@ -93,7 +97,8 @@ async fn forged_replayed_stale_and_oversized_pushes_are_refused_and_not_stored()
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
 
     // Encrypted with another key: the signature is right for its own token only.
-    let other = MsgCrypt::new("othertoken", "zyxwvutsrqponmlkjihgfedcba9876543210ABCDEFG", SANDBOX_COMPONENT_APPID).unwrap();
+    let other =
+        MsgCrypt::new("othertoken", "zyxwvutsrqponmlkjihgfedcba9876543210ABCDEFG", SANDBOX_COMPONENT_APPID).unwrap();
     let (obody, osig) = other.seal_envelope(&ticket_xml("other", now()), &ts, "n-o", None);
     let wrong_key = client
         .post(format!("{}/wechat/component/events?timestamp={ts}&nonce=n-o&msg_signature={osig}", app.base))
@@ -143,7 +148,8 @@ async fn forged_replayed_stale_and_oversized_pushes_are_refused_and_not_stored()
 
 #[tokio::test]
 async fn mini_program_pushes_are_stored_under_their_appid() {
-    let app = TestApp::spawn_with(&[("MINIHOST_SANDBOX", "off"), ("MINIHOST_WECHAT_API_BASE", "http://127.0.0.1:9")]).await;
+    let app =
+        TestApp::spawn_with(&[("MINIHOST_SANDBOX", "off"), ("MINIHOST_WECHAT_API_BASE", "http://127.0.0.1:9")]).await;
     let xml = build_flat_xml(&[
         ("ToUserName", "gh_abc"),
         ("FromUserName", "o_x"),
@@ -161,7 +167,8 @@ async fn mini_program_pushes_are_stored_under_their_appid() {
 
 #[tokio::test]
 async fn an_operator_sees_the_event_and_can_replay_it_without_a_second_effect() {
-    let app = TestApp::spawn_with(&[("MINIHOST_SANDBOX", "off"), ("MINIHOST_WECHAT_API_BASE", "http://127.0.0.1:9")]).await;
+    let app =
+        TestApp::spawn_with(&[("MINIHOST_SANDBOX", "off"), ("MINIHOST_WECHAT_API_BASE", "http://127.0.0.1:9")]).await;
     let xml = build_flat_xml(&[
         ("AppId", SANDBOX_COMPONENT_APPID),
         ("CreateTime", &now().to_string()),

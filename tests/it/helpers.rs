@@ -29,6 +29,13 @@ pub struct TestApp {
     pub pool: minihost::db::DbPool,
     _dir: tempfile::TempDir,
     pg: Option<PgDatabase>,
+    database_url: String,
+    extra: Vec<(String, String)>,
+    handle: actix_web::dev::ServerHandle,
+    /// The instance's platform service, for tests that call WeChat through it directly.
+    pub platform: std::sync::Arc<minihost::wechat::platform::Platform>,
+    /// The settings it was started with (for a second instance on the same database).
+    env: HashMap<String, String>,
 }
 
 impl TestApp {
@@ -63,8 +70,49 @@ impl TestApp {
         let app = Application::build(settings).await.expect("the app starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let pool = app.pool().clone();
+        let handle = app.server_handle();
+        let platform = app.platform();
         tokio::spawn(app.run_until_stopped());
-        Self { base, pool, _dir: dir, pg }
+        let extra = extra.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+        Self { base, pool, _dir: dir, pg, database_url, extra, handle, platform, env }
+    }
+
+    /// Stops this app and starts a new process on the same database and data directory
+    /// (a new port), as a restart would.
+    pub async fn restart(mut self) -> Self {
+        self.handle.stop(true).await;
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
+        let pg = self.pg.take();
+        let mut extra: Vec<(String, String)> = std::mem::take(&mut self.extra);
+        // The same address, so links handed out before the restart (redirect_uri) still work.
+        extra.push(("MINIHOST_BIND".into(), self.base.trim_start_matches("http://").to_string()));
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let url = self.database_url.clone();
+        drop(self);
+        Self::start(dir, url, pg, &extra).await
+    }
+
+    /// Another console process on the same database and secret key (its own port and
+    /// its own mounted sandbox, which shares the sandbox's tables).
+    pub async fn second_instance(&self) -> TestApp {
+        let mut env = self.env.clone();
+        env.insert("MINIHOST_BIND".into(), "127.0.0.1:0".into());
+        let settings = Settings::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let app = Application::build(settings).await.expect("the second instance starts");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let (pool, handle, platform) = (app.pool().clone(), app.server_handle(), app.platform());
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            base,
+            pool,
+            _dir: tempfile::tempdir().unwrap(),
+            pg: None,
+            database_url: self.database_url.clone(),
+            extra: Vec::new(),
+            handle,
+            platform,
+            env,
+        }
     }
 
     /// A new browser: its own cookies and CSRF token.
@@ -166,6 +214,11 @@ impl Page {
 }
 
 impl Browser {
+    /// The same browser (cookies) pointed at another address, e.g. after a restart.
+    pub fn moved_to(&self, base: &str) -> Browser {
+        Browser { base: base.to_string(), client: self.client.clone(), jar: self.jar.clone(), csrf: Mutex::new(None) }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -11,3 +11,5 @@ mod browser;
 mod cli;
 mod events;
 mod i18n;
+mod platform;
+mod sandbox;

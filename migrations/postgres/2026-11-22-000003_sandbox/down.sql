@@ -1,0 +1,9 @@
+DROP TABLE sandbox_pushes;
+DROP TABLE sandbox_calls;
+DROP TABLE sandbox_faults;
+DROP TABLE sandbox_authorizations;
+DROP TABLE sandbox_auth_codes;
+DROP TABLE sandbox_pre_auth_codes;
+DROP TABLE sandbox_tokens;
+DROP TABLE sandbox_tickets;
+DROP TABLE sandbox_accounts;

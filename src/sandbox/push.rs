@@ -1,0 +1,197 @@
+//! Delivery of the sandbox's pushes to the console: encrypted (WXBizMsgCrypt) POSTs to
+//! `{public_url}/wechat/component/events`, retried with backoff a bounded number of times,
+//! and the background task that mints a `component_verify_ticket` every interval.
+//!
+//! Pushes are rows in `sandbox_pushes`, queued in the transaction of the change they
+//! report; a process claims a row before sending it, so several console processes on
+//! one database deliver each push once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rand::RngExt as _;
+use tokio::sync::Notify;
+
+use crate::config::AppConfig;
+use crate::db::{self, DbPool};
+use crate::error::AppError;
+use crate::wechat::crypto::MsgCrypt;
+
+use super::{sim, store};
+
+/// Attempts per push before it is given up (1 s, 2 s, 4 s, 8 s, 16 s between them).
+pub const MAX_ATTEMPTS: i32 = 6;
+/// WeChat gives the receiver 5 seconds.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The result of one delivery attempt.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Attempt {
+    pub push_id: String,
+    pub http_status: Option<u16>,
+    pub delivered: bool,
+}
+
+pub struct Pusher {
+    pool: DbPool,
+    config: AppConfig,
+    client: reqwest::Client,
+    wake: Notify,
+    stop: Notify,
+    stopped: AtomicBool,
+}
+
+impl Pusher {
+    pub fn new(pool: DbPool, config: AppConfig) -> Self {
+        let client = reqwest::Client::builder().timeout(TIMEOUT).build().unwrap_or_default();
+        Self { pool, config, client, wake: Notify::new(), stop: Notify::new(), stopped: AtomicBool::new(false) }
+    }
+
+    /// Asks the background task to deliver what is due now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops the background task (when the server stops).
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.stop.notify_one();
+    }
+
+    /// Claims and sends one push: the given one, or the oldest due. `None` when nothing
+    /// could be claimed.
+    pub async fn deliver(&self, id: Option<String>) -> Option<Attempt> {
+        let now = crate::now();
+        let claimed =
+            db::run(&self.pool, move |c| Ok(db::write_tx(c, |c| store::claim_push(c, id.as_deref(), now))?)).await;
+        let push = match claimed {
+            Ok(Some(p)) => p,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(error = ?e, "sandbox: cannot claim a push");
+                return None;
+            }
+        };
+        let (http_status, delivered, error) = self.send(&push.payload).await;
+        let (status, next) = if delivered {
+            ("delivered", now)
+        } else if push.attempts >= MAX_ATTEMPTS {
+            ("failed", now)
+        } else {
+            ("pending", crate::now() + (1i64 << (push.attempts - 1).clamp(0, 10)))
+        };
+        if delivered {
+            tracing::info!(info_type = %push.info_type, "sandbox: push delivered");
+        } else {
+            tracing::info!(info_type = %push.info_type, ?http_status, error = error.as_deref().unwrap_or(""), attempt = push.attempts, "sandbox: the console did not accept a push");
+        }
+        let id = push.id.clone();
+        let recorded = db::run(&self.pool, move |c| {
+            Ok(db::write_tx(c, |c| store::record_push_result(c, &id, status, http_status, error.as_deref(), next))?)
+        })
+        .await;
+        if let Err(e) = recorded {
+            tracing::warn!(error = ?e, "sandbox: cannot record a push result");
+        }
+        Some(Attempt { push_id: push.id, http_status, delivered })
+    }
+
+    /// Encrypts and POSTs one decrypted XML payload (reference §2.3, §2.4).
+    async fn send(&self, payload: &str) -> (Option<u16>, bool, Option<String>) {
+        let c = &self.config.component;
+        let crypt = match MsgCrypt::new(c.token.expose(), c.aes_key.expose(), &c.appid) {
+            Ok(crypt) => crypt,
+            Err(e) => return (None, false, Some(format!("cannot encrypt: {e}"))),
+        };
+        let timestamp = crate::now().to_string();
+        let nonce = rand::rng().random_range(100_000_000u64..10_000_000_000).to_string();
+        let (body, msg_signature) = crypt.seal_envelope(payload, &timestamp, &nonce, None);
+        let signature = crypt.plain_signature(&timestamp, &nonce);
+        let query = serde_urlencoded::to_string([
+            ("signature", signature.as_str()),
+            ("timestamp", &timestamp),
+            ("nonce", &nonce),
+            ("encrypt_type", "aes"),
+            ("msg_signature", &msg_signature),
+        ])
+        .unwrap_or_default();
+        let url = format!("{}/wechat/component/events?{query}", self.config.public_url);
+        let sent = self
+            .client
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Ok(resp) => {
+                let status = resp.status();
+                let text = resp.text().await.unwrap_or_default();
+                let ok = status.is_success() && text.trim() == "success";
+                let error = (!ok).then(|| {
+                    let answer = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    format!("HTTP {status}: {}", answer.chars().take(80).collect::<String>())
+                });
+                (Some(status.as_u16()), ok, error)
+            }
+            Err(e) => (None, false, Some(e.to_string())),
+        }
+    }
+
+    /// The background task: a new ticket at start and then every interval (one per
+    /// interval across all processes on the database), and delivery of due pushes.
+    pub async fn run(self: Arc<Self>) {
+        let interval = i64::try_from(self.config.sandbox_ticket_interval_secs.max(1)).unwrap_or(600);
+        let mut first = true;
+        while !self.stopped.load(Ordering::SeqCst) {
+            let appid = self.config.component.appid.clone();
+            let force = first;
+            first = false;
+            let ticked = db::run(&self.pool, move |c| {
+                db::write_tx(c, |c| {
+                    let now = crate::now();
+                    let last = store::last_ticket(c)?;
+                    if force || last.as_ref().is_none_or(|t| t.created_at + interval <= now) {
+                        sim::new_ticket(c, &appid, now, false).map_err(|e| match e {
+                            sim::SimError::Db(e) => AppError::from(e),
+                            other => AppError::Internal(anyhow::anyhow!("{other:?}")),
+                        })?;
+                    }
+                    Ok::<_, AppError>(())
+                })
+            })
+            .await;
+            if let Err(e) = ticked {
+                tracing::warn!(error = ?e, "sandbox: cannot mint a component_verify_ticket");
+            }
+            while !self.stopped.load(Ordering::SeqCst) {
+                if self.deliver(None).await.is_none() {
+                    break;
+                }
+            }
+            let wait = self.next_wait(interval).await;
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = self.stop.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        tracing::debug!("sandbox: pusher stopped");
+    }
+
+    /// Until the next due push or ticket, between 1 and 5 seconds (other processes may
+    /// queue pushes too, so the database is looked at now and then).
+    async fn next_wait(&self, interval: i64) -> Duration {
+        let next = db::run(&self.pool, move |c| {
+            let push = store::next_due_push_at(c)?;
+            let ticket = store::last_ticket(c)?.map(|t| t.created_at + interval);
+            Ok([push, ticket].into_iter().flatten().min())
+        })
+        .await
+        .ok()
+        .flatten();
+        let secs = next.map_or(5, |at| at - crate::now()).clamp(1, 5);
+        Duration::from_secs(u64::try_from(secs).unwrap_or(5))
+    }
+}

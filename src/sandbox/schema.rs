@@ -1,0 +1,114 @@
+//! The sandbox's own tables (migration `2026-11-22-000003_sandbox`). Nothing outside
+//! `crate::sandbox` reads them.
+
+diesel::table! {
+    sandbox_accounts (appid) {
+        appid -> Text,
+        kind -> Text,
+        nick_name -> Text,
+        head_img -> Text,
+        user_name -> Text,
+        principal_name -> Text,
+        verified -> Bool,
+        alias -> Text,
+        signature -> Text,
+        qrcode_url -> Text,
+        service_type -> Integer,
+        account_status -> Integer,
+        categories -> Text,
+        network -> Text,
+        business_info -> Text,
+        position -> Integer,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_tickets (id) {
+        id -> Text,
+        ticket -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_tokens (token) {
+        token -> Text,
+        kind -> Text,
+        appid -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked -> Bool,
+    }
+}
+
+diesel::table! {
+    sandbox_pre_auth_codes (code) {
+        code -> Text,
+        component_appid -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sandbox_auth_codes (code) {
+        code -> Text,
+        authorizer_appid -> Text,
+        func_ids -> Text,
+        pre_auth_code -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sandbox_authorizations (authorizer_appid) {
+        authorizer_appid -> Text,
+        active -> Bool,
+        func_ids -> Text,
+        refresh_token -> Text,
+        auth_time -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_faults (id) {
+        id -> Text,
+        endpoint -> Text,
+        kind -> Text,
+        value -> BigInt,
+        remaining -> Integer,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_calls (id) {
+        id -> Text,
+        endpoint -> Text,
+        at -> BigInt,
+        errcode -> Nullable<BigInt>,
+        http_status -> Integer,
+        fault -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sandbox_pushes (id) {
+        id -> Text,
+        info_type -> Text,
+        authorizer_appid -> Nullable<Text>,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        http_status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        created_at -> BigInt,
+        last_attempt_at -> Nullable<BigInt>,
+    }
+}
