@@ -13,6 +13,7 @@ use crate::wechat::platform::Platform;
 pub const REFRESH_COMPONENT_TOKEN: &str = "refresh_component_token";
 pub const REFRESH_AUTHORIZER_TOKEN: &str = "refresh_authorizer_token";
 pub const SYNC_AUTHORIZER: &str = "sync_authorizer";
+pub const COMPLETE_TENANT_AUTHORIZATION: &str = "complete_tenant_authorization";
 
 /// How long a claimed job is ours before another worker may take it over.
 const LOCK_SECS: i64 = 120;
@@ -20,6 +21,12 @@ const LOCK_SECS: i64 = 120;
 #[derive(Deserialize)]
 struct AppidPayload {
     appid: String,
+}
+
+#[derive(Deserialize)]
+struct CompletionPayload {
+    state: String,
+    auth_code: String,
 }
 
 /// Runs jobs until the process ends. `idle` is the pause when nothing is due.
@@ -84,6 +91,23 @@ async fn execute(platform: &Platform, job: &db::jobs::Job) -> Result<(), WechatE
         SYNC_AUTHORIZER => {
             let p: AppidPayload = payload(job)?;
             platform.sync_authorizer(&p.appid).await.map(|_| ())
+        }
+        COMPLETE_TENANT_AUTHORIZATION => {
+            let p: CompletionPayload = payload(job)?;
+            let pool = platform.pool().clone();
+            let state = p.state.clone();
+            let taken = tokio::task::spawn_blocking(move || {
+                let mut conn = pool.get().map_err(|e| WechatError::Database(e.to_string()))?;
+                db::platform::take_auth_state_unbound(&mut conn, &state, crate::now()).map_err(WechatError::from)
+            })
+            .await
+            .map_err(|e| WechatError::Database(e.to_string()))??;
+            // Already completed by the administrator's redirect: nothing to do.
+            if let Some(state) = taken {
+                let actor = crate::db::audit::Actor::system();
+                crate::wechat::binding::complete(platform, &state, &p.auth_code, actor).await;
+            }
+            Ok(())
         }
         other => Err(WechatError::Decode(format!("unknown job kind {other}"))),
     }

@@ -7,6 +7,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod bindings;
 pub mod jobs;
 pub mod models;
 pub mod outbox;

@@ -92,6 +92,7 @@ pub struct Tenant {
     pub contact_email: String,
     pub application_id: String,
     pub created_at: i64,
+    pub linked_oa_subject: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

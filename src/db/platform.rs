@@ -440,3 +440,33 @@ pub fn put_credential_expiry(conn: &mut DbConn, name: &str, expires_at: i64) -> 
 pub fn count_auth_states(conn: &mut DbConn) -> QueryResult<i64> {
     super::schema::auth_states::table.count().get_result(conn)
 }
+
+/// The tenant authorization still waiting for this pre_auth_code, if any.
+pub fn pending_state_for_pre_auth_code(
+    conn: &mut DbConn,
+    pre_auth_code: &str,
+    now: i64,
+) -> QueryResult<Option<AuthState>> {
+    use super::schema::auth_states as a;
+    a::table
+        .filter(a::pre_auth_code.eq(pre_auth_code))
+        .filter(a::purpose.eq("tenant"))
+        .filter(a::used_at.is_null())
+        .filter(a::expires_at.gt(now))
+        .select(AuthState::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Takes a state for the background completion (the `authorized` push came first).
+pub fn take_auth_state_unbound(conn: &mut DbConn, state: &str, now: i64) -> QueryResult<Option<AuthState>> {
+    use super::schema::auth_states as a;
+    let taken =
+        diesel::update(a::table.filter(a::state.eq(state)).filter(a::used_at.is_null()).filter(a::expires_at.gt(now)))
+            .set(a::used_at.eq(Some(now)))
+            .execute(conn)?;
+    if taken != 1 {
+        return Ok(None);
+    }
+    a::table.find(state).select(AuthState::as_select()).first(conn).optional()
+}

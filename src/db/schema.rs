@@ -77,6 +77,7 @@ diesel::table! {
         contact_email -> Text,
         application_id -> Text,
         created_at -> BigInt,
+        linked_oa_subject -> Nullable<Text>,
     }
 }
 
@@ -119,6 +120,7 @@ diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(applications -> users (user_id));
 diesel::joinable!(application_history -> applications (application_id));
 diesel::joinable!(tenant_members -> tenants (tenant_id));
+diesel::joinable!(mp_bindings -> tenants (tenant_id));
 diesel::joinable!(tenant_members -> users (user_id));
 
 diesel::table! {
@@ -223,6 +225,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    platform_settings (key) {
+        key -> Text,
+        value -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    mp_bindings (id) {
+        id -> Text,
+        tenant_id -> Text,
+        appid -> Text,
+        application -> Text,
+        status -> Text,
+        subject_warning -> Bool,
+        bound_by -> Nullable<Text>,
+        bound_at -> BigInt,
+        reauthorized_at -> Nullable<BigInt>,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_sessions,
@@ -240,4 +265,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_nonces,
     jobs,
     auth_states,
+    platform_settings,
+    mp_bindings,
 );

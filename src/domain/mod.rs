@@ -3,5 +3,6 @@
 
 pub mod application;
 pub mod avatar;
+pub mod binding;
 pub mod logo;
 pub mod throttle;

@@ -10,6 +10,7 @@ mod assets;
 mod health;
 mod home;
 mod mailbox;
+mod mini_program;
 mod operator;
 mod platform;
 mod wechat_events;
@@ -57,7 +58,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/w/{tenant_id}")
                 .route("", web::get().to(workspace::home))
-                .route("/logo", web::get().to(workspace::logo)),
+                .route("/logo", web::get().to(workspace::logo))
+                .route("/store/mini-program", web::get().to(mini_program::tab))
+                .route("/store/mini-program/authorize", web::post().to(mini_program::authorize))
+                .route("/store/mini-program/reauthorize", web::post().to(mini_program::reauthorize))
+                .route("/store/mini-program/authorizations/{state}", web::get().to(mini_program::status))
+                .route("/store/mini-program/unbind", web::post().to(mini_program::unbind))
+                .route("/store/mini-program/refresh", web::post().to(mini_program::refresh)),
         )
         .service(
             web::scope("/operator")

@@ -230,15 +230,50 @@ pub async fn authorized(
         return refuse(ctx, "authorized.missing", "/");
     };
     let session_id = session.session_id().unwrap_or_default();
-    let uid = user.0.id.clone();
-    let taken = db::run(&pool, move |c| {
-        Ok(store::take_auth_state(c, &state, &session_id, crate::now())?.filter(|s| s.user_id == uid))
+    let (uid, sid, st) = (user.0.id.clone(), session_id.clone(), state.clone());
+    let (taken, existing) = db::run(&pool, move |c| {
+        let taken = store::take_auth_state(c, &st, &sid, crate::now())?.filter(|s| s.user_id == uid);
+        // Used already, but by the `authorized` push for this same login: show its outcome.
+        let existing = match &taken {
+            Some(_) => None,
+            None => {
+                store::auth_state(c, &st)?.filter(|s| s.session_id == sid && s.user_id == uid && s.used_at.is_some())
+            }
+        };
+        Ok((taken, existing))
     })
     .await?;
+    if let Some(done) = existing
+        && let Some(tenant_id) = done.tenant_id.clone()
+    {
+        // The push's background completion may still be running: wait for it (bounded).
+        let mut outcome = done.outcome;
+        for _ in 0..80 {
+            if outcome.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let s = done.state.clone();
+            outcome = db::run(&pool, move |c| Ok(store::auth_state(c, &s)?.and_then(|s| s.outcome))).await?;
+        }
+        return ok(&super::mini_program::OutcomePage {
+            ctx,
+            o: super::mini_program::OutcomeView { tenant_id, outcome },
+        });
+    }
     let Some(state) = taken else {
         tracing::warn!(user.id = %user.0.id, "authorization callback with a missing, used, expired or foreign state");
         return refuse(ctx, "authorized.bad_state", "/");
     };
+    if state.purpose == "tenant" {
+        let actor = Actor::user(&user.0.id, &user.0.email);
+        let outcome = crate::wechat::binding::complete(&platform, &state, &auth_code, actor).await;
+        let tenant_id = state.tenant_id.clone().unwrap_or_default();
+        return ok(&super::mini_program::OutcomePage {
+            ctx,
+            o: super::mini_program::OutcomeView { tenant_id, outcome: Some(outcome) },
+        });
+    }
     let actor = Actor::user(&user.0.id, &user.0.email);
     let result = platform.complete_authorization(&auth_code, actor).await;
     let (outcome, appid) = match &result {

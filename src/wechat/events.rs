@@ -218,6 +218,21 @@ fn apply(
                 },
                 now,
             )?;
+            // An `authorized` push can arrive before the administrator is back in the
+            // console: match it to the pending authorization by its pre_auth_code.
+            if event.info_type == "authorized"
+                && let (Some(pre), Some(code)) = (field(fields, "PreAuthCode"), field(fields, "AuthorizationCode"))
+                && let Some(state) = store::pending_state_for_pre_auth_code(conn, pre, now)?
+            {
+                db::jobs::enqueue(
+                    conn,
+                    crate::jobs::COMPLETE_TENANT_AUTHORIZATION,
+                    &serde_json::json!({ "state": state.state, "auth_code": code }).to_string(),
+                    Some(&format!("{}:{}", crate::jobs::COMPLETE_TENANT_AUTHORIZATION, state.state)),
+                    now,
+                    now,
+                )?;
+            }
             db::jobs::enqueue(
                 conn,
                 crate::jobs::SYNC_AUTHORIZER,
@@ -244,6 +259,35 @@ fn apply(
         }
         "unauthorized" if !appid.is_empty() => {
             let before = store::authorizer(conn, appid)?.map(|a| a.status);
+            for binding in db::bindings::revoke_appid(conn, appid, now)? {
+                audit::write(
+                    conn,
+                    audit::Record {
+                        actor: &audit::Actor::system(),
+                        tenant_id: Some(&binding.tenant_id),
+                        action: "mini_program.revoked",
+                        subject: &format!("tenant:{}:mini_program", binding.tenant_id),
+                        before: Some(&serde_json::json!({ "appid": appid, "status": "active" })),
+                        after: Some(&serde_json::json!({ "appid": appid, "status": "revoked" })),
+                    },
+                    now,
+                )?;
+                for (email, tenant_name) in db::bindings::tenant_admin_emails(conn, &binding.tenant_id)? {
+                    let args = [("appid", appid), ("tenant", tenant_name.as_str())];
+                    let (en, zh) = (crate::i18n::Locale::En, crate::i18n::Locale::ZhCn);
+                    let subject = format!(
+                        "{} / {}",
+                        en.t_with("email.revoked_subject", &args),
+                        zh.t_with("email.revoked_subject", &args)
+                    );
+                    let body = format!(
+                        "{}\n\n---\n\n{}",
+                        en.t_with("email.revoked_body", &args),
+                        zh.t_with("email.revoked_body", &args)
+                    );
+                    db::outbox::enqueue(conn, &email, &subject, &body, now)?;
+                }
+            }
             if store::revoke(conn, appid, now)? == 0 {
                 return processed("authorization withdrawn by an account we did not know");
             }

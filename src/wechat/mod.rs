@@ -1,5 +1,6 @@
 //! The WeChat Open Platform protocol: message crypto and the errcode table.
 
+pub mod binding;
 pub mod client;
 pub mod crypto;
 pub mod errcode;

@@ -37,6 +37,10 @@ impl Platform {
         Self { pool, client, sealer, instance: crate::new_id(), locks: Mutex::new(HashMap::new()) }
     }
 
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
     pub fn client(&self) -> &WechatClient {
         &self.client
     }

@@ -11,5 +11,6 @@ mod browser;
 mod cli;
 mod events;
 mod i18n;
+mod mini_program;
 mod platform;
 mod sandbox;

@@ -1,0 +1,177 @@
+//! Tenants' dedicated mini programs and the platform settings they depend on.
+
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{mp_bindings, platform_settings, tenants};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = mp_bindings)]
+pub struct Binding {
+    pub id: String,
+    pub tenant_id: String,
+    pub appid: String,
+    pub application: String,
+    pub status: String,
+    pub subject_warning: bool,
+    pub bound_by: Option<String>,
+    pub bound_at: i64,
+    pub reauthorized_at: Option<i64>,
+    pub ended_at: Option<i64>,
+}
+
+/// The tenant's current binding (active, or the last one ended by a revocation so the
+/// tab can say so), newest first.
+pub fn latest_for_tenant(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Option<Binding>> {
+    mp_bindings::table
+        .filter(mp_bindings::tenant_id.eq(tenant_id))
+        .filter(mp_bindings::application.eq(crate::domain::binding::APPLICATION))
+        .select(Binding::as_select())
+        .order((mp_bindings::bound_at.desc(), mp_bindings::id.desc()))
+        .first(conn)
+        .optional()
+}
+
+pub fn active_for_tenant(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Option<Binding>> {
+    mp_bindings::table
+        .filter(mp_bindings::tenant_id.eq(tenant_id))
+        .filter(mp_bindings::application.eq(crate::domain::binding::APPLICATION))
+        .filter(mp_bindings::status.eq("active"))
+        .select(Binding::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn active_for_appid(conn: &mut DbConn, appid: &str) -> QueryResult<Option<Binding>> {
+    mp_bindings::table
+        .filter(mp_bindings::appid.eq(appid))
+        .filter(mp_bindings::status.eq("active"))
+        .select(Binding::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Inserts an active binding. A concurrent binding of the same AppID loses on the
+/// unique index and gets the unique-violation error.
+pub fn insert_active(
+    conn: &mut DbConn,
+    id: &str,
+    tenant_id: &str,
+    appid: &str,
+    warning: bool,
+    by: &str,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(mp_bindings::table)
+        .values((
+            mp_bindings::id.eq(id),
+            mp_bindings::tenant_id.eq(tenant_id),
+            mp_bindings::appid.eq(appid),
+            mp_bindings::application.eq(crate::domain::binding::APPLICATION),
+            mp_bindings::status.eq("active"),
+            mp_bindings::subject_warning.eq(warning),
+            mp_bindings::bound_by.eq(by),
+            mp_bindings::bound_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn mark_reauthorized(conn: &mut DbConn, id: &str, tenant_id: &str, warning: bool, now: i64) -> QueryResult<usize> {
+    diesel::update(mp_bindings::table.filter(mp_bindings::id.eq(id)).filter(mp_bindings::tenant_id.eq(tenant_id)))
+        .set((mp_bindings::reauthorized_at.eq(Some(now)), mp_bindings::subject_warning.eq(warning)))
+        .execute(conn)
+}
+
+/// Ends the tenant's active binding ('unbound' by the tenant, 'revoked' by WeChat's event).
+pub fn end_for_tenant(conn: &mut DbConn, tenant_id: &str, status: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        mp_bindings::table
+            .filter(mp_bindings::tenant_id.eq(tenant_id))
+            .filter(mp_bindings::application.eq(crate::domain::binding::APPLICATION))
+            .filter(mp_bindings::status.eq("active")),
+    )
+    .set((mp_bindings::status.eq(status), mp_bindings::ended_at.eq(Some(now))))
+    .execute(conn)
+}
+
+/// Ends every active binding of an AppID (WeChat said the authorization was withdrawn).
+pub fn revoke_appid(conn: &mut DbConn, appid: &str, now: i64) -> QueryResult<Vec<Binding>> {
+    let active: Vec<Binding> = mp_bindings::table
+        .filter(mp_bindings::appid.eq(appid))
+        .filter(mp_bindings::status.eq("active"))
+        .select(Binding::as_select())
+        .load(conn)?;
+    diesel::update(mp_bindings::table.filter(mp_bindings::appid.eq(appid)).filter(mp_bindings::status.eq("active")))
+        .set((mp_bindings::status.eq("revoked"), mp_bindings::ended_at.eq(Some(now))))
+        .execute(conn)?;
+    Ok(active)
+}
+
+pub fn history_for_tenant(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Vec<Binding>> {
+    mp_bindings::table
+        .filter(mp_bindings::tenant_id.eq(tenant_id))
+        .select(Binding::as_select())
+        .order((mp_bindings::bound_at.desc(), mp_bindings::id.desc()))
+        .load(conn)
+}
+
+/// For the operator's tenants page: every tenant with its latest store binding.
+pub fn all_latest(conn: &mut DbConn) -> QueryResult<Vec<Binding>> {
+    mp_bindings::table
+        .filter(mp_bindings::application.eq(crate::domain::binding::APPLICATION))
+        .select(Binding::as_select())
+        .order((mp_bindings::bound_at.desc(), mp_bindings::id.desc()))
+        .load(conn)
+}
+
+pub fn tenant_admin_emails(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Vec<(String, String)>> {
+    use super::schema::{tenant_members, users};
+    tenant_members::table
+        .inner_join(users::table)
+        .inner_join(tenants::table)
+        .filter(tenant_members::tenant_id.eq(tenant_id))
+        .filter(tenant_members::role.eq("admin"))
+        .select((users::email, tenants::name))
+        .load(conn)
+}
+
+// ---- platform settings ----
+
+pub const SHARED_NAME: &str = "shared_mp_name";
+pub const SHARED_SHORT_NAME: &str = "shared_mp_short_name";
+pub const SHARED_ICON: &str = "shared_mp_icon";
+pub const REQUIRED_SETS: &str = "required_permission_sets";
+
+/// A setting, or its default.
+pub fn setting(conn: &mut DbConn, key: &str) -> QueryResult<String> {
+    let stored: Option<String> =
+        platform_settings::table.find(key).select(platform_settings::value).first(conn).optional()?;
+    Ok(stored.unwrap_or_else(|| default_setting(key).to_string()))
+}
+
+pub fn default_setting(key: &str) -> &'static str {
+    match key {
+        SHARED_NAME => "Minihost Store",
+        SHARED_SHORT_NAME => "Minihost",
+        SHARED_ICON => "",
+        REQUIRED_SETS => "17,18,19,25,30,31,40",
+        _ => "",
+    }
+}
+
+pub fn put_setting(conn: &mut DbConn, key: &str, value: &str, now: i64) -> QueryResult<()> {
+    let n = diesel::update(platform_settings::table.find(key))
+        .set((platform_settings::value.eq(value), platform_settings::updated_at.eq(now)))
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(platform_settings::table)
+            .values((
+                platform_settings::key.eq(key),
+                platform_settings::value.eq(value),
+                platform_settings::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
