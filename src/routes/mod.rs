@@ -13,6 +13,7 @@ mod mailbox;
 mod mini_program;
 mod operator;
 mod platform;
+mod tenants;
 mod wechat_events;
 mod workspace;
 
@@ -75,7 +76,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/applications/{id}/approve", web::post().to(operator::approve))
                 .route("/applications/{id}/reject", web::post().to(operator::reject))
                 .route("/audit", web::get().to(operator::audit))
+                .route("/tenants", web::get().to(tenants::list))
                 .route("/platform", web::get().to(platform::page))
+                .route("/platform/settings", web::post().to(platform::save_settings))
                 .route("/platform/refresh-token", web::post().to(platform::refresh_token))
                 .route("/platform/authorize", web::post().to(platform::authorize))
                 .route("/platform/events/{id}", web::get().to(platform::event))

@@ -21,10 +21,25 @@ pub struct CredentialView {
     pub expires_at: i64,
 }
 
+/// The operator's configuration of the shared mini program and the required sets.
+#[derive(Debug, Default, Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub short_name: String,
+    #[serde(default)]
+    pub icon: String,
+    #[serde(default)]
+    pub required: String,
+}
+
 #[derive(Template)]
 #[template(path = "operator/platform.html")]
 struct PlatformPage {
     ctx: PageCtx,
+    settings: SettingsForm,
+    errors: crate::views::FormErrors,
     now: i64,
     ticket: Option<CredentialView>,
     token: Option<CredentialView>,
@@ -40,7 +55,22 @@ impl PlatformPage {
 }
 
 pub async fn page(ctx: PageCtx, _op: Operator, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
-    let (ticket, token, authorizers, events, jobs) = db::run(&pool, |c| {
+    render_page(ctx, &pool, None, crate::views::FormErrors::default()).await
+}
+
+async fn render_page(
+    ctx: PageCtx,
+    pool: &DbPool,
+    form: Option<SettingsForm>,
+    errors: crate::views::FormErrors,
+) -> Result<HttpResponse, AppError> {
+    use crate::db::bindings::{self, REQUIRED_SETS, SHARED_ICON, SHARED_NAME, SHARED_SHORT_NAME};
+    let status = if errors.is_empty() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let (ticket, token, authorizers, events, jobs, stored) = db::run(pool, |c| {
         let view = |c: Option<store::Credential>| {
             c.map(|c| CredentialView { obtained_at: c.obtained_at, expires_at: c.expires_at })
         };
@@ -50,10 +80,83 @@ pub async fn page(ctx: PageCtx, _op: Operator, pool: web::Data<DbPool>) -> Resul
             store::list_authorizers(c)?,
             store::recent_events(c, 50)?,
             db::jobs::recent(c, 20)?,
+            SettingsForm {
+                name: bindings::setting(c, SHARED_NAME)?,
+                short_name: bindings::setting(c, SHARED_SHORT_NAME)?,
+                icon: bindings::setting(c, SHARED_ICON)?,
+                required: bindings::setting(c, REQUIRED_SETS)?,
+            },
         ))
     })
     .await?;
-    ok(&PlatformPage { ctx, now: crate::now(), ticket, token, authorizers, events, jobs })
+    let settings = form.unwrap_or(stored);
+    crate::views::render(status, &PlatformPage { ctx, settings, errors, now: crate::now(), ticket, token, authorizers, events, jobs })
+}
+
+/// Saves the shared mini program and the required permission sets.
+pub async fn save_settings(
+    ctx: PageCtx,
+    op: Operator,
+    session: TypedSession,
+    pool: web::Data<DbPool>,
+    form: web::Form<SettingsForm>,
+) -> Result<HttpResponse, AppError> {
+    use crate::db::bindings::{self, REQUIRED_SETS, SHARED_ICON, SHARED_NAME, SHARED_SHORT_NAME};
+    let mut f = form.into_inner();
+    f.name = f.name.trim().to_string();
+    f.short_name = f.short_name.trim().to_string();
+    f.icon = f.icon.trim().to_string();
+    let ids = crate::domain::binding::parse_ids(&f.required);
+    let mut errors = crate::views::FormErrors::default();
+    if f.name.is_empty() || f.name.chars().count() > 40 {
+        errors.add("name", ctx.t("settings.name_invalid"));
+    }
+    if f.short_name.is_empty() || f.short_name.chars().count() > 20 {
+        errors.add("short_name", ctx.t("settings.short_invalid"));
+    }
+    if !f.icon.is_empty() && !(f.icon.starts_with("https://") || f.icon.starts_with("http://")) || f.icon.len() > 500 {
+        errors.add("icon", ctx.t("settings.icon_invalid"));
+    }
+    const KNOWN: [i64; 7] = [17, 18, 19, 25, 30, 31, 40];
+    if ids.is_empty() || ids.iter().any(|id| !KNOWN.contains(id)) {
+        errors.add("required", ctx.t("settings.required_invalid"));
+    }
+    if !errors.is_empty() {
+        return render_page(ctx, &pool, Some(f), errors).await;
+    }
+    let required = crate::wechat::platform::join_ids(&ids);
+    let actor = Actor::user(&op.0.id, &op.0.email);
+    db::run(&pool, move |c| {
+        let now = crate::now();
+        db::write_tx(c, |c| {
+            let before = serde_json::json!({
+                "name": bindings::setting(c, SHARED_NAME)?, "short_name": bindings::setting(c, SHARED_SHORT_NAME)?,
+                "icon": bindings::setting(c, SHARED_ICON)?, "required": bindings::setting(c, REQUIRED_SETS)?,
+            });
+            bindings::put_setting(c, SHARED_NAME, &f.name, now)?;
+            bindings::put_setting(c, SHARED_SHORT_NAME, &f.short_name, now)?;
+            bindings::put_setting(c, SHARED_ICON, &f.icon, now)?;
+            bindings::put_setting(c, REQUIRED_SETS, &required, now)?;
+            db::audit::write(
+                c,
+                db::audit::Record {
+                    actor: &actor,
+                    tenant_id: None,
+                    action: "platform.settings_changed",
+                    subject: "platform:settings",
+                    before: Some(&before),
+                    after: Some(&serde_json::json!({
+                        "name": f.name, "short_name": f.short_name, "icon": f.icon, "required": required,
+                    })),
+                },
+                now,
+            )?;
+            Ok::<_, AppError>(())
+        })
+    })
+    .await?;
+    session.flash("success", "settings.saved");
+    Ok(see_other("/operator/platform"))
 }
 
 pub async fn refresh_token(_op: Operator, session: TypedSession, platform: web::Data<Platform>) -> HttpResponse {

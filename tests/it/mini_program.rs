@@ -343,3 +343,39 @@ async fn the_tab_and_its_actions_are_only_for_the_tenants_own_admins() {
     assert!(active(&app, &tb).is_some(), "B's binding untouched");
     assert_eq!(a.get(&tab(&ta)).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn operators_configure_the_platform_and_see_every_tenants_mini_program() {
+    let app = TestApp::spawn().await;
+    let (a, ta) = ready("list-a@acme.example", "Acme Trading", &app).await;
+    let (b, tb) = app.approved_tenant("list-b@bright.example", "Bright Harbor").await;
+    let op = app.operator().await;
+
+    // Settings: errors beside their fields, input kept; then saved.
+    let bad = op.post("/operator/platform/settings", &[("name", ""), ("short_name", "Shop"), ("icon", "ftp://x"), ("required", "18,99")]).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    bad.assert_contains("Enter a name of 1 to 40 characters.");
+    bad.assert_contains("Enter a full https:// or http:// address");
+    bad.assert_contains("List permission set ids");
+    bad.assert_contains(r#"value="18,99""#);
+    let saved = op
+        .post("/operator/platform/settings", &[("name", "Vendor Shop"), ("short_name", "VShop"), ("icon", ""), ("required", "17,18,30")])
+        .await;
+    saved.assert_contains("Settings saved.");
+    b.get(&tab(&tb)).await.assert_contains("Vendor Shop");
+    // With plugin management no longer required, an authorization without it binds.
+    bind(&app, &a, &ta, VERIFIED, &[17, 18, 30]).await.assert_contains("The mini program is bound");
+
+    let all = op.get("/operator/tenants").await;
+    all.assert_contains("Acme Trading");
+    all.assert_contains("Bright Harbor");
+    all.assert_contains(VERIFIED);
+    let dedicated = op.get("/operator/tenants?mode=dedicated").await;
+    dedicated.assert_contains("Acme Trading");
+    dedicated.assert_lacks("Bright Harbor");
+    let platform = op.get("/operator/tenants?mode=platform").await;
+    platform.assert_contains("Bright Harbor");
+    platform.assert_lacks("Acme Trading");
+    op.get(&format!("/operator/tenants?q={VERIFIED}")).await.assert_contains("Acme Trading");
+    assert_eq!(a.get("/operator/tenants").await.status(), StatusCode::FORBIDDEN);
+}
