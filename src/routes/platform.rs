@@ -90,7 +90,10 @@ async fn render_page(
     })
     .await?;
     let settings = form.unwrap_or(stored);
-    crate::views::render(status, &PlatformPage { ctx, settings, errors, now: crate::now(), ticket, token, authorizers, events, jobs })
+    crate::views::render(
+        status,
+        &PlatformPage { ctx, settings, errors, now: crate::now(), ticket, token, authorizers, events, jobs },
+    )
 }
 
 /// Saves the shared mini program and the required permission sets.

@@ -36,7 +36,12 @@ struct TenantsPage {
     q: String,
 }
 
-pub async fn list(ctx: PageCtx, _op: Operator, pool: web::Data<DbPool>, query: web::Query<TenantsQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list(
+    ctx: PageCtx,
+    _op: Operator,
+    pool: web::Data<DbPool>,
+    query: web::Query<TenantsQuery>,
+) -> Result<HttpResponse, AppError> {
     let mode = query.mode.clone().filter(|m| m == "platform" || m == "dedicated").unwrap_or_default();
     let q = query.q.clone().unwrap_or_default().trim().to_string();
     let (m, needle) = (mode.clone(), q.to_lowercase());
@@ -50,7 +55,10 @@ pub async fn list(ctx: PageCtx, _op: Operator, pool: web::Data<DbPool>, query: w
             let appid = binding.map(|b| b.appid.clone());
             let dedicated = binding.is_some_and(|b| b.status == "active");
             let last_event = appid.as_ref().and_then(|a| {
-                events.iter().find(|e| e.authorizer_appid.as_deref() == Some(a.as_str())).map(|e| (e.info_type.clone(), e.received_at))
+                events
+                    .iter()
+                    .find(|e| e.authorizer_appid.as_deref() == Some(a.as_str()))
+                    .map(|e| (e.info_type.clone(), e.received_at))
             });
             let row = TenantRow {
                 id: t.id.clone(),

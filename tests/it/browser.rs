@@ -158,3 +158,79 @@ async fn browser_signs_up_and_submits_a_workspace_application() {
     });
     assert_eq!(status, "submitted");
 }
+
+/// Clicks the link whose visible text is `text`.
+async fn click_link(c: &Client, text: &str) {
+    c.find(Locator::XPath(&format!("//a[normalize-space()={}]", xpath_str(text))))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it in the browser lane"]
+async fn browser_upgrades_to_a_dedicated_mini_program_and_unbinds_it() {
+    let app = TestApp::spawn().await;
+    crate::platform::wait_for_ticket(&app).await;
+    app.approved_tenant("mp-browser@example.com", "Browser Mall Co.").await;
+    let driver = start_chromedriver().await;
+    let c = open_browser(&driver).await;
+
+    c.goto(&format!("{}/login", app.base)).await.unwrap();
+    fill(&c, "E-mail", "mp-browser@example.com").await;
+    fill(&c, "Password", crate::helpers::PASSWORD).await;
+    click_button(&c, "Log in").await;
+    wait_for_heading(&c, "Browser Mall Co.").await;
+    click_link(&c, "Store Settings").await;
+    wait_for_heading(&c, "Platform mini program in use").await;
+    screenshot(&c, "mp-01-tab-unbound").await;
+    click_button(&c, "Upgrade to Company Dedicated Mini Program").await;
+    wait_for_heading(&c, "Has the WeChat mini program been successfully authorized?").await;
+    screenshot(&c, "mp-02-authorization-qr").await;
+
+    // The administrator opens the link (on another device in real life; here a new tab).
+    let link = c
+        .find(Locator::XPath("//a[normalize-space()='Open the authorization page']"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let console = c.window().await.unwrap();
+    let admin = c.new_window(true).await.unwrap();
+    c.switch_to_window(admin.handle).await.unwrap();
+    c.goto(&link).await.unwrap();
+    c.find(Locator::XPath("//label[.//strong[normalize-space()='Acme Mall']]")).await.unwrap().click().await.unwrap();
+    screenshot(&c, "mp-03-wechat-authorization-page").await;
+    click_button(&c, "Authorize").await;
+    wait_for_heading(&c, "The mini program is bound").await;
+    c.close_window().await.unwrap();
+    c.switch_to_window(console).await.unwrap();
+
+    // Back in the console: "Authorized" shows the outcome, then the tab shows the mini program.
+    click_link(&c, "Authorized").await;
+    wait_for_heading(&c, "The mini program is bound").await;
+    screenshot(&c, "mp-04-authorized").await;
+    click_link(&c, "Open the Mini Program tab").await;
+    wait_for_heading(&c, "Acme Mall").await;
+    screenshot(&c, "mp-05-tab-bound").await;
+
+    click_button(&c, "Unbind").await;
+    let mut accepted = false;
+    for _ in 0..50 {
+        if c.accept_alert().await.is_ok() {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(accepted, "the unbind confirmation was shown");
+    wait_for_heading(&c, "Platform mini program in use").await;
+    screenshot(&c, "mp-06-unbound").await;
+    let source = c.source().await.unwrap();
+    assert!(source.contains("Second step, on WeChat"));
+    c.close().await.unwrap();
+}

@@ -352,14 +352,22 @@ async fn operators_configure_the_platform_and_see_every_tenants_mini_program() {
     let op = app.operator().await;
 
     // Settings: errors beside their fields, input kept; then saved.
-    let bad = op.post("/operator/platform/settings", &[("name", ""), ("short_name", "Shop"), ("icon", "ftp://x"), ("required", "18,99")]).await;
+    let bad = op
+        .post(
+            "/operator/platform/settings",
+            &[("name", ""), ("short_name", "Shop"), ("icon", "ftp://x"), ("required", "18,99")],
+        )
+        .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     bad.assert_contains("Enter a name of 1 to 40 characters.");
     bad.assert_contains("Enter a full https:// or http:// address");
     bad.assert_contains("List permission set ids");
     bad.assert_contains(r#"value="18,99""#);
     let saved = op
-        .post("/operator/platform/settings", &[("name", "Vendor Shop"), ("short_name", "VShop"), ("icon", ""), ("required", "17,18,30")])
+        .post(
+            "/operator/platform/settings",
+            &[("name", "Vendor Shop"), ("short_name", "VShop"), ("icon", ""), ("required", "17,18,30")],
+        )
         .await;
     saved.assert_contains("Settings saved.");
     b.get(&tab(&tb)).await.assert_contains("Vendor Shop");
