@@ -108,6 +108,7 @@ fn qr_svg(data: &str) -> String {
     }
 }
 
+#[expect(clippy::too_many_arguments, reason = "the two handlers pass their extractors straight through")]
 async fn start_authorization(
     mut ctx: PageCtx,
     user: CurrentUser,

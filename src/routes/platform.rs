@@ -117,7 +117,8 @@ pub async fn save_settings(
     if f.short_name.is_empty() || f.short_name.chars().count() > 20 {
         errors.add("short_name", ctx.t("settings.short_invalid"));
     }
-    if !f.icon.is_empty() && !(f.icon.starts_with("https://") || f.icon.starts_with("http://")) || f.icon.len() > 500 {
+    let icon_ok = f.icon.is_empty() || f.icon.starts_with("https://") || f.icon.starts_with("http://");
+    if !icon_ok || f.icon.len() > 500 {
         errors.add("icon", ctx.t("settings.icon_invalid"));
     }
     const KNOWN: [i64; 7] = [17, 18, 19, 25, 30, 31, 40];

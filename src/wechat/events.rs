@@ -95,7 +95,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// Stores a verified, decrypted push and processes it.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "the parts of one verified push, kept apart for the database call")]
 pub fn accept(
     conn: &mut DbConn,
     sealer: &Sealer,
