@@ -161,16 +161,17 @@ pub fn default_setting(key: &str) -> &'static str {
 }
 
 pub fn put_setting(conn: &mut DbConn, key: &str, value: &str, now: i64) -> QueryResult<()> {
-    let n = diesel::update(platform_settings::table.find(key))
-        .set((platform_settings::value.eq(value), platform_settings::updated_at.eq(now)))
-        .execute(conn)?;
-    if n == 0 {
-        diesel::insert_into(platform_settings::table)
-            .values((
-                platform_settings::key.eq(key),
-                platform_settings::value.eq(value),
-                platform_settings::updated_at.eq(now),
-            ))
+    use diesel::sql_types::{BigInt, Text};
+    let inserted = diesel::sql_query(
+        "INSERT INTO platform_settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind::<Text, _>(key)
+    .bind::<Text, _>(value)
+    .bind::<BigInt, _>(now)
+    .execute(conn)?;
+    if inserted == 0 {
+        diesel::update(platform_settings::table.find(key))
+            .set((platform_settings::value.eq(value), platform_settings::updated_at.eq(now)))
             .execute(conn)?;
     }
     Ok(())

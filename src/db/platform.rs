@@ -22,7 +22,8 @@ pub fn credential(conn: &mut DbConn, name: &str) -> QueryResult<Option<Credentia
     platform_credentials::table.find(name).select(Credential::as_select()).first(conn).optional()
 }
 
-/// Inserts or replaces a credential (portable upsert: update, then insert if nothing was there).
+/// Inserts or replaces a credential. The insert yields on conflict, so two processes
+/// writing at once never fail on the primary key (PostgreSQL does not serialise them).
 pub fn put_credential(
     conn: &mut DbConn,
     name: &str,
@@ -30,17 +31,18 @@ pub fn put_credential(
     obtained_at: i64,
     expires_at: i64,
 ) -> QueryResult<()> {
-    let updated = diesel::update(platform_credentials::table.find(name))
-        .set((
-            platform_credentials::value_enc.eq(value_enc),
-            platform_credentials::obtained_at.eq(obtained_at),
-            platform_credentials::expires_at.eq(expires_at),
-        ))
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(platform_credentials::table)
-            .values((
-                platform_credentials::name.eq(name),
+    let inserted = diesel::sql_query(
+        "INSERT INTO platform_credentials (name, value_enc, obtained_at, expires_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind::<Text, _>(name)
+    .bind::<Text, _>(value_enc)
+    .bind::<BigInt, _>(obtained_at)
+    .bind::<BigInt, _>(expires_at)
+    .execute(conn)?;
+    if inserted == 0 {
+        diesel::update(platform_credentials::table.find(name))
+            .set((
                 platform_credentials::value_enc.eq(value_enc),
                 platform_credentials::obtained_at.eq(obtained_at),
                 platform_credentials::expires_at.eq(expires_at),
@@ -48,17 +50,6 @@ pub fn put_credential(
             .execute(conn)?;
     }
     Ok(())
-}
-
-/// Marks a stored credential as expired, so the next use refreshes it.
-pub fn expire_credential(conn: &mut DbConn, name: &str, value_enc: &str) -> QueryResult<usize> {
-    diesel::update(
-        platform_credentials::table
-            .filter(platform_credentials::name.eq(name))
-            .filter(platform_credentials::value_enc.eq(value_enc)),
-    )
-    .set(platform_credentials::expires_at.eq(0))
-    .execute(conn)
 }
 
 // ---- leases ----
@@ -144,19 +135,20 @@ pub struct Grant<'a> {
 
 /// Records an authorization: creates the row or marks it authorized again with new tokens.
 pub fn upsert_grant(conn: &mut DbConn, g: &Grant<'_>, now: i64) -> QueryResult<()> {
-    let updated = diesel::update(authorizers::table.find(g.appid))
-        .set((
-            authorizers::status.eq("authorized"),
-            authorizers::revoked_at.eq(None::<i64>),
-            authorizers::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(authorizers::table)
-            .values((
-                authorizers::appid.eq(g.appid),
+    // Insert-or-nothing first: the callback and the `authorized` push may record the
+    // same account at the same moment.
+    let inserted = diesel::sql_query(
+        "INSERT INTO authorizers (appid, status, authorized_at, updated_at) VALUES ($1, 'authorized', $2, $2) \
+         ON CONFLICT (appid) DO NOTHING",
+    )
+    .bind::<Text, _>(g.appid)
+    .bind::<BigInt, _>(now)
+    .execute(conn)?;
+    if inserted == 0 {
+        diesel::update(authorizers::table.find(g.appid))
+            .set((
                 authorizers::status.eq("authorized"),
-                authorizers::authorized_at.eq(now),
+                authorizers::revoked_at.eq(None::<i64>),
                 authorizers::updated_at.eq(now),
             ))
             .execute(conn)?;

@@ -39,7 +39,10 @@ pub async fn complete(platform: &Platform, state: &store::AuthState, auth_code: 
     .await;
     let code = match result {
         Ok(code) => code,
-        Err(e) => format!("error:{}", e.user_message()),
+        Err(e) => {
+            tracing::warn!(tenant.id = %tenant_id, error = %e, "completing a tenant authorization failed");
+            format!("error:{}", e.user_message())
+        }
     };
     let (pool, s, c, appid) = (platform.pool().clone(), state.state.clone(), code.clone(), None::<String>);
     let _ = tokio::task::spawn_blocking(move || {
