@@ -11,3 +11,16 @@ document.addEventListener("change", function (event) {
   img.src = URL.createObjectURL(input.files[0]);
   preview.replaceWith(img);
 });
+
+// An account's head image that cannot be loaded (e.g. WeChat's image host is out of
+// reach) falls back to the initial on a colour, like the default workspace logo.
+document.addEventListener("error", function (event) {
+  var img = event.target;
+  if (!(img instanceof HTMLImageElement) || !img.dataset.fallback) return;
+  var span = document.createElement("span");
+  span.className = img.className;
+  span.setAttribute("aria-hidden", "true");
+  span.style.background = img.dataset.color || "#57606a";
+  span.textContent = img.dataset.fallback;
+  img.replaceWith(span);
+}, true);
