@@ -227,3 +227,48 @@ async fn a_lost_refresh_token_is_recovered_and_a_revoked_account_is_left_alone()
         "no call for a revoked account"
     );
 }
+
+#[tokio::test]
+async fn jobs_are_durable_and_a_dead_workers_job_is_taken_over() {
+    let app = TestApp::spawn().await;
+    wait_for_ticket(&app).await;
+    // A refresh that a crashed process had claimed: its lock has expired.
+    app.db(|c| {
+        use diesel::prelude::*;
+        use minihost::db::schema::jobs::dsl as j;
+        diesel::insert_into(j::jobs)
+            .values((
+                j::id.eq("crashed-job"),
+                j::kind.eq(minihost::jobs::REFRESH_COMPONENT_TOKEN),
+                j::payload.eq("{}"),
+                j::status.eq("running"),
+                j::run_at.eq(0i64),
+                j::attempts.eq(1),
+                j::max_attempts.eq(5),
+                j::locked_by.eq("worker-that-died"),
+                j::locked_until.eq(1i64),
+                j::created_at.eq(0i64),
+                j::updated_at.eq(0i64),
+            ))
+            .execute(c)
+            .unwrap();
+    });
+    let mut done = false;
+    for _ in 0..200 {
+        let status: String = app.db(|c| {
+            use diesel::prelude::*;
+            use minihost::db::schema::jobs::dsl as j;
+            j::jobs.find("crashed-job").select(j::status).first(c).unwrap()
+        });
+        if status == "done" {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(done, "the job was reclaimed and run");
+    assert!(
+        app.db(|c| store::credential(c, store::COMPONENT_TOKEN).unwrap())
+            .is_some_and(|t| t.expires_at > minihost::now())
+    );
+}
