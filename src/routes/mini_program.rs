@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::views::{PageCtx, ok, see_other};
 use crate::wechat::platform::Platform;
 
-use super::platform::{STATE_TTL_SECS, authorization_url};
+use super::platform::{Starter, begin_authorization};
 use super::workspace::member_tenant;
 
 /// The platform mini program every store starts on (operator configuration).
@@ -139,34 +139,18 @@ async fn start_authorization(
         reauthorize,
         error: Some(error),
     };
-    let session_id = session.session_id().ok_or(AppError::LoginRequired)?;
-    let pre_auth_code = match platform.create_preauth_code().await {
-        Ok(code) => code,
+    let starter = Starter {
+        purpose: "tenant",
+        tenant_id: Some(tenant.id.clone()),
+        user_id: user.0.id.clone(),
+        session_id: session.session_id().ok_or(AppError::LoginRequired)?,
+        biz_appid: pinned,
+    };
+    // Mini programs only (auth_type 2); a re-authorization is pinned to the bound AppID.
+    let (state, link) = match begin_authorization(pool, platform, config, starter, "2").await? {
+        Ok(started) => started,
         Err(e) => return ok(&empty(ctx, tenant, e.user_message())),
     };
-    let state = crate::new_id().replace('-', "");
-    let (s, code, uid, tid, biz) =
-        (state.clone(), pre_auth_code.clone(), user.0.id.clone(), tenant.id.clone(), pinned.clone());
-    db::run(pool, move |c| {
-        let now = crate::now();
-        Ok(store::insert_auth_state(
-            c,
-            &store::NewAuthState {
-                state: &s,
-                purpose: "tenant",
-                tenant_id: Some(&tid),
-                user_id: &uid,
-                session_id: &session_id,
-                pre_auth_code: &code,
-                biz_appid: biz.as_deref(),
-                created_at: now,
-                expires_at: now + STATE_TTL_SECS,
-            },
-        )?)
-    })
-    .await?;
-    // Mini programs only (auth_type 2); a re-authorization is pinned to the bound AppID.
-    let link = authorization_url(config, &pre_auth_code, &state, Some("2"), pinned.as_deref());
     let page = AuthorizePage {
         qr_svg: qr_svg(&link),
         mobile_link: mobile_url(config, &link),

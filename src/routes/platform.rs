@@ -265,33 +265,64 @@ pub async fn authorize(
     platform: web::Data<Platform>,
     config: web::Data<AppConfig>,
 ) -> Result<HttpResponse, AppError> {
-    let session_id = session.session_id().ok_or(AppError::LoginRequired)?;
+    let starter = Starter {
+        purpose: "platform",
+        tenant_id: None,
+        user_id: op.0.id.clone(),
+        session_id: session.session_id().ok_or(AppError::LoginRequired)?,
+        biz_appid: None,
+    };
+    match begin_authorization(&pool, &platform, &config, starter, "3").await? {
+        Ok((_, link)) => ok(&AuthorizeLinkPage { ctx, link: Some(link), error: None }),
+        Err(e) => ok(&AuthorizeLinkPage { ctx, link: None, error: Some(e.user_message()) }),
+    }
+}
+
+/// Who starts an authorization and for what; the state is bound to all of it.
+pub struct Starter {
+    pub purpose: &'static str,
+    pub tenant_id: Option<String>,
+    pub user_id: String,
+    pub session_id: String,
+    /// Pins the authorization to this AppID (re-authorization); else `auth_type` applies.
+    pub biz_appid: Option<String>,
+}
+
+/// Creates a fresh pre_auth_code and a single-use state for it, and returns the state
+/// with WeChat's authorization URL — or WeChat's error, for the page to explain.
+pub async fn begin_authorization(
+    pool: &DbPool,
+    platform: &Platform,
+    config: &AppConfig,
+    starter: Starter,
+    auth_type: &str,
+) -> Result<Result<(String, String), crate::wechat::client::WechatError>, AppError> {
     let pre_auth_code = match platform.create_preauth_code().await {
         Ok(code) => code,
-        Err(e) => return ok(&AuthorizeLinkPage { ctx, link: None, error: Some(e.user_message()) }),
+        Err(e) => return Ok(Err(e)),
     };
     let state = crate::new_id().replace('-', "");
-    let (s, code, uid) = (state.clone(), pre_auth_code.clone(), op.0.id.clone());
-    db::run(&pool, move |c| {
+    let link = authorization_url(config, &pre_auth_code, &state, Some(auth_type), starter.biz_appid.as_deref());
+    let s = state.clone();
+    db::run(pool, move |c| {
         let now = crate::now();
         Ok(store::insert_auth_state(
             c,
             &store::NewAuthState {
                 state: &s,
-                purpose: "platform",
-                tenant_id: None,
-                user_id: &uid,
-                session_id: &session_id,
-                pre_auth_code: &code,
-                biz_appid: None,
+                purpose: starter.purpose,
+                tenant_id: starter.tenant_id.as_deref(),
+                user_id: &starter.user_id,
+                session_id: &starter.session_id,
+                pre_auth_code: &pre_auth_code,
+                biz_appid: starter.biz_appid.as_deref(),
                 created_at: now,
                 expires_at: now + STATE_TTL_SECS,
             },
         )?)
     })
     .await?;
-    let link = authorization_url(&config, &pre_auth_code, &state, Some("3"), None);
-    ok(&AuthorizeLinkPage { ctx, link: Some(link), error: None })
+    Ok(Ok((state, link)))
 }
 
 #[derive(Deserialize)]

@@ -192,18 +192,29 @@ impl Platform {
         }
     }
 
-    /// Calls a component API with the component token; an invalid-token answer makes
-    /// one forced refresh and one retry.
-    pub async fn call_component<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, WechatError> {
+    /// Runs a component call with the component token; an invalid-token answer makes
+    /// one forced refresh and one retry. Every component call goes through here.
+    async fn with_component_token<T, F, Fut>(&self, call: F) -> Result<T, WechatError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T, WechatError>>,
+    {
         let token = self.component_token().await?;
-        match self.client.post(path, Some(("component_access_token", &token)), body).await {
+        match call(token.clone()).await {
             Err(e) if e.code().is_some_and(|c| TOKEN_INVALID.contains(&c)) => {
                 self.invalidate_component_token(&token).await?;
-                let token = self.component_token().await?;
-                self.client.post(path, Some(("component_access_token", &token)), body).await
+                call(self.component_token().await?).await
             }
             other => other,
         }
+    }
+
+    /// Calls any component API by path (for calls without a typed method).
+    pub async fn call_component<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, WechatError> {
+        self.with_component_token(|token| async move {
+            self.client.post(path, Some(("component_access_token", &token)), body).await
+        })
+        .await
     }
 
     async fn invalidate_component_token(&self, failed: &str) -> Result<(), WechatError> {
@@ -220,15 +231,9 @@ impl Platform {
     }
 
     pub async fn create_preauth_code(&self) -> Result<String, WechatError> {
-        let token = self.component_token().await?;
-        match self.client.create_preauth_code(&token).await {
-            Err(e) if e.code().is_some_and(|c| TOKEN_INVALID.contains(&c)) => {
-                self.invalidate_component_token(&token).await?;
-                let token = self.component_token().await?;
-                Ok(self.client.create_preauth_code(&token).await?.pre_auth_code)
-            }
-            other => Ok(other?.pre_auth_code),
-        }
+        self.with_component_token(|token| async move { self.client.create_preauth_code(&token).await })
+            .await
+            .map(|c| c.pre_auth_code)
     }
 
     // ---- authorizers ----
@@ -270,15 +275,20 @@ impl Platform {
             Some(r) => r,
             None => self.recover_refresh_token(appid).await?,
         };
-        let component = self.component_token().await?;
-        let got = match self.client.authorizer_token(&component, appid, &refresh).await {
+        let exchange = |refresh: String| {
+            self.with_component_token(move |token| {
+                let refresh = refresh.clone();
+                async move { self.client.authorizer_token(&token, appid, &refresh).await }
+            })
+        };
+        let got = match exchange(refresh.clone()).await {
             // The refresh token was lost or replaced: the authorizer list has the current one.
             Err(e) if e.code() == Some(61023) => {
                 let recovered = self.recover_refresh_token(appid).await?;
                 if recovered == refresh {
                     return Err(e);
                 }
-                self.client.authorizer_token(&component, appid, &recovered).await?
+                exchange(recovered).await?
             }
             other => other?,
         };
@@ -300,8 +310,9 @@ impl Platform {
     pub async fn recover_refresh_token(&self, appid: &str) -> Result<String, WechatError> {
         let mut offset = 0;
         loop {
-            let component = self.component_token().await?;
-            let page = self.client.authorizer_list(&component, offset, 500).await?;
+            let page = self
+                .with_component_token(|token| async move { self.client.authorizer_list(&token, offset, 500).await })
+                .await?;
             if let Some(item) = page.list.iter().find(|i| i.authorizer_appid == appid)
                 && let Some(refresh) = &item.refresh_token
             {
@@ -351,12 +362,10 @@ impl Platform {
         auth_code: &str,
         actor: audit::Actor,
     ) -> Result<store::Authorizer, WechatError> {
-        let got = self.call_component::<super::client::QueryAuth>(
-            "/cgi-bin/component/api_query_auth",
-            &serde_json::json!({ "component_appid": self.client.component_appid(), "authorization_code": auth_code }),
-        )
-        .await?
-        .authorization_info;
+        let got = self
+            .with_component_token(|token| async move { self.client.query_auth(&token, auth_code).await })
+            .await?
+            .authorization_info;
         let appid = got.authorizer_appid.clone();
         let refresh = got.authorizer_refresh_token.as_deref().map(|t| self.sealer.seal(t));
         let access = got.authorizer_access_token.as_deref().map(|t| self.sealer.seal(t));
@@ -402,17 +411,11 @@ impl Platform {
         if self.stored_refresh_token(appid).await?.is_none() {
             self.recover_refresh_token(appid).await?;
         }
-        let info: Value = self
-            .call_component(
-                "/cgi-bin/component/api_get_authorizer_info",
-                &serde_json::json!({ "component_appid": self.client.component_appid(), "authorizer_appid": appid }),
-            )
-            .await?;
-        let parsed: AuthorizerInfo = serde_json::from_value(info.clone())
-            .map_err(|e| WechatError::Decode(format!("api_get_authorizer_info: {e}")))?;
-        let d = parsed.authorizer_info;
+        let parsed: AuthorizerInfo =
+            self.with_component_token(|token| async move { self.client.authorizer_info(&token, appid).await }).await?;
         let func_ids = join_ids(&parsed.authorization_info.func_ids());
-        let info_json = info.get("authorizer_info").map(Value::to_string).unwrap_or_default();
+        let info_json = parsed.raw.get("authorizer_info").map(Value::to_string).unwrap_or_default();
+        let d = parsed.authorizer_info;
         let appid_s = appid.to_string();
         self.db(move |c| {
             store::update_details(
