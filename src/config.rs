@@ -63,6 +63,8 @@ pub struct Settings {
     pub sandbox_token_ttl_secs: i64,
     /// How long the job worker waits when nothing is due.
     pub job_poll_interval: std::time::Duration,
+    /// How long a running job may take to finish when the server stops (then it is released).
+    pub job_shutdown_grace: std::time::Duration,
 }
 
 impl Settings {
@@ -104,6 +106,7 @@ impl Settings {
             sandbox_ticket_interval_secs: parse_number(&get, "MINIHOST_SANDBOX_TICKET_INTERVAL", 600)?,
             sandbox_token_ttl_secs: parse_number(&get, "MINIHOST_SANDBOX_TOKEN_TTL", 7200)?,
             job_poll_interval: std::time::Duration::from_millis(parse_number(&get, "MINIHOST_JOB_POLL_MS", 1000)?),
+            job_shutdown_grace: std::time::Duration::from_secs(parse_number(&get, "MINIHOST_JOB_SHUTDOWN_GRACE", 10)?),
         })
     }
 

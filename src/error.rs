@@ -47,6 +47,15 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+impl From<crate::db::DbError> for AppError {
+    fn from(e: crate::db::DbError) -> Self {
+        match e {
+            crate::db::DbError::Query(q) => q.into(),
+            other => Self::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
 impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
         Self::Internal(anyhow::Error::new(e).context("template"))
@@ -80,6 +89,21 @@ impl ErrorPage {
     pub fn respond(&self, status: StatusCode) -> HttpResponse {
         let body = self.render().unwrap_or_else(|_| format!("{} {}", self.status, self.en_title));
         HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
+    }
+}
+
+impl AppError {
+    /// The catalog key of the short message a reader gets (a toast, or the error page's text).
+    pub fn message_key(&self) -> String {
+        match self {
+            Self::NotFound => "error.not_found".into(),
+            Self::Forbidden => "error.forbidden".into(),
+            Self::Csrf => "error.csrf".into(),
+            Self::LoginRequired => "error.login_required".into(),
+            Self::Conflict(key) => key.clone(),
+            Self::BadRequest(_) => "error.bad_request".into(),
+            Self::Internal(_) => "error.internal".into(),
+        }
     }
 }
 

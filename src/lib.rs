@@ -1,8 +1,11 @@
 //! minihost: a multi-tenant admin console for a WeChat Open Platform third-party platform.
 //!
-//! Layout: `routes/` parse requests and pick responses, `domain/` holds pure rules,
-//! `db/` every query, `auth/` sessions, passwords and CSRF, `views` the shared page
-//! context, `startup` the server wiring used by `main.rs` and the integration tests.
+//! Layout, each layer using only those below it: `routes/` parse requests and pick
+//! responses; `services/` are the workflows (credentials, authorization, the event inbox)
+//! that routes and the job runner (`worker`) call; `wechat/` is the protocol only;
+//! `domain/` holds pure rules; `db/` every query; `auth/` sessions, passwords and CSRF;
+//! `views` the shared page context; `startup` the server wiring used by `main.rs` and
+//! the integration tests.
 
 rust_i18n::i18n!("locales", fallback = "en");
 
@@ -11,15 +14,17 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod htmx;
 pub mod i18n;
-pub mod jobs;
 pub mod routes;
 pub mod sandbox;
 pub mod secrets;
+pub mod services;
 pub mod startup;
 pub mod telemetry;
 pub mod views;
 pub mod wechat;
+pub mod worker;
 
 /// Seconds since the Unix epoch. The one place the wall clock is read; domain code takes time as an argument.
 pub fn now() -> i64 {

@@ -16,8 +16,9 @@ pub struct Application {
     port: u16,
     config: AppConfig,
     pool: DbPool,
-    platform: std::sync::Arc<crate::wechat::platform::Platform>,
+    platform: std::sync::Arc<crate::services::platform::Platform>,
     server: Server,
+    worker: crate::worker::WorkerHandle,
     sandbox: Option<crate::sandbox::SandboxHandle>,
 }
 
@@ -40,7 +41,7 @@ impl Application {
             &config.component.appid,
         )
         .map_err(|e| anyhow::anyhow!("MINIHOST_COMPONENT_AES_KEY / _TOKEN are not usable: {e}"))?;
-        let platform = std::sync::Arc::new(crate::wechat::platform::Platform::new(
+        let platform = std::sync::Arc::new(crate::services::platform::Platform::new(
             pool.clone(),
             crate::wechat::client::WechatClient::new(&config),
             sealer.clone(),
@@ -95,9 +96,14 @@ impl Application {
         })
         .listen(listener)?
         .run();
-        tokio::spawn(crate::jobs::run_worker(pool.clone(), platform.clone(), settings.job_poll_interval));
+        let worker = crate::worker::start(
+            pool.clone(),
+            platform.clone(),
+            settings.job_poll_interval,
+            settings.job_shutdown_grace,
+        );
         tracing::info!(url = %config.public_url, sandbox = config.sandbox, "minihost is listening on {addr}");
-        Ok(Self { port: addr.port(), config, pool, platform, server, sandbox })
+        Ok(Self { port: addr.port(), config, pool, platform, server, worker, sandbox })
     }
 
     pub fn port(&self) -> u16 {
@@ -113,7 +119,7 @@ impl Application {
     }
 
     /// The platform service (tokens, WeChat calls) this instance uses.
-    pub fn platform(&self) -> std::sync::Arc<crate::wechat::platform::Platform> {
+    pub fn platform(&self) -> std::sync::Arc<crate::services::platform::Platform> {
         self.platform.clone()
     }
 
@@ -121,9 +127,11 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped; the sandbox's pusher stops with it.
+    /// Serves until the server is stopped (SIGTERM or SIGINT, or its handle); the job
+    /// worker and the sandbox's pusher stop with it, and no job is left claimed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.worker.shutdown().await;
         if let Some(sandbox) = &self.sandbox {
             sandbox.stop();
         }

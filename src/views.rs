@@ -8,10 +8,11 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web};
 use askama::Template;
 
-use crate::auth::{MaybeUser, TypedSession};
+use crate::auth::TypedSession;
 use crate::config::AppConfig;
-use crate::db::{self, DbPool, models::Tenant};
+use crate::db::models::Tenant;
 use crate::domain::avatar;
+use crate::domain::failure::Failure;
 use crate::error::AppError;
 use crate::i18n::Locale;
 
@@ -95,13 +96,31 @@ impl PageCtx {
         format_time(at.secs())
     }
 
+    /// A failure talking to WeChat, in words: what happened and what to do.
+    pub fn failure(&self, f: &Failure) -> String {
+        failure_text(self.locale, *f)
+    }
+
     /// The default logo's character for a name.
     pub fn initial(&self, name: &str) -> String {
         avatar::initial(name)
     }
+}
 
-    pub fn set_workspace(&mut self, tenant: &Tenant) {
-        self.workspace = Some(WorkspaceBadge::of(tenant));
+/// A failure talking to WeChat in the reader's language, with WeChat's errcode when there is one.
+pub fn failure_text(locale: Locale, f: Failure) -> String {
+    match f {
+        Failure::Errcode(code) => {
+            let message = locale.t(&crate::wechat::errcode::lookup(code).message_key());
+            locale.t_with("wechat_error.with_code", &[("message", &message), ("code", &code.to_string())])
+        }
+        Failure::Http(status) => locale.t_with("wechat_error.http", &[("status", &status.to_string())]),
+        Failure::Transport => locale.t("wechat_error.transport"),
+        Failure::Decode => locale.t("wechat_error.decode"),
+        Failure::NoTicket => locale.t("wechat_error.no_ticket"),
+        Failure::Revoked => locale.t("wechat_error.revoked_any"),
+        Failure::LeaseTimeout => locale.t("wechat_error.lease_timeout"),
+        Failure::Database => locale.t("wechat_error.database"),
     }
 }
 
@@ -131,34 +150,27 @@ impl FromRequest for PageCtx {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        let user_fut = MaybeUser::from_request(&req, payload);
         Box::pin(async move {
-            let MaybeUser(user) = user_fut.await?;
+            // The same trip the user and tenant extractors share (see `auth::session::resolve`).
+            let resolved = crate::auth::session::resolve(&req).await?;
             let session = TypedSession(actix_session::SessionExt::get_session(&req));
             let locale = Locale::from_request(&req);
             let csrf = session.csrf_token()?;
             let flash =
                 session.take_flash().into_iter().map(|f| FlashView { text: locale.t(&f.key), kind: f.kind }).collect();
             let sandbox = req.app_data::<web::Data<AppConfig>>().is_some_and(|c| c.sandbox);
-            let workspace = match &user {
-                Some(u) if !u.is_operator => {
-                    let pool = req
-                        .app_data::<web::Data<DbPool>>()
-                        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no pool")))?
-                        .clone();
-                    let uid = u.id.clone();
-                    let tenants = db::run(&pool, move |c| Ok(db::tenants::list_for_member(c, &uid)?)).await?;
-                    tenants.first().map(WorkspaceBadge::of)
-                }
-                _ => None,
-            };
             Ok(PageCtx {
                 locale,
                 csrf,
-                user: user.map(|u| UserBadge { id: u.id, name: u.name, email: u.email, is_operator: u.is_operator }),
-                workspace,
+                user: resolved.user.as_ref().map(|u| UserBadge {
+                    id: u.id.clone(),
+                    name: u.name.clone(),
+                    email: u.email.clone(),
+                    is_operator: u.is_operator,
+                }),
+                workspace: resolved.badge.as_ref().map(WorkspaceBadge::of),
                 flash,
                 sandbox,
                 path: req.path().to_string(),

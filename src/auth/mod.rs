@@ -4,4 +4,4 @@ pub mod csrf;
 pub mod password;
 pub mod session;
 
-pub use session::{CurrentUser, MaybeUser, Operator, TypedSession};
+pub use session::{CurrentTenant, CurrentUser, MaybeUser, Operator, TypedSession};

@@ -5,12 +5,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 
 use actix_session::{Session, SessionExt};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use serde::{Deserialize, Serialize};
 
-use crate::db::{self, DbPool, models::User};
+use crate::db::{self, DbPool, models::{Tenant, User}};
 use crate::error::AppError;
 
 const SID: &str = "sid";
@@ -110,20 +111,81 @@ pub struct MaybeUser(pub Option<User>);
 /// A signed-in operator; anyone else gets 403.
 pub struct Operator(pub User);
 
-async fn load_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
-    // Cached per request so several extractors do one lookup.
-    if let Some(cached) = req.extensions().get::<Option<User>>() {
-        return Ok(cached.clone());
+/// The tenant named in the URL (`/w/{tenant_id}/…`) and the signed-in user, who is one
+/// of its members. Anyone else gets 404, the same answer as for a tenant that does not
+/// exist, so ids cannot be probed. The membership is checked in SQL, not after loading.
+pub struct CurrentTenant {
+    pub tenant: Tenant,
+    pub user: User,
+}
+
+impl CurrentTenant {
+    pub fn id(&self) -> &str {
+        &self.tenant.id
     }
+
+    /// The audit-log actor for changes this user makes.
+    pub fn actor(&self) -> crate::db::audit::Actor {
+        crate::db::audit::Actor::user(&self.user.id, &self.user.email)
+    }
+}
+
+/// Who is asking, resolved once per request in one blocking trip to the database:
+/// session row → user → membership of the tenant in the URL → the header's workspace.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    pub user: Option<User>,
+    /// The URL's tenant, when the user is one of its members.
+    pub url_tenant: Option<Tenant>,
+    /// The workspace shown in the header (tenant members only, not operators).
+    pub badge: Option<Tenant>,
+}
+
+/// The shared, lazily filled context of one request: every extractor awaits the same
+/// cell, so however many of them a handler takes, the database is asked once.
+type Cell = Rc<tokio::sync::OnceCell<Rc<Resolved>>>;
+
+/// The request's resolved context (one trip on first use, then cached).
+pub async fn resolve(req: &HttpRequest) -> Result<Rc<Resolved>, AppError> {
+    let cell: Cell = {
+        let mut ext = req.extensions_mut();
+        match ext.get::<Cell>() {
+            Some(cell) => cell.clone(),
+            None => {
+                let cell = Cell::default();
+                ext.insert(cell.clone());
+                cell
+            }
+        }
+    };
+    cell.get_or_try_init(|| load(req)).await.cloned()
+}
+
+async fn load(req: &HttpRequest) -> Result<Rc<Resolved>, AppError> {
     let Some(sid) = req.get_session().get::<String>(SID).ok().flatten() else {
-        return Ok(None);
+        return Ok(Rc::default());
     };
     let pool =
         req.app_data::<web::Data<DbPool>>().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no pool")))?.clone();
+    let url_tenant = req.match_info().get("tenant_id").map(str::to_string);
     let now = crate::now();
-    let user = db::run(&pool, move |conn| Ok(db::sessions::find_user(conn, &sid, now)?)).await?;
-    req.extensions_mut().insert(user.clone());
-    Ok(user)
+    let resolved = db::run(&pool, move |conn| -> Result<Resolved, AppError> {
+        let Some(user) = db::sessions::find_user(conn, &sid, now)? else {
+            return Ok(Resolved::default());
+        };
+        let url_tenant = match url_tenant {
+            Some(tid) => db::tenants::find_for_member(conn, &tid, &user.id)?,
+            None => None,
+        };
+        let badge = match (&url_tenant, user.is_operator) {
+            (_, true) => None,
+            (Some(t), false) => Some(t.clone()),
+            (None, false) => db::tenants::first_for_member(conn, &user.id)?,
+        };
+        Ok(Resolved { user: Some(user), url_tenant, badge })
+    })
+    .await?;
+    Ok(Rc::new(resolved))
 }
 
 type BoxFut<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
@@ -134,7 +196,7 @@ impl FromRequest for MaybeUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { load_user(&req).await.map(MaybeUser) })
+        Box::pin(async move { Ok(MaybeUser(resolve(&req).await?.user.clone())) })
     }
 }
 
@@ -144,7 +206,7 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { load_user(&req).await?.map(CurrentUser).ok_or(AppError::LoginRequired) })
+        Box::pin(async move { resolve(&req).await?.user.clone().map(CurrentUser).ok_or(AppError::LoginRequired) })
     }
 }
 
@@ -155,8 +217,23 @@ impl FromRequest for Operator {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let user = load_user(&req).await?.ok_or(AppError::LoginRequired)?;
+            let user = resolve(&req).await?.user.clone().ok_or(AppError::LoginRequired)?;
             if user.is_operator { Ok(Operator(user)) } else { Err(AppError::Forbidden) }
+        })
+    }
+}
+
+impl FromRequest for CurrentTenant {
+    type Error = AppError;
+    type Future = BoxFut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let resolved = resolve(&req).await?;
+            let user = resolved.user.clone().ok_or(AppError::LoginRequired)?;
+            let tenant = resolved.url_tenant.clone().ok_or(AppError::NotFound)?;
+            Ok(CurrentTenant { tenant, user })
         })
     }
 }

@@ -4,6 +4,9 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{mp_bindings, platform_settings, tenants};
+use crate::domain::binding::BindingStatus;
+
+const ACTIVE: &str = "active";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = mp_bindings)]
@@ -12,7 +15,8 @@ pub struct Binding {
     pub tenant_id: String,
     pub appid: String,
     pub application: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: BindingStatus,
     pub subject_warning: bool,
     pub bound_by: Option<String>,
     pub bound_at: i64,
@@ -36,7 +40,7 @@ pub fn active_for_tenant(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Opti
     mp_bindings::table
         .filter(mp_bindings::tenant_id.eq(tenant_id))
         .filter(mp_bindings::application.eq(crate::domain::binding::APPLICATION))
-        .filter(mp_bindings::status.eq("active"))
+        .filter(mp_bindings::status.eq(ACTIVE))
         .select(Binding::as_select())
         .first(conn)
         .optional()
@@ -45,7 +49,7 @@ pub fn active_for_tenant(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Opti
 pub fn active_for_appid(conn: &mut DbConn, appid: &str) -> QueryResult<Option<Binding>> {
     mp_bindings::table
         .filter(mp_bindings::appid.eq(appid))
-        .filter(mp_bindings::status.eq("active"))
+        .filter(mp_bindings::status.eq(ACTIVE))
         .select(Binding::as_select())
         .first(conn)
         .optional()
@@ -68,7 +72,7 @@ pub fn insert_active(
             mp_bindings::tenant_id.eq(tenant_id),
             mp_bindings::appid.eq(appid),
             mp_bindings::application.eq(crate::domain::binding::APPLICATION),
-            mp_bindings::status.eq("active"),
+            mp_bindings::status.eq(ACTIVE),
             mp_bindings::subject_warning.eq(warning),
             mp_bindings::bound_by.eq(by),
             mp_bindings::bound_at.eq(now),
@@ -83,15 +87,15 @@ pub fn mark_reauthorized(conn: &mut DbConn, id: &str, tenant_id: &str, warning: 
         .execute(conn)
 }
 
-/// Ends the tenant's active binding ('unbound' by the tenant, 'revoked' by WeChat's event).
-pub fn end_for_tenant(conn: &mut DbConn, tenant_id: &str, status: &str, now: i64) -> QueryResult<usize> {
+/// Ends the tenant's active binding (unbound by the tenant, revoked by WeChat's event).
+pub fn end_for_tenant(conn: &mut DbConn, tenant_id: &str, status: BindingStatus, now: i64) -> QueryResult<usize> {
     diesel::update(
         mp_bindings::table
             .filter(mp_bindings::tenant_id.eq(tenant_id))
             .filter(mp_bindings::application.eq(crate::domain::binding::APPLICATION))
-            .filter(mp_bindings::status.eq("active")),
+            .filter(mp_bindings::status.eq(ACTIVE)),
     )
-    .set((mp_bindings::status.eq(status), mp_bindings::ended_at.eq(Some(now))))
+    .set((mp_bindings::status.eq(status.as_str()), mp_bindings::ended_at.eq(Some(now))))
     .execute(conn)
 }
 
@@ -99,11 +103,11 @@ pub fn end_for_tenant(conn: &mut DbConn, tenant_id: &str, status: &str, now: i64
 pub fn revoke_appid(conn: &mut DbConn, appid: &str, now: i64) -> QueryResult<Vec<Binding>> {
     let active: Vec<Binding> = mp_bindings::table
         .filter(mp_bindings::appid.eq(appid))
-        .filter(mp_bindings::status.eq("active"))
+        .filter(mp_bindings::status.eq(ACTIVE))
         .select(Binding::as_select())
         .load(conn)?;
-    diesel::update(mp_bindings::table.filter(mp_bindings::appid.eq(appid)).filter(mp_bindings::status.eq("active")))
-        .set((mp_bindings::status.eq("revoked"), mp_bindings::ended_at.eq(Some(now))))
+    diesel::update(mp_bindings::table.filter(mp_bindings::appid.eq(appid)).filter(mp_bindings::status.eq(ACTIVE)))
+        .set((mp_bindings::status.eq(BindingStatus::Revoked.as_str()), mp_bindings::ended_at.eq(Some(now))))
         .execute(conn)?;
     Ok(active)
 }
@@ -148,6 +152,17 @@ pub fn setting(conn: &mut DbConn, key: &str) -> QueryResult<String> {
     let stored: Option<String> =
         platform_settings::table.find(key).select(platform_settings::value).first(conn).optional()?;
     Ok(stored.unwrap_or_else(|| default_setting(key).to_string()))
+}
+
+/// Several settings in one query, each with its default, in the order asked.
+pub fn settings<const N: usize>(conn: &mut DbConn, keys: &[&str; N]) -> QueryResult<[String; N]> {
+    let stored: Vec<(String, String)> = platform_settings::table
+        .filter(platform_settings::key.eq_any(keys.as_slice()))
+        .select((platform_settings::key, platform_settings::value))
+        .load(conn)?;
+    Ok(keys.map(|key| {
+        stored.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_else(|| default_setting(key).to_string())
+    }))
 }
 
 pub fn default_setting(key: &str) -> &'static str {

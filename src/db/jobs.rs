@@ -5,9 +5,91 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
+use serde::{Serialize, de::DeserializeOwned};
 
 use super::DbConn;
 use super::schema::jobs;
+
+/// A kind of background job: its payload type and its stored name. The kinds are defined
+/// here, beside the table, so any layer can queue one; only the runner (`crate::worker`)
+/// knows what each one does (the way crates.io's `BackgroundJob` trait is laid out).
+pub trait JobKind: Serialize + DeserializeOwned {
+    /// The name stored in `jobs.kind`; never change it once jobs of the kind exist.
+    const NAME: &'static str;
+}
+
+/// Refresh the component_access_token (planned before it expires).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct RefreshComponentToken;
+
+impl JobKind for RefreshComponentToken {
+    const NAME: &'static str = "refresh_component_token";
+}
+
+/// Refresh one authorizer's access token.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct RefreshAuthorizerToken {
+    pub appid: String,
+}
+
+impl JobKind for RefreshAuthorizerToken {
+    const NAME: &'static str = "refresh_authorizer_token";
+}
+
+/// Fetch an authorizer's details and permission sets again (after an authorization event).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct SyncAuthorizer {
+    pub appid: String,
+}
+
+impl JobKind for SyncAuthorizer {
+    const NAME: &'static str = "sync_authorizer";
+}
+
+/// Complete a tenant's authorization whose `authorized` push arrived before the
+/// administrator came back to the console.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct CompleteTenantAuthorization {
+    pub state: String,
+    pub auth_code: String,
+}
+
+impl JobKind for CompleteTenantAuthorization {
+    const NAME: &'static str = "complete_tenant_authorization";
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl TryFrom<String> for JobStatus {
+    type Error = crate::domain::binding::UnknownValue;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Ok(match s.as_str() {
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "done" => Self::Done,
+            "failed" => Self::Failed,
+            _ => return Err(crate::domain::binding::UnknownValue(s)),
+        })
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = jobs)]
@@ -16,6 +98,7 @@ pub struct Job {
     pub kind: String,
     pub payload: String,
     pub unique_key: Option<String>,
+    /// Stored text; read it typed with [`Job::status`].
     pub status: String,
     pub run_at: i64,
     pub attempts: i32,
@@ -27,9 +110,28 @@ pub struct Job {
     pub updated_at: i64,
 }
 
-/// Queues a job. With a `unique_key`, a job with the same key that is still queued or
-/// running makes this a no-op (returns false).
-pub fn enqueue(
+impl Job {
+    /// The status, typed (the column's CHECK keeps it to the known set).
+    pub fn status(&self) -> JobStatus {
+        JobStatus::try_from(self.status.clone()).unwrap_or(JobStatus::Failed)
+    }
+}
+
+/// Queues a job. With a `unique` key (scoped to the kind), a job with the same key that
+/// is still queued or running makes this a no-op (returns false).
+pub fn enqueue<J: JobKind>(
+    conn: &mut DbConn,
+    job: &J,
+    unique: Option<&str>,
+    run_at: i64,
+    now: i64,
+) -> QueryResult<bool> {
+    let payload = serde_json::to_string(job).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let unique_key = unique.map(|u| format!("{}:{u}", J::NAME));
+    enqueue_raw(conn, J::NAME, &payload, unique_key.as_deref(), run_at, now)
+}
+
+fn enqueue_raw(
     conn: &mut DbConn,
     kind: &str,
     payload: &str,
@@ -120,6 +222,20 @@ pub fn fail(conn: &mut DbConn, job: &Job, error: &str, now: i64) -> QueryResult<
             jobs::run_at.eq(now + backoff),
             jobs::locked_by.eq(None::<String>),
             jobs::last_error.eq(Some(error)),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Gives a claimed job back to the queue untouched (the worker is stopping): the attempt
+/// it used is returned too, so a shutdown never counts against the job.
+pub fn release(conn: &mut DbConn, id: &str, worker: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(jobs::table.find(id).filter(jobs::status.eq("running")).filter(jobs::locked_by.eq(worker)))
+        .set((
+            jobs::status.eq("queued"),
+            jobs::locked_by.eq(None::<String>),
+            jobs::locked_until.eq(None::<i64>),
+            jobs::attempts.eq(jobs::attempts - 1),
             jobs::updated_at.eq(now),
         ))
         .execute(conn)

@@ -28,7 +28,6 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::error::AppError;
 
 /// One connection type for both backends; the variant is picked from `DATABASE_URL`.
 #[derive(diesel::MultiConnection)]
@@ -178,19 +177,58 @@ pub fn migrate(conn: &mut DbConn) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `f` on a pooled connection on the blocking thread pool.
-pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, AppError>
+/// Why a database call failed, with its source kept for the logs.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had from the pool in time.
+    #[error("database pool")]
+    Pool(#[from] r2d2::Error),
+    /// A query failed.
+    #[error("database query")]
+    Query(#[from] diesel::result::Error),
+    /// The blocking task did not run to completion (it panicked or was cancelled).
+    #[error("database task")]
+    Task(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl DbError {
+    /// True when the query found no row (diesel's `NotFound`).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Query(diesel::result::Error::NotFound))
+    }
+}
+
+/// Runs `f` on a pooled connection on the blocking thread pool: the one way async code
+/// reaches the database. The checkout happens inside the blocking task, so a wait for a
+/// connection never blocks an async worker. Errors keep their source: callers' error
+/// types convert from [`DbError`] (and from diesel's error, for the closure's queries).
+pub async fn run<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    E: From<DbError> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(|e| AppError::Internal(anyhow::anyhow!("database pool: {e}")))?;
+    match actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = pool.get().map_err(DbError::Pool)?;
         f(&mut conn)
     })
     .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    {
+        Ok(result) => result,
+        Err(e) => Err(DbError::Task(Box::new(e)).into()),
+    }
+}
+
+/// Runs `f` in one read transaction on the blocking pool, so a page's own data is read
+/// in one trip and from one consistent snapshot.
+pub async fn read<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+{
+    run(pool, move |conn| conn.transaction(f)).await
 }
 
 /// Runs `f` in one write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so two

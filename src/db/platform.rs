@@ -4,6 +4,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::DbConn;
+use crate::domain::binding::{AuthOutcome, AuthPurpose, Outcome};
+use crate::domain::failure::Failure;
 use super::schema::{authorizers, event_nonces, leases, platform_credentials, wechat_events};
 
 pub const TICKET: &str = "component_verify_ticket";
@@ -260,10 +262,45 @@ pub struct Event {
     pub info_type: String,
     pub authorizer_appid: Option<String>,
     pub dedupe_key: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: EventStatus,
     pub outcome: String,
     pub attempts: i32,
     pub processed_at: Option<i64>,
+}
+
+/// Where a stored WeChat push stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventStatus {
+    Received,
+    Processed,
+    Failed,
+    /// Nothing to do for this kind of event.
+    Ignored,
+}
+
+impl EventStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Processed => "processed",
+            Self::Failed => "failed",
+            Self::Ignored => "ignored",
+        }
+    }
+}
+
+impl TryFrom<String> for EventStatus {
+    type Error = crate::domain::binding::UnknownValue;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Ok(match s.as_str() {
+            "received" => Self::Received,
+            "processed" => Self::Processed,
+            "failed" => Self::Failed,
+            "ignored" => Self::Ignored,
+            _ => return Err(crate::domain::binding::UnknownValue(s)),
+        })
+    }
 }
 
 pub struct NewEvent<'a> {
@@ -330,10 +367,10 @@ pub fn recent_events(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Event>> {
         .load(conn)
 }
 
-pub fn finish_event(conn: &mut DbConn, id: &str, status: &str, outcome: &str, now: i64) -> QueryResult<usize> {
+pub fn finish_event(conn: &mut DbConn, id: &str, status: EventStatus, outcome: &str, now: i64) -> QueryResult<usize> {
     diesel::update(wechat_events::table.find(id))
         .set((
-            wechat_events::status.eq(status),
+            wechat_events::status.eq(status.as_str()),
             wechat_events::outcome.eq(outcome),
             wechat_events::attempts.eq(wechat_events::attempts + 1),
             wechat_events::processed_at.eq(Some(now)),
@@ -347,11 +384,33 @@ pub fn count_events(conn: &mut DbConn) -> QueryResult<i64> {
 
 // ---- authorization states ----
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// The stored columns of an authorization state; [`AuthState`] is what callers get.
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = super::schema::auth_states)]
+struct AuthStateRow {
+    state: String,
+    #[diesel(deserialize_as = String)]
+    purpose: AuthPurpose,
+    tenant_id: Option<String>,
+    user_id: String,
+    session_id: String,
+    pre_auth_code: String,
+    biz_appid: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+    result_appid: Option<String>,
+    result: Option<String>,
+    result_sets: Option<String>,
+    result_failure: Option<String>,
+    result_code: Option<i64>,
+}
+
+/// A single-use authorization `state` with its typed outcome (None while pending).
+#[derive(Debug, Clone)]
 pub struct AuthState {
     pub state: String,
-    pub purpose: String,
+    pub purpose: AuthPurpose,
     pub tenant_id: Option<String>,
     pub user_id: String,
     pub session_id: String,
@@ -361,12 +420,39 @@ pub struct AuthState {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub result_appid: Option<String>,
-    pub outcome: Option<String>,
+    pub outcome: Option<AuthOutcome>,
+}
+
+impl From<AuthStateRow> for AuthState {
+    fn from(r: AuthStateRow) -> Self {
+        let failure = r.result_failure.as_deref().and_then(|k| Failure::from_parts(k, r.result_code));
+        let sets = crate::domain::binding::parse_ids(r.result_sets.as_deref().unwrap_or_default());
+        let outcome = r.result.as_deref().and_then(|kind| AuthOutcome::from_parts(kind, &sets, failure));
+        Self {
+            state: r.state,
+            purpose: r.purpose,
+            tenant_id: r.tenant_id,
+            user_id: r.user_id,
+            session_id: r.session_id,
+            pre_auth_code: r.pre_auth_code,
+            biz_appid: r.biz_appid,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+            result_appid: r.result_appid,
+            outcome,
+        }
+    }
+}
+
+fn load_auth_state(conn: &mut DbConn, state: &str) -> QueryResult<Option<AuthState>> {
+    use super::schema::auth_states as a;
+    Ok(a::table.find(state).select(AuthStateRow::as_select()).first(conn).optional()?.map(AuthState::from))
 }
 
 pub struct NewAuthState<'a> {
     pub state: &'a str,
-    pub purpose: &'a str,
+    pub purpose: AuthPurpose,
     pub tenant_id: Option<&'a str>,
     pub user_id: &'a str,
     pub session_id: &'a str,
@@ -381,7 +467,7 @@ pub fn insert_auth_state(conn: &mut DbConn, s: &NewAuthState<'_>) -> QueryResult
     diesel::insert_into(a::table)
         .values((
             a::state.eq(s.state),
-            a::purpose.eq(s.purpose),
+            a::purpose.eq(s.purpose.as_str()),
             a::tenant_id.eq(s.tenant_id),
             a::user_id.eq(s.user_id),
             a::session_id.eq(s.session_id),
@@ -410,17 +496,41 @@ pub fn take_auth_state(conn: &mut DbConn, state: &str, session_id: &str, now: i6
     if taken != 1 {
         return Ok(None);
     }
-    a::table.find(state).select(AuthState::as_select()).first(conn).optional()
+    load_auth_state(conn, state)
 }
 
-pub fn finish_auth_state(conn: &mut DbConn, state: &str, appid: Option<&str>, outcome: &str) -> QueryResult<usize> {
+/// Records how an authorization ended (typed; see `domain::binding::AuthOutcome`).
+pub fn finish_auth_state(
+    conn: &mut DbConn,
+    state: &str,
+    appid: Option<&str>,
+    outcome: &AuthOutcome,
+) -> QueryResult<usize> {
     use super::schema::auth_states as a;
-    diesel::update(a::table.find(state)).set((a::result_appid.eq(appid), a::outcome.eq(outcome))).execute(conn)
+    let sets = match outcome {
+        AuthOutcome::Decided(Outcome::MissingSets(ids)) => Some(crate::domain::binding::join_ids(ids)),
+        _ => None,
+    };
+    let (failure, code) = match outcome {
+        AuthOutcome::Failed(f) => {
+            let (kind, code) = f.as_parts();
+            (Some(kind), code)
+        }
+        _ => (None, None),
+    };
+    diesel::update(a::table.find(state))
+        .set((
+            a::result_appid.eq(appid),
+            a::result.eq(outcome.kind()),
+            a::result_sets.eq(sets),
+            a::result_failure.eq(failure),
+            a::result_code.eq(code),
+        ))
+        .execute(conn)
 }
 
 pub fn auth_state(conn: &mut DbConn, state: &str) -> QueryResult<Option<AuthState>> {
-    use super::schema::auth_states as a;
-    a::table.find(state).select(AuthState::as_select()).first(conn).optional()
+    load_auth_state(conn, state)
 }
 
 pub fn put_credential_expiry(conn: &mut DbConn, name: &str, expires_at: i64) -> QueryResult<usize> {
@@ -442,12 +552,13 @@ pub fn pending_state_for_pre_auth_code(
     use super::schema::auth_states as a;
     a::table
         .filter(a::pre_auth_code.eq(pre_auth_code))
-        .filter(a::purpose.eq("tenant"))
+        .filter(a::purpose.eq(AuthPurpose::Tenant.as_str()))
         .filter(a::used_at.is_null())
         .filter(a::expires_at.gt(now))
-        .select(AuthState::as_select())
+        .select(AuthStateRow::as_select())
         .first(conn)
         .optional()
+        .map(|row| row.map(AuthState::from))
 }
 
 /// Takes a state for the background completion (the `authorized` push came first).
@@ -460,5 +571,5 @@ pub fn take_auth_state_unbound(conn: &mut DbConn, state: &str, now: i64) -> Quer
     if taken != 1 {
         return Ok(None);
     }
-    a::table.find(state).select(AuthState::as_select()).first(conn).optional()
+    load_auth_state(conn, state)
 }

@@ -221,7 +221,10 @@ diesel::table! {
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
         result_appid -> Nullable<Text>,
-        outcome -> Nullable<Text>,
+        result -> Nullable<Text>,
+        result_sets -> Nullable<Text>,
+        result_failure -> Nullable<Text>,
+        result_code -> Nullable<BigInt>,
     }
 }
 

@@ -28,6 +28,17 @@ pub fn list_for_member(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Tena
         .load(conn)
 }
 
+/// The user's first workspace (the oldest), for the header.
+pub fn first_for_member(conn: &mut DbConn, user_id: &str) -> QueryResult<Option<Tenant>> {
+    tenants::table
+        .inner_join(tenant_members::table)
+        .filter(tenant_members::user_id.eq(user_id))
+        .select(Tenant::as_select())
+        .order((tenants::created_at.asc(), tenants::id.asc()))
+        .first(conn)
+        .optional()
+}
+
 /// The logo of a tenant the user is a member of.
 pub fn logo_for_member(conn: &mut DbConn, tenant_id: &str, user_id: &str) -> QueryResult<Option<(Vec<u8>, String)>> {
     let row: Option<(Option<Vec<u8>>, Option<String>)> = tenants::table
@@ -53,4 +64,14 @@ pub fn members(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Vec<(String, S
 /// Every tenant, for operators.
 pub fn list_all(conn: &mut DbConn) -> QueryResult<Vec<Tenant>> {
     tenants::table.select(Tenant::as_select()).order(tenants::created_at.desc()).load(conn)
+}
+
+/// The legal subject of the tenant's linked official account, when one is linked.
+pub fn linked_oa_subject(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Option<String>> {
+    Ok(tenants::table
+        .find(tenant_id)
+        .select(tenants::linked_oa_subject)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
 }

@@ -1,5 +1,7 @@
 //! Deciding what happens when an authorization comes back for a tenant (SPEC §3.2).
 
+use super::failure::Failure;
+
 /// What the console knows about the account that came back.
 pub struct Returned<'a> {
     pub appid: &'a str,
@@ -47,6 +49,123 @@ impl Outcome {
     }
 }
 
+/// How an authorization that came back ended: stored on its single-use `state` and
+/// shown on the result page (and in the polled fragment while it is still pending).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthOutcome {
+    /// A tenant's authorization, decided by [`decide`].
+    Decided(Outcome),
+    /// An operator added an account to the platform (not tied to a tenant).
+    PlatformAuthorized,
+    /// Talking to WeChat (or saving the result) failed.
+    Failed(Failure),
+}
+
+impl AuthOutcome {
+    /// The stored discriminant; the set is CHECKed in SQL (`auth_states.result`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Decided(Outcome::NotMiniProgram) => "not_mini_program",
+            Self::Decided(Outcome::Unverified) => "unverified",
+            Self::Decided(Outcome::MissingSets(_)) => "missing_sets",
+            Self::Decided(Outcome::DifferentAppid) => "different_appid",
+            Self::Decided(Outcome::BoundToAnotherTenant) => "other_tenant",
+            Self::Decided(Outcome::BoundToAnotherApplication) => "other_application",
+            Self::Decided(Outcome::Bound { subject_differs: false }) => "bound",
+            Self::Decided(Outcome::Bound { subject_differs: true }) => "bound_subject_differs",
+            Self::PlatformAuthorized => "authorized",
+            Self::Failed(_) => "failed",
+        }
+    }
+
+    /// Rebuilds an outcome from its stored parts; None for a kind this version does not know.
+    pub fn from_parts(kind: &str, sets: &[i64], failure: Option<Failure>) -> Option<Self> {
+        Some(match kind {
+            "not_mini_program" => Self::Decided(Outcome::NotMiniProgram),
+            "unverified" => Self::Decided(Outcome::Unverified),
+            "missing_sets" => Self::Decided(Outcome::MissingSets(sets.to_vec())),
+            "different_appid" => Self::Decided(Outcome::DifferentAppid),
+            "other_tenant" => Self::Decided(Outcome::BoundToAnotherTenant),
+            "other_application" => Self::Decided(Outcome::BoundToAnotherApplication),
+            "bound" => Self::Decided(Outcome::Bound { subject_differs: false }),
+            "bound_subject_differs" => Self::Decided(Outcome::Bound { subject_differs: true }),
+            "authorized" => Self::PlatformAuthorized,
+            "failed" => Self::Failed(failure.unwrap_or(Failure::Database)),
+            _ => return None,
+        })
+    }
+
+    pub fn is_bound(&self) -> bool {
+        matches!(self, Self::Decided(o) if o.is_bound())
+    }
+}
+
+/// Who an authorization link was made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthPurpose {
+    /// An operator adds an account to the platform.
+    Platform,
+    /// A tenant binds its dedicated mini program.
+    Tenant,
+}
+
+impl AuthPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Platform => "platform",
+            Self::Tenant => "tenant",
+        }
+    }
+}
+
+impl TryFrom<String> for AuthPurpose {
+    type Error = UnknownValue;
+    fn try_from(s: String) -> Result<Self, UnknownValue> {
+        match s.as_str() {
+            "platform" => Ok(Self::Platform),
+            "tenant" => Ok(Self::Tenant),
+            _ => Err(UnknownValue(s)),
+        }
+    }
+}
+
+/// Where a tenant's binding stands. A binding is never deleted: it ends as unbound or revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingStatus {
+    Active,
+    /// The tenant unbound it in the console.
+    Unbound,
+    /// WeChat said the administrator withdrew the authorization.
+    Revoked,
+}
+
+impl BindingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Unbound => "unbound",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+impl TryFrom<String> for BindingStatus {
+    type Error = UnknownValue;
+    fn try_from(s: String) -> Result<Self, UnknownValue> {
+        Ok(match s.as_str() {
+            "active" => Self::Active,
+            "unbound" => Self::Unbound,
+            "revoked" => Self::Revoked,
+            _ => return Err(UnknownValue(s)),
+        })
+    }
+}
+
+/// A stored value outside the set this version knows (the CHECK constraints keep these out).
+#[derive(Debug, thiserror::Error)]
+#[error("unknown stored value {0:?}")]
+pub struct UnknownValue(pub String);
+
 /// The store application of the platform (seed 000: ShareOrder).
 pub const APPLICATION: &str = "store";
 
@@ -79,6 +198,11 @@ pub fn decide(r: &Returned<'_>, c: &Context<'_>) -> Outcome {
 /// Names of the mini program permission sets (reference §1.12), as catalog keys.
 pub fn set_name_key(id: i64) -> String {
     format!("permission.set_{id}")
+}
+
+/// The stored form of a list of set ids: "17,18,19".
+pub fn join_ids(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// Parses the operator's "17,18,…" list, ignoring anything that is not a number.
@@ -143,6 +267,34 @@ mod tests {
         assert_eq!(decide(&mp(&ALL), &linked), Outcome::Bound { subject_differs: true });
         let same = Context { linked_oa_subject: Some("Acme"), ..ctx() };
         assert_eq!(decide(&mp(&ALL), &same), Outcome::Bound { subject_differs: false });
+    }
+
+    #[test]
+    fn every_outcome_survives_the_round_trip_through_its_stored_form() {
+        let all = [
+            AuthOutcome::Decided(Outcome::NotMiniProgram),
+            AuthOutcome::Decided(Outcome::Unverified),
+            AuthOutcome::Decided(Outcome::MissingSets(vec![30, 40])),
+            AuthOutcome::Decided(Outcome::DifferentAppid),
+            AuthOutcome::Decided(Outcome::BoundToAnotherTenant),
+            AuthOutcome::Decided(Outcome::BoundToAnotherApplication),
+            AuthOutcome::Decided(Outcome::Bound { subject_differs: false }),
+            AuthOutcome::Decided(Outcome::Bound { subject_differs: true }),
+            AuthOutcome::PlatformAuthorized,
+            AuthOutcome::Failed(Failure::Errcode(61010)),
+        ];
+        for o in all {
+            let sets = match &o {
+                AuthOutcome::Decided(Outcome::MissingSets(s)) => s.clone(),
+                _ => vec![],
+            };
+            let failure = match &o {
+                AuthOutcome::Failed(f) => Some(*f),
+                _ => None,
+            };
+            assert_eq!(AuthOutcome::from_parts(o.kind(), &sets, failure), Some(o));
+        }
+        assert_eq!(AuthOutcome::from_parts("error: old text", &[], None), None);
     }
 
     #[test]

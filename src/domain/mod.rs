@@ -4,5 +4,6 @@
 pub mod application;
 pub mod avatar;
 pub mod binding;
+pub mod failure;
 pub mod logo;
 pub mod throttle;

@@ -85,7 +85,7 @@ pub async fn check_email(
     }
     if errors.is_empty() {
         let email = form.email.clone();
-        if db::run(&pool, move |c| Ok(db::users::find_by_email(c, &email)?)).await?.is_some() {
+        if db::run(&pool, move |c| Ok::<_, AppError>(db::users::find_by_email(c, &email)?)).await?.is_some() {
             errors.add("email", ctx.t("signup.email_taken"));
         }
     }
@@ -108,7 +108,7 @@ pub async fn signup(
     let (email, name) = (form.email.clone(), form.name.clone());
     let session_id = crate::new_id();
     let sid = session_id.clone();
-    let created = db::run(&pool, move |conn| {
+    let created = db::run(&pool, move |conn| -> Result<_, AppError> {
         let now = crate::now();
         let user_id = crate::new_id();
         let result = db::write_tx(conn, |conn| {
@@ -141,7 +141,7 @@ pub async fn signup(
         match result {
             Ok(()) => Ok(true),
             Err(e) if db::is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(AppError::from(e)),
         }
     })
     .await?;
@@ -197,7 +197,7 @@ pub async fn login(
     let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
     let session_id = crate::new_id();
     let (sid, email_q) = (session_id.clone(), email.clone());
-    let outcome = db::run(&pool, move |conn| {
+    let outcome = db::run(&pool, move |conn| -> Result<_, AppError> {
         let now = crate::now();
         let recent = db::throttle::recent_failures(conn, &email_q, &ip, now - throttle::WINDOW_SECS)?;
         if let Some(until) = throttle::locked_until(&recent.by_email, &recent.by_ip, now) {
@@ -262,7 +262,7 @@ pub async fn login(
 pub async fn logout(session: TypedSession, pool: web::Data<DbPool>, user: MaybeUser) -> Result<HttpResponse, AppError> {
     if let Some(sid) = session.session_id() {
         let user = user.0;
-        db::run(&pool, move |conn| {
+        db::run(&pool, move |conn| -> Result<_, AppError> {
             db::write_tx(conn, |conn| {
                 db::sessions::delete(conn, &sid)?;
                 if let Some(u) = &user {

@@ -102,7 +102,7 @@ pub async fn choose_role(
     load(&pool, &user).await?;
     let actor = actor(&user);
     let uid = user.0.id.clone();
-    db::run(&pool, move |c| {
+    db::run(&pool, move |c| -> Result<_, AppError> {
         db::applications::edit(c, &actor, &uid, Edit::Role { role: ROLE_TECHNICAL_MERCHANT }, crate::now())
     })
     .await?;
@@ -252,7 +252,7 @@ pub async fn save_details(
         Ok(Some(kind)) => {
             let bytes = upload.logo.clone().unwrap_or_default();
             let (actor, uid) = (actor.clone(), uid.clone());
-            app = db::run(&pool, move |c| {
+            app = db::run(&pool, move |c| -> Result<_, AppError> {
                 db::applications::edit(c, &actor, &uid, Edit::Logo { bytes: &bytes, mime: kind.mime() }, crate::now())
             })
             .await?;
@@ -268,7 +268,7 @@ pub async fn save_details(
         return render(StatusCode::UNPROCESSABLE_ENTITY, &DetailsPage::new(ctx, app, form, errors));
     }
     let f = form;
-    db::run(&pool, move |c| {
+    db::run(&pool, move |c| -> Result<_, AppError> {
         db::applications::edit(
             c,
             &actor,
@@ -375,7 +375,7 @@ pub async fn status(ctx: PageCtx, user: CurrentUser, pool: web::Data<DbPool>) ->
         Status::Submitted | Status::Rejected => {}
     }
     let app_id = app.id.clone();
-    let history = db::run(&pool, move |c| Ok(db::applications::history_of(c, &app_id)?)).await?;
+    let history = db::run(&pool, move |c| Ok::<_, AppError>(db::applications::history_of(c, &app_id)?)).await?;
     ok(&StatusPage { initial: avatar::initial(&app.company_name), progress: progress(&app, 4), ctx, app, history })
 }
 
@@ -383,7 +383,7 @@ pub async fn status(ctx: PageCtx, user: CurrentUser, pool: web::Data<DbPool>) ->
 pub async fn logo(user: CurrentUser, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
     let uid = user.0.id.clone();
     let (bytes, mime) =
-        db::run(&pool, move |c| Ok(db::applications::logo_for_user(c, &uid)?)).await?.ok_or(AppError::NotFound)?;
+        db::run(&pool, move |c| Ok::<_, AppError>(db::applications::logo_for_user(c, &uid)?)).await?.ok_or(AppError::NotFound)?;
     Ok(image_response(bytes, &mime))
 }
 

@@ -19,7 +19,7 @@ pub async fn index(user: MaybeUser, pool: web::Data<DbPool>) -> Result<HttpRespo
 
 /// Where a signed-in (non-operator) user lands.
 pub async fn landing_for(pool: &DbPool, user_id: String) -> Result<String, AppError> {
-    let tenants = db::run(pool, move |c| Ok(db::tenants::list_for_member(c, &user_id)?)).await?;
+    let tenants = db::run(pool, move |c| Ok::<_, AppError>(db::tenants::list_for_member(c, &user_id)?)).await?;
     Ok(match tenants.first() {
         Some(t) => format!("/w/{}", t.id),
         None => "/apply".to_string(),

@@ -17,13 +17,13 @@ struct MailboxPage {
 }
 
 pub async fn list(ctx: PageCtx, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
-    let emails = db::run(&pool, |c| Ok(db::outbox::list_recent(c, 200)?)).await?;
+    let emails = db::run(&pool, |c| Ok::<_, AppError>(db::outbox::list_recent(c, 200)?)).await?;
     ok(&MailboxPage { ctx, emails, open: None })
 }
 
 pub async fn show(ctx: PageCtx, pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (emails, open) = db::run(&pool, move |c| {
+    let (emails, open) = db::run(&pool, move |c| -> Result<_, AppError> {
         let open = db::outbox::find(c, &id)?.ok_or(AppError::NotFound)?;
         Ok((db::outbox::list_recent(c, 200)?, open))
     })

@@ -4,16 +4,16 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::auth::{CurrentUser, TypedSession};
+use crate::auth::{CurrentTenant, TypedSession};
 use crate::config::AppConfig;
-use crate::db::{self, DbPool, audit::Actor, bindings, models::Tenant, platform as store};
-use crate::domain::binding as rules;
+use crate::db::{self, DbPool, bindings, models::Tenant, platform as store};
+use crate::domain::binding::{self as rules, AuthOutcome, AuthPurpose, BindingStatus, Outcome};
 use crate::error::AppError;
+use crate::htmx::Htmx;
+use crate::services::authorization::{self, Starter};
+use crate::services::platform::Platform;
 use crate::views::{PageCtx, ok, see_other};
-use crate::wechat::platform::Platform;
-
-use super::platform::{Starter, begin_authorization};
-use super::workspace::member_tenant;
+use crate::wechat::urls::AuthType;
 
 /// The platform mini program every store starts on (operator configuration).
 pub struct SharedProgram {
@@ -41,45 +41,51 @@ struct TabPage {
 
 impl TabPage {
     fn active(&self) -> bool {
-        self.binding.as_ref().is_some_and(|b| b.status == "active")
+        self.binding.as_ref().is_some_and(|b| b.status == BindingStatus::Active)
+    }
+    /// The binding that ended, and how (revoked by WeChat, or unbound here).
+    fn ended(&self) -> Option<(&bindings::Binding, bool)> {
+        self.binding.as_ref().and_then(|b| match b.status {
+            BindingStatus::Active => None,
+            BindingStatus::Revoked => Some((b, true)),
+            BindingStatus::Unbound => Some((b, false)),
+        })
     }
     fn base(&self) -> String {
-        format!("/w/{}/store/mini-program", self.tenant.id)
+        tab_path(&self.tenant.id)
     }
+}
+
+fn tab_path(tenant_id: &str) -> String {
+    format!("/w/{tenant_id}/store/mini-program")
 }
 
 fn set_views(ctx: &PageCtx, ids: &[i64]) -> Vec<SetView> {
     ids.iter().map(|id| SetView { id: *id, name: ctx.t(&rules::set_name_key(*id)) }).collect()
 }
 
-pub async fn tab(
-    mut ctx: PageCtx,
-    user: CurrentUser,
-    pool: web::Data<DbPool>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let tenant = member_tenant(&pool, &user, path.into_inner()).await?;
-    let tid = tenant.id.clone();
-    let (shared, binding, authorizer, required) = db::run(&pool, move |c| {
-        let shared = SharedProgram {
-            name: bindings::setting(c, bindings::SHARED_NAME)?,
-            short_name: bindings::setting(c, bindings::SHARED_SHORT_NAME)?,
-            icon: bindings::setting(c, bindings::SHARED_ICON)?,
-        };
+pub async fn tab(ctx: PageCtx, current: CurrentTenant, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
+    let tid = current.tenant.id.clone();
+    let (settings, binding, authorizer) = db::read(&pool, move |c| -> Result<_, AppError> {
+        let settings = bindings::settings(
+            c,
+            &[bindings::SHARED_NAME, bindings::SHARED_SHORT_NAME, bindings::SHARED_ICON, bindings::REQUIRED_SETS],
+        )?;
         let binding = bindings::latest_for_tenant(c, &tid)?;
         let authorizer = match &binding {
             Some(b) => store::authorizer(c, &b.appid)?,
             None => None,
         };
-        let required = rules::parse_ids(&bindings::setting(c, bindings::REQUIRED_SETS)?);
-        Ok((shared, binding, authorizer, required))
+        Ok((settings, binding, authorizer))
     })
     .await?;
+    let [name, short_name, icon, required] = settings;
+    let shared = SharedProgram { name, short_name, icon };
+    let required = rules::parse_ids(&required);
     let granted_ids = authorizer.as_ref().map(|a| a.func_id_list()).unwrap_or_default();
     let missing_ids: Vec<i64> = required.iter().copied().filter(|id| !granted_ids.contains(id)).collect();
     let (granted, missing) = (set_views(&ctx, &granted_ids), set_views(&ctx, &missing_ids));
-    ctx.set_workspace(&tenant);
-    ok(&TabPage { ctx, tenant, shared, binding, authorizer, granted, missing })
+    ok(&TabPage { ctx, tenant: current.tenant, shared, binding, authorizer, granted, missing })
 }
 
 #[derive(Template)]
@@ -87,18 +93,10 @@ pub async fn tab(
 struct AuthorizePage {
     ctx: PageCtx,
     tenant: Tenant,
+    started: Option<authorization::Started>,
     qr_svg: String,
-    link: String,
-    mobile_link: String,
-    state: String,
     reauthorize: bool,
     error: Option<String>,
-}
-
-/// The mobile form of the authorization link (reference §1.6).
-fn mobile_url(config: &AppConfig, pc_url: &str) -> String {
-    let query = pc_url.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    format!("{}/safe/bindcomponent?action=bindcomponent&no_scan=1&{query}#wechat_redirect", config.wechat_mp_base)
 }
 
 fn qr_svg(data: &str) -> String {
@@ -108,112 +106,122 @@ fn qr_svg(data: &str) -> String {
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "the two handlers pass their extractors straight through")]
 async fn start_authorization(
-    mut ctx: PageCtx,
-    user: CurrentUser,
+    ctx: PageCtx,
+    current: CurrentTenant,
     session: TypedSession,
-    pool: &DbPool,
     platform: &Platform,
     config: &AppConfig,
-    tenant_id: String,
     reauthorize: bool,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = member_tenant(pool, &user, tenant_id).await?;
-    ctx.set_workspace(&tenant);
-    let tid = tenant.id.clone();
-    let pinned = db::run(pool, move |c| Ok(bindings::active_for_tenant(c, &tid)?)).await?.map(|b| b.appid);
-    if reauthorize && pinned.is_none() {
-        return Ok(see_other(&format!("/w/{}/store/mini-program", tenant.id)));
+    let tid = current.tenant.id.clone();
+    let pinned = db::run(platform.pool(), move |c| -> Result<_, AppError> { Ok(bindings::active_for_tenant(c, &tid)?) })
+        .await?
+        .map(|b| b.appid);
+    // Upgrading with a bound mini program, or re-authorizing without one: back to the tab.
+    if reauthorize != pinned.is_some() {
+        return Ok(see_other(&tab_path(&current.tenant.id)));
     }
-    if !reauthorize && pinned.is_some() {
-        return Ok(see_other(&format!("/w/{}/store/mini-program", tenant.id)));
-    }
-    let empty = |ctx, tenant, error| AuthorizePage {
-        ctx,
-        tenant,
-        qr_svg: String::new(),
-        link: String::new(),
-        mobile_link: String::new(),
-        state: String::new(),
-        reauthorize,
-        error: Some(error),
-    };
     let starter = Starter {
-        purpose: "tenant",
-        tenant_id: Some(tenant.id.clone()),
-        user_id: user.0.id.clone(),
+        purpose: AuthPurpose::Tenant,
+        tenant_id: Some(current.tenant.id.clone()),
+        user_id: current.user.id.clone(),
         session_id: session.session_id().ok_or(AppError::LoginRequired)?,
         biz_appid: pinned,
     };
-    // Mini programs only (auth_type 2); a re-authorization is pinned to the bound AppID.
-    let (state, link) = match begin_authorization(pool, platform, config, starter, "2").await? {
-        Ok(started) => started,
-        Err(e) => return ok(&empty(ctx, tenant, e.user_message())),
-    };
-    let page = AuthorizePage {
-        qr_svg: qr_svg(&link),
-        mobile_link: mobile_url(config, &link),
-        link,
-        state,
-        reauthorize,
-        error: None,
-        ctx,
-        tenant,
+    // Mini programs only; a re-authorization is pinned to the bound AppID.
+    let result =
+        authorization::begin(platform, &config.public_url, &config.wechat_mp_base, starter, AuthType::MiniProgram).await;
+    let page = match result {
+        Ok(started) => AuthorizePage {
+            qr_svg: qr_svg(&started.link),
+            started: Some(started),
+            error: None,
+            ctx,
+            tenant: current.tenant,
+            reauthorize,
+        },
+        Err(e) => {
+            tracing::warn!(tenant.id = %current.tenant.id, error = %e, "starting an authorization failed");
+            AuthorizePage {
+                error: Some(ctx.failure(&e.failure())),
+                started: None,
+                qr_svg: String::new(),
+                ctx,
+                tenant: current.tenant,
+                reauthorize,
+            }
+        }
     };
     ok(&page)
 }
 
 pub async fn authorize(
     ctx: PageCtx,
-    user: CurrentUser,
+    current: CurrentTenant,
     session: TypedSession,
-    pool: web::Data<DbPool>,
     platform: web::Data<Platform>,
     config: web::Data<AppConfig>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    start_authorization(ctx, user, session, &pool, &platform, &config, path.into_inner(), false).await
+    start_authorization(ctx, current, session, &platform, &config, false).await
 }
 
 pub async fn reauthorize(
     ctx: PageCtx,
-    user: CurrentUser,
+    current: CurrentTenant,
     session: TypedSession,
-    pool: web::Data<DbPool>,
     platform: web::Data<Platform>,
     config: web::Data<AppConfig>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    start_authorization(ctx, user, session, &pool, &platform, &config, path.into_inner(), true).await
+    start_authorization(ctx, current, session, &platform, &config, true).await
 }
 
-/// Where a tenant's authorization stands, for the result page and the polled fragment.
+/// Where a tenant's authorization stands, ready for the result page and the polled fragment.
 pub struct OutcomeView {
-    pub tenant_id: String,
-    /// None while WeChat has not sent the administrator back yet.
-    pub outcome: Option<String>,
+    pub tab: String,
+    /// The address the pending page polls.
+    pub poll: String,
+    pub state: OutcomeState,
+}
+
+/// What the result page says, decided in Rust so the template only shows it.
+pub enum OutcomeState {
+    /// WeChat has not sent the administrator back (or the push is still being completed).
+    Pending,
+    Bound { subject_differs: bool },
+    /// Refused by a rule: the sentence and, for missing permission sets, their names.
+    Refused { text: String, sets: Vec<String> },
+    /// Talking to WeChat failed: what happened and what to do.
+    Failed { text: String },
 }
 
 impl OutcomeView {
-    fn is_bound(&self) -> bool {
-        self.outcome.as_deref().is_some_and(|o| o.starts_with("bound"))
+    pub fn new(ctx: &PageCtx, tenant_id: &str, state: &str, outcome: Option<&AuthOutcome>) -> Self {
+        let refused = |key: &str| OutcomeState::Refused { text: ctx.t(key), sets: Vec::new() };
+        let state_view = match outcome {
+            None => OutcomeState::Pending,
+            Some(AuthOutcome::Decided(Outcome::Bound { subject_differs })) => {
+                OutcomeState::Bound { subject_differs: *subject_differs }
+            }
+            Some(AuthOutcome::Decided(Outcome::MissingSets(ids))) => OutcomeState::Refused {
+                text: ctx.t("outcome.missing"),
+                sets: ids.iter().map(|id| format!("{} ({id})", ctx.t(&rules::set_name_key(*id)))).collect(),
+            },
+            Some(AuthOutcome::Decided(Outcome::NotMiniProgram)) => refused("outcome.not_mini_program"),
+            Some(AuthOutcome::Decided(Outcome::Unverified)) => refused("outcome.unverified"),
+            Some(AuthOutcome::Decided(Outcome::DifferentAppid)) => refused("outcome.different_appid"),
+            Some(AuthOutcome::Decided(Outcome::BoundToAnotherTenant)) => refused("outcome.other_tenant"),
+            Some(AuthOutcome::Decided(Outcome::BoundToAnotherApplication)) => refused("outcome.other_application"),
+            Some(AuthOutcome::Failed(f)) => OutcomeState::Failed { text: ctx.failure(f) },
+            // An operator's authorization is never shown on a tenant's page.
+            Some(AuthOutcome::PlatformAuthorized) => OutcomeState::Failed { text: ctx.t("authorized.bad_state") },
+        };
+        let tab = tab_path(tenant_id);
+        Self { poll: format!("{tab}/authorizations/{state}"), tab, state: state_view }
     }
-    fn code(&self) -> &str {
-        let o = self.outcome.as_deref().unwrap_or("pending");
-        o.split(':').next().unwrap_or(o)
-    }
-    /// The sets named in a "missing:30,40" outcome, in words.
-    fn missing_sets(&self, ctx: &PageCtx) -> Vec<String> {
-        let ids =
-            self.outcome.as_deref().and_then(|o| o.strip_prefix("missing:")).map(rules::parse_ids).unwrap_or_default();
-        ids.into_iter().map(|id| format!("{} ({id})", ctx.t(&rules::set_name_key(id)))).collect()
-    }
-    fn error_text(&self) -> &str {
-        self.outcome.as_deref().and_then(|o| o.strip_prefix("error:")).unwrap_or_default()
-    }
-    fn tab(&self) -> String {
-        format!("/w/{}/store/mini-program", self.tenant_id)
+
+    fn pending(&self) -> bool {
+        matches!(self.state, OutcomeState::Pending)
     }
 }
 
@@ -231,44 +239,41 @@ struct OutcomeFragment {
     o: OutcomeView,
 }
 
-/// "Authorized": shows where the authorization stands (also polled by HTMX).
+/// "Authorized": where the authorization stands, as a whole page; the authorization page
+/// polls the same address and swaps in just the fragment.
 pub async fn status(
-    mut ctx: PageCtx,
-    user: CurrentUser,
+    ctx: PageCtx,
+    current: CurrentTenant,
     session: TypedSession,
     pool: web::Data<DbPool>,
     path: web::Path<(String, String)>,
-    req: actix_web::HttpRequest,
+    htmx: Htmx,
 ) -> Result<HttpResponse, AppError> {
-    let (tenant_id, state) = path.into_inner();
-    let tenant = member_tenant(&pool, &user, tenant_id).await?;
-    ctx.set_workspace(&tenant);
-    let (sid, st, tid) = (session.session_id().unwrap_or_default(), state.clone(), tenant.id.clone());
-    let found = db::run(&pool, move |c| {
+    let (_, state) = path.into_inner();
+    let (sid, st, tid) = (session.session_id().unwrap_or_default(), state.clone(), current.tenant.id.clone());
+    let found = db::run(&pool, move |c| -> Result<_, AppError> {
         Ok(store::auth_state(c, &st)?.filter(|s| s.session_id == sid && s.tenant_id.as_deref() == Some(tid.as_str())))
     })
     .await?
     .ok_or(AppError::NotFound)?;
-    let o = OutcomeView { tenant_id: tenant.id, outcome: found.outcome };
-    if req.headers().contains_key("HX-Request") {
+    let o = OutcomeView::new(&ctx, &current.tenant.id, &state, found.outcome.as_ref());
+    if htmx.wants_fragment() {
         return ok(&OutcomeFragment { ctx, o });
     }
     ok(&OutcomePage { ctx, o })
 }
 
 pub async fn unbind(
-    user: CurrentUser,
+    current: CurrentTenant,
     session: TypedSession,
     pool: web::Data<DbPool>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = member_tenant(&pool, &user, path.into_inner()).await?;
-    let (tid, actor) = (tenant.id.clone(), Actor::user(&user.0.id, &user.0.email));
-    let ended = db::run(&pool, move |c| {
+    let (tid, actor) = (current.tenant.id.clone(), current.actor());
+    let ended = db::run(&pool, move |c| -> Result<_, AppError> {
         let now = crate::now();
         db::write_tx(c, |c| {
             let Some(before) = bindings::active_for_tenant(c, &tid)? else { return Ok(false) };
-            bindings::end_for_tenant(c, &tid, "unbound", now)?;
+            bindings::end_for_tenant(c, &tid, BindingStatus::Unbound, now)?;
             db::audit::write(
                 c,
                 db::audit::Record {
@@ -276,8 +281,8 @@ pub async fn unbind(
                     tenant_id: Some(&tid),
                     action: "mini_program.unbound",
                     subject: &format!("tenant:{tid}:mini_program"),
-                    before: Some(&serde_json::json!({ "appid": before.appid, "status": "active" })),
-                    after: Some(&serde_json::json!({ "appid": before.appid, "status": "unbound" })),
+                    before: Some(&serde_json::json!({ "appid": before.appid, "status": BindingStatus::Active.as_str() })),
+                    after: Some(&serde_json::json!({ "appid": before.appid, "status": BindingStatus::Unbound.as_str() })),
                 },
                 now,
             )?;
@@ -288,27 +293,26 @@ pub async fn unbind(
     if ended {
         session.flash("success", "mini_program.unbound_flash");
     }
-    Ok(see_other(&format!("/w/{}/store/mini-program", tenant.id)))
+    Ok(see_other(&tab_path(&current.tenant.id)))
 }
 
 /// Fetches the bound mini program's details again from WeChat.
 pub async fn refresh(
-    user: CurrentUser,
+    current: CurrentTenant,
     session: TypedSession,
-    pool: web::Data<DbPool>,
     platform: web::Data<Platform>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = member_tenant(&pool, &user, path.into_inner()).await?;
-    let tid = tenant.id.clone();
-    if let Some(b) = db::run(&pool, move |c| Ok(bindings::active_for_tenant(c, &tid)?)).await? {
+    let tid = current.tenant.id.clone();
+    let active =
+        db::run(platform.pool(), move |c| -> Result<_, AppError> { Ok(bindings::active_for_tenant(c, &tid)?) }).await?;
+    if let Some(b) = active {
         match platform.sync_authorizer(&b.appid).await {
             Ok(_) => session.flash("success", "mini_program.refreshed"),
             Err(e) => {
-                tracing::warn!(tenant.id = %tenant.id, error = %e, "refreshing the mini program failed");
+                tracing::warn!(tenant.id = %current.tenant.id, error = %e, "refreshing the mini program failed");
                 session.flash("error", "mini_program.refresh_failed");
             }
         }
     }
-    Ok(see_other(&format!("/w/{}/store/mini-program", tenant.id)))
+    Ok(see_other(&tab_path(&current.tenant.id)))
 }

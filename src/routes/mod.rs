@@ -14,6 +14,7 @@ mod mini_program;
 mod operator;
 mod platform;
 mod tenants;
+mod wechat_callback;
 mod wechat_events;
 mod workspace;
 
@@ -29,10 +30,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(account::login_form))
         .route("/login", web::post().to(account::login))
         .route("/logout", web::post().to(account::logout))
-        .route("/wechat/authorized", web::get().to(platform::authorized))
+        .route("/wechat/authorized", web::get().to(wechat_callback::authorized))
         .service(
             web::scope("/wechat")
-                .app_data(web::PayloadConfig::new(crate::wechat::events::MAX_BODY_BYTES))
+                .app_data(web::PayloadConfig::new(crate::wechat::push::MAX_BODY_BYTES))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     actix_web::error::InternalError::from_response(
                         err,

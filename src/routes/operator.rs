@@ -41,7 +41,7 @@ pub async fn queue(
     query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, AppError> {
     let status = query.status.as_deref().and_then(Status::parse).unwrap_or(Status::Submitted);
-    let rows = db::run(&pool, move |c| Ok(db::applications::list_by_status(c, status)?)).await?;
+    let rows = db::run(&pool, move |c| Ok::<_, AppError>(db::applications::list_by_status(c, status)?)).await?;
     ok(&QueuePage { ctx, status: status.as_str().to_string(), rows })
 }
 
@@ -59,7 +59,7 @@ struct ApplicationPage {
 }
 
 async fn load_application(pool: &DbPool, id: String) -> Result<(Application, User, Vec<ApplicationHistory>), AppError> {
-    db::run(pool, move |c| {
+    db::run(pool, move |c| -> Result<_, AppError> {
         let app = db::applications::find(c, &id)?.ok_or(AppError::NotFound)?;
         let applicant = db::users::find(c, &app.user_id)?.ok_or(AppError::NotFound)?;
         let history = db::applications::history_of(c, &id)?;
@@ -90,7 +90,7 @@ pub async fn application(
 pub async fn logo(_op: Operator, pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let (bytes, mime) =
-        db::run(&pool, move |c| Ok(db::applications::logo_of(c, &id)?)).await?.ok_or(AppError::NotFound)?;
+        db::run(&pool, move |c| Ok::<_, AppError>(db::applications::logo_of(c, &id)?)).await?.ok_or(AppError::NotFound)?;
     Ok(super::apply::image_response(bytes, &mime))
 }
 
@@ -123,7 +123,7 @@ async fn decide(
     public_url: String,
 ) -> Result<Application, AppError> {
     let actor = Actor::user(&op.0.id, &op.0.email);
-    db::run(pool, move |c| {
+    db::run(pool, move |c| -> Result<_, AppError> {
         let app = db::applications::find(c, &id)?.ok_or(AppError::NotFound)?;
         let applicant = db::users::find(c, &app.user_id)?.ok_or(AppError::NotFound)?;
         let decision = match &reason {
@@ -239,7 +239,7 @@ pub async fn audit(
     let page = q.page.unwrap_or(1).max(1);
     let f = filter.clone();
     let mut rows =
-        db::run(&pool, move |c| Ok(db::audit::list(c, &f, AUDIT_PAGE_SIZE + 1, (page - 1) * AUDIT_PAGE_SIZE)?)).await?;
+        db::run(&pool, move |c| Ok::<_, AppError>(db::audit::list(c, &f, AUDIT_PAGE_SIZE + 1, (page - 1) * AUDIT_PAGE_SIZE)?)).await?;
     let has_next = rows.len() as i64 > AUDIT_PAGE_SIZE;
     rows.truncate(AUDIT_PAGE_SIZE as usize);
     ok(&AuditPage {

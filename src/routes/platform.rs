@@ -5,16 +5,18 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::{CurrentUser, Operator, TypedSession};
+use crate::auth::{Operator, TypedSession};
 use crate::config::AppConfig;
+use crate::db::platform::EventStatus;
 use crate::db::{self, DbPool, audit::Actor, platform as store};
+use crate::domain::binding::AuthPurpose;
 use crate::error::AppError;
 use crate::secrets::Sealer;
+use crate::services::authorization::{self, Starter};
+use crate::services::inbox;
+use crate::services::platform::Platform;
 use crate::views::{PageCtx, ok, see_other};
-use crate::wechat::platform::Platform;
-
-/// How long an authorization link stays usable (WeChat's pre_auth_code lives 1800 s).
-pub const STATE_TTL_SECS: i64 = 1800;
+use crate::wechat::urls::AuthType;
 
 pub struct CredentialView {
     pub obtained_at: i64,
@@ -70,7 +72,7 @@ async fn render_page(
     } else {
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
     };
-    let (ticket, token, authorizers, events, jobs, stored) = db::run(pool, |c| {
+    let (ticket, token, authorizers, events, jobs, stored) = db::run(pool, |c| -> Result<_, AppError> {
         let view = |c: Option<store::Credential>| {
             c.map(|c| CredentialView { obtained_at: c.obtained_at, expires_at: c.expires_at })
         };
@@ -128,9 +130,9 @@ pub async fn save_settings(
     if !errors.is_empty() {
         return render_page(ctx, &pool, Some(f), errors).await;
     }
-    let required = crate::wechat::platform::join_ids(&ids);
+    let required = crate::domain::binding::join_ids(&ids);
     let actor = Actor::user(&op.0.id, &op.0.email);
-    db::run(&pool, move |c| {
+    db::run(&pool, move |c| -> Result<_, AppError> {
         let now = crate::now();
         db::write_tx(c, |c| {
             let before = serde_json::json!({
@@ -168,7 +170,7 @@ pub async fn refresh_token(_op: Operator, session: TypedSession, platform: web::
         Ok(()) => session.flash("success", "platform.token_refreshed"),
         Err(e) => {
             session.flash("error", "platform.token_refresh_failed");
-            tracing::warn!(error = %e, "manual component token refresh failed: {}", e.user_message());
+            tracing::warn!(error = %e, "manual component token refresh failed");
         }
     }
     see_other("/operator/platform")
@@ -202,10 +204,9 @@ pub async fn replay(
     let id = path.into_inner();
     let sealer = sealer.get_ref().clone();
     let event_id = id.clone();
-    let status = db::run(&pool, move |c| {
-        store::event(c, &event_id)?.ok_or(AppError::NotFound)?;
+    let status = db::run(&pool, move |c| -> Result<_, AppError> {
         let now = crate::now();
-        let status = crate::wechat::events::process(c, &sealer, &event_id, now)?;
+        let status = inbox::process(c, &sealer, &event_id, now)?;
         db::audit::write(
             c,
             db::audit::Record::<(), _> {
@@ -214,14 +215,14 @@ pub async fn replay(
                 action: "event.replayed",
                 subject: &format!("event:{event_id}"),
                 before: None,
-                after: Some(&serde_json::json!({ "status": status })),
+                after: Some(&serde_json::json!({ "status": status.as_str() })),
             },
             now,
         )?;
-        Ok(status)
+        Ok::<_, AppError>(status)
     })
     .await?;
-    session.flash(if status == "failed" { "error" } else { "success" }, "platform.replayed");
+    session.flash(if status == EventStatus::Failed { "error" } else { "success" }, "platform.replayed");
     Ok(see_other(&format!("/operator/platform/events/{id}")))
 }
 
@@ -233,212 +234,27 @@ struct AuthorizeLinkPage {
     error: Option<String>,
 }
 
-/// Builds WeChat's authorization page URL (reference §1.6).
-pub fn authorization_url(
-    config: &AppConfig,
-    pre_auth_code: &str,
-    state: &str,
-    auth_type: Option<&str>,
-    biz_appid: Option<&str>,
-) -> String {
-    let redirect = format!("{}/wechat/authorized?state={state}", config.public_url);
-    let mut pairs = vec![
-        ("component_appid", config.component.appid.as_str()),
-        ("pre_auth_code", pre_auth_code),
-        ("redirect_uri", redirect.as_str()),
-    ];
-    match (biz_appid, auth_type) {
-        (Some(appid), _) => pairs.push(("biz_appid", appid)),
-        (None, Some(t)) => pairs.push(("auth_type", t)),
-        (None, None) => {}
-    }
-    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-    format!("{}/cgi-bin/componentloginpage?{query}", config.wechat_mp_base)
-}
-
 /// Starts an authorization that is not tied to a tenant (to add an account to the platform).
 pub async fn authorize(
     ctx: PageCtx,
     op: Operator,
     session: TypedSession,
-    pool: web::Data<DbPool>,
     platform: web::Data<Platform>,
     config: web::Data<AppConfig>,
 ) -> Result<HttpResponse, AppError> {
     let starter = Starter {
-        purpose: "platform",
+        purpose: AuthPurpose::Platform,
         tenant_id: None,
         user_id: op.0.id.clone(),
         session_id: session.session_id().ok_or(AppError::LoginRequired)?,
         biz_appid: None,
     };
-    match begin_authorization(&pool, &platform, &config, starter, "3").await? {
-        Ok((_, link)) => ok(&AuthorizeLinkPage { ctx, link: Some(link), error: None }),
-        Err(e) => ok(&AuthorizeLinkPage { ctx, link: None, error: Some(e.user_message()) }),
-    }
-}
-
-/// Who starts an authorization and for what; the state is bound to all of it.
-pub struct Starter {
-    pub purpose: &'static str,
-    pub tenant_id: Option<String>,
-    pub user_id: String,
-    pub session_id: String,
-    /// Pins the authorization to this AppID (re-authorization); else `auth_type` applies.
-    pub biz_appid: Option<String>,
-}
-
-/// Creates a fresh pre_auth_code and a single-use state for it, and returns the state
-/// with WeChat's authorization URL — or WeChat's error, for the page to explain.
-pub async fn begin_authorization(
-    pool: &DbPool,
-    platform: &Platform,
-    config: &AppConfig,
-    starter: Starter,
-    auth_type: &str,
-) -> Result<Result<(String, String), crate::wechat::client::WechatError>, AppError> {
-    let pre_auth_code = match platform.create_preauth_code().await {
-        Ok(code) => code,
-        Err(e) => return Ok(Err(e)),
-    };
-    let state = crate::new_id().replace('-', "");
-    let link = authorization_url(config, &pre_auth_code, &state, Some(auth_type), starter.biz_appid.as_deref());
-    let s = state.clone();
-    db::run(pool, move |c| {
-        let now = crate::now();
-        Ok(store::insert_auth_state(
-            c,
-            &store::NewAuthState {
-                state: &s,
-                purpose: starter.purpose,
-                tenant_id: starter.tenant_id.as_deref(),
-                user_id: &starter.user_id,
-                session_id: &starter.session_id,
-                pre_auth_code: &pre_auth_code,
-                biz_appid: starter.biz_appid.as_deref(),
-                created_at: now,
-                expires_at: now + STATE_TTL_SECS,
-            },
-        )?)
-    })
-    .await?;
-    Ok(Ok((state, link)))
-}
-
-#[derive(Deserialize)]
-pub struct AuthorizedQuery {
-    #[serde(default)]
-    auth_code: Option<String>,
-    #[serde(default)]
-    state: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "wechat/authorized.html")]
-struct AuthorizedPage {
-    ctx: PageCtx,
-    ok: bool,
-    title_key: String,
-    message: String,
-    authorizer: Option<store::Authorizer>,
-    back: String,
-}
-
-/// WeChat's redirect after the administrator authorizes (CONTRACT: `GET /wechat/authorized`).
-pub async fn authorized(
-    ctx: PageCtx,
-    user: CurrentUser,
-    session: TypedSession,
-    pool: web::Data<DbPool>,
-    platform: web::Data<Platform>,
-    query: web::Query<AuthorizedQuery>,
-) -> Result<HttpResponse, AppError> {
-    let refuse = |ctx: PageCtx, key: &str, back: &str| {
-        let message = ctx.t(key);
-        ok(&AuthorizedPage {
-            ctx,
-            ok: false,
-            title_key: "authorized.refused".into(),
-            message,
-            authorizer: None,
-            back: back.into(),
-        })
-    };
-    let (Some(state), Some(auth_code)) = (query.state.clone(), query.auth_code.clone()) else {
-        return refuse(ctx, "authorized.missing", "/");
-    };
-    let session_id = session.session_id().unwrap_or_default();
-    let (uid, sid, st) = (user.0.id.clone(), session_id.clone(), state.clone());
-    let (taken, existing) = db::run(&pool, move |c| {
-        let taken = store::take_auth_state(c, &st, &sid, crate::now())?.filter(|s| s.user_id == uid);
-        // Used already, but by the `authorized` push for this same login: show its outcome.
-        let existing = match &taken {
-            Some(_) => None,
-            None => {
-                store::auth_state(c, &st)?.filter(|s| s.session_id == sid && s.user_id == uid && s.used_at.is_some())
-            }
-        };
-        Ok((taken, existing))
-    })
-    .await?;
-    if let Some(done) = existing
-        && let Some(tenant_id) = done.tenant_id.clone()
-    {
-        // The push's background completion may still be running: wait for it (bounded).
-        let mut outcome = done.outcome;
-        for _ in 0..80 {
-            if outcome.is_some() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            let s = done.state.clone();
-            outcome = db::run(&pool, move |c| Ok(store::auth_state(c, &s)?.and_then(|s| s.outcome))).await?;
+    match authorization::begin(&platform, &config.public_url, &config.wechat_mp_base, starter, AuthType::Any).await {
+        Ok(started) => ok(&AuthorizeLinkPage { ctx, link: Some(started.link), error: None }),
+        Err(e) => {
+            tracing::warn!(error = %e, "starting a platform authorization failed");
+            let error = Some(ctx.failure(&e.failure()));
+            ok(&AuthorizeLinkPage { ctx, link: None, error })
         }
-        return ok(&super::mini_program::OutcomePage {
-            ctx,
-            o: super::mini_program::OutcomeView { tenant_id, outcome },
-        });
-    }
-    let Some(state) = taken else {
-        tracing::warn!(user.id = %user.0.id, "authorization callback with a missing, used, expired or foreign state");
-        return refuse(ctx, "authorized.bad_state", "/");
-    };
-    if state.purpose == "tenant" {
-        let actor = Actor::user(&user.0.id, &user.0.email);
-        let outcome = crate::wechat::binding::complete(&platform, &state, &auth_code, actor).await;
-        let tenant_id = state.tenant_id.clone().unwrap_or_default();
-        return ok(&super::mini_program::OutcomePage {
-            ctx,
-            o: super::mini_program::OutcomeView { tenant_id, outcome: Some(outcome) },
-        });
-    }
-    let actor = Actor::user(&user.0.id, &user.0.email);
-    let result = platform.complete_authorization(&auth_code, actor).await;
-    let (outcome, appid) = match &result {
-        Ok(a) => ("authorized".to_string(), Some(a.appid.clone())),
-        Err(e) => (format!("error: {}", e.user_message()), None),
-    };
-    let s = state.state.clone();
-    db::run(&pool, move |c| Ok(store::finish_auth_state(c, &s, appid.as_deref(), &outcome)?)).await?;
-    match result {
-        Ok(authorizer) => {
-            let message = ctx.t_with("authorized.platform_done", &[("name", &authorizer.nick_name)]);
-            ok(&AuthorizedPage {
-                ctx,
-                ok: true,
-                title_key: "authorized.done".into(),
-                message,
-                authorizer: Some(authorizer),
-                back: "/operator/platform".into(),
-            })
-        }
-        Err(e) => ok(&AuthorizedPage {
-            ctx,
-            ok: false,
-            title_key: "authorized.failed".into(),
-            message: e.user_message(),
-            authorizer: None,
-            back: "/operator/platform".into(),
-        }),
     }
 }

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::Operator;
 use crate::db::{self, DbPool, bindings, platform as store};
+use crate::domain::binding::BindingStatus;
 use crate::error::AppError;
 use crate::views::{PageCtx, ok};
 
@@ -15,7 +16,7 @@ pub struct TenantRow {
     pub created_at: i64,
     pub dedicated: bool,
     pub appid: Option<String>,
-    pub binding_status: Option<String>,
+    pub binding_status: Option<BindingStatus>,
     pub last_event: Option<(String, i64)>,
 }
 
@@ -45,7 +46,7 @@ pub async fn list(
     let mode = query.mode.clone().filter(|m| m == "platform" || m == "dedicated").unwrap_or_default();
     let q = query.q.clone().unwrap_or_default().trim().to_string();
     let (m, needle) = (mode.clone(), q.to_lowercase());
-    let rows = db::run(&pool, move |c| {
+    let rows = db::run(&pool, move |c| -> Result<_, AppError> {
         let tenants = db::tenants::list_all(c)?;
         let latest = bindings::all_latest(c)?;
         let events = store::recent_events(c, 500)?;
@@ -53,7 +54,7 @@ pub async fn list(
         for t in tenants {
             let binding = latest.iter().find(|b| b.tenant_id == t.id);
             let appid = binding.map(|b| b.appid.clone());
-            let dedicated = binding.is_some_and(|b| b.status == "active");
+            let dedicated = binding.is_some_and(|b| b.status == BindingStatus::Active);
             let last_event = appid.as_ref().and_then(|a| {
                 events
                     .iter()
@@ -66,7 +67,7 @@ pub async fn list(
                 created_at: t.created_at,
                 dedicated,
                 appid,
-                binding_status: binding.map(|b| b.status.clone()),
+                binding_status: binding.map(|b| b.status),
                 last_event,
             };
             let mode_ok = match m.as_str() {

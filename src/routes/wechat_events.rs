@@ -5,8 +5,9 @@ use actix_web::{HttpResponse, web};
 use crate::db::{self, DbPool};
 use crate::error::AppError;
 use crate::secrets::Sealer;
+use crate::services::inbox::{self, Accepted};
 use crate::wechat::crypto::MsgCrypt;
-use crate::wechat::events::{self, Accepted, Endpoint, PushQuery, Refusal};
+use crate::wechat::push::{self, Endpoint, PushQuery, Refusal};
 
 fn refused(r: &Refusal, endpoint: Endpoint) -> HttpResponse {
     tracing::warn!(endpoint = ?endpoint, reason = %r, "refused a WeChat push");
@@ -30,13 +31,13 @@ async fn receive(
         return Ok(refused(&Refusal::Undecryptable("body is not UTF-8".into()), endpoint));
     };
     let now = crate::now();
-    let (ts, nonce, xml) = match events::open(crypt, &query, &body, now) {
+    let (ts, nonce, xml) = match push::open(crypt, &query, &body, now) {
         Ok(opened) => opened,
         Err(r) => return Ok(refused(&r, endpoint)),
     };
     let sealer = sealer.clone();
-    let accepted = db::run(pool, move |conn| {
-        Ok(events::accept(conn, &sealer, endpoint, path_appid.as_deref(), ts, &nonce, &body, &xml, now)?)
+    let accepted = db::run(pool, move |conn| -> Result<_, AppError> {
+        Ok(inbox::accept(conn, &sealer, endpoint, path_appid.as_deref(), ts, &nonce, &body, &xml, now)?)
     })
     .await?;
     match accepted {

@@ -85,7 +85,7 @@ pub async fn answer<F>(sb: &Sandbox, f: F) -> HttpResponse
 where
     F: FnOnce(&mut DbConn, i64) -> ApiResult + Send + 'static,
 {
-    match db::run(&sb.pool, move |c| Ok(f(c, crate::now()))).await {
+    match db::run(&sb.pool, move |c| Ok::<_, crate::db::DbError>(f(c, crate::now()))).await {
         Ok(Ok(v)) => HttpResponse::Ok().json(v),
         Ok(Err(ApiError::Wx(code))) => error_response(code),
         Ok(Err(ApiError::Db(e))) => {
@@ -377,7 +377,7 @@ pub async fn get_authorizer_list(sb: web::Data<Sandbox>, req: HttpRequest, bytes
 /// `POST /cgi-bin/component/api_start_push_ticket` (reference §1.3): pushes a new ticket now.
 pub async fn start_push_ticket(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResponse {
     let (appid, secret) = (sb.config.component.appid.clone(), sb.config.component.secret.expose().to_string());
-    let started = db::run(&sb.pool, move |c| {
+    let started = db::run(&sb.pool, move |c| -> Result<_, crate::db::DbError> {
         let result = (|| {
             let body = Body::parse(&bytes)?;
             let given = body.str("component_appid").ok_or(wx(41002))?;
@@ -436,7 +436,7 @@ pub async fn gate(
     };
     let endpoint = req.path().strip_prefix("/sandbox/wechat").unwrap_or(req.path()).to_string();
     let ep = endpoint.clone();
-    let fault = db::run(&sb.pool, move |c| Ok(db::write_tx(c, |c| store::take_fault(c, &ep))?)).await;
+    let fault = db::run(&sb.pool, move |c| Ok::<_, crate::db::DbError>(db::write_tx(c, |c| store::take_fault(c, &ep))?)).await;
     let fault = match fault {
         Ok(f) => f,
         Err(e) => {
@@ -499,7 +499,7 @@ pub async fn gate(
 }
 
 async fn log_call(sb: &Sandbox, endpoint: String, errcode: Option<i64>, status: u16, fault: Option<String>) {
-    let logged = db::run(&sb.pool, move |c| {
+    let logged = db::run(&sb.pool, move |c| -> Result<_, crate::db::DbError> {
         Ok(db::write_tx(c, |c| store::insert_call(c, &endpoint, errcode, status, fault.as_deref(), crate::now()))?)
     })
     .await;

@@ -124,7 +124,7 @@ async fn render(
 ) -> Result<HttpResponse, AppError> {
     let component = sb.config.component.appid.clone();
     let (code, cid) = (p.pre_auth_code.clone(), p.component_appid.clone());
-    let loaded = db::run(&sb.pool, move |c| {
+    let loaded = db::run(&sb.pool, move |c| -> Result<_, crate::db::DbError> {
         if cid != component {
             return Ok(Err(sim::SimError::Refused("sandbox.err.component_invalid")));
         }
@@ -206,7 +206,7 @@ pub async fn confirm(
         return render(ctx, &sb, req.path(), p, Some("sandbox.auth.choose_account")).await;
     };
     let lookup = chosen.clone();
-    let account = db::run(&sb.pool, move |c| Ok(store::find_account(c, &lookup)?)).await?;
+    let account = db::run(&sb.pool, move |c| Ok::<_, crate::db::DbError>(store::find_account(c, &lookup)?)).await?;
     let allowed = account
         .as_ref()
         .is_some_and(|a| (p.biz_appid.is_empty() || p.biz_appid == a.appid) && p.refusal_for(&a.kind).is_none());

@@ -36,7 +36,7 @@ fn internal(e: impl std::fmt::Debug) -> HttpResponse {
 
 /// `GET /sandbox/dev/ticket`: the last ticket pushed, 404 before the first.
 pub async fn ticket(sb: web::Data<Sandbox>) -> HttpResponse {
-    match db::run(&sb.pool, |c| Ok(store::last_ticket(c)?)).await {
+    match db::run(&sb.pool, |c| Ok::<_, crate::db::DbError>(store::last_ticket(c)?)).await {
         Ok(Some(t)) => HttpResponse::Ok().json(json!({ "ticket": t.ticket, "created_at": t.created_at })),
         Ok(None) => error(StatusCode::NOT_FOUND, "no ticket pushed yet"),
         Err(e) => internal(e),
@@ -118,7 +118,7 @@ pub async fn add_fault(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpRespons
 }
 
 pub async fn list_faults(sb: web::Data<Sandbox>) -> HttpResponse {
-    match db::run(&sb.pool, |c| Ok(store::list_faults(c)?)).await {
+    match db::run(&sb.pool, |c| Ok::<_, crate::db::DbError>(store::list_faults(c)?)).await {
         Ok(faults) => HttpResponse::Ok().json(json!({ "faults": faults })),
         Err(e) => internal(e),
     }
@@ -137,7 +137,7 @@ pub async fn calls(sb: web::Data<Sandbox>, req: HttpRequest) -> HttpResponse {
     let endpoint = api::query_map(&req)
         .remove("endpoint")
         .map(|e| e.strip_prefix("/sandbox/wechat").map(str::to_string).unwrap_or(e));
-    match db::run(&sb.pool, move |c| Ok(store::list_calls(c, endpoint.as_deref(), 1000)?)).await {
+    match db::run(&sb.pool, move |c| Ok::<_, crate::db::DbError>(store::list_calls(c, endpoint.as_deref(), 1000)?)).await {
         Ok(calls) => HttpResponse::Ok().json(json!({ "count": calls.len(), "calls": calls })),
         Err(e) => internal(e),
     }
@@ -145,7 +145,7 @@ pub async fn calls(sb: web::Data<Sandbox>, req: HttpRequest) -> HttpResponse {
 
 /// `GET /sandbox/dev/pushes`: the push log, newest first (last 200), with each decrypted payload.
 pub async fn pushes(sb: web::Data<Sandbox>) -> HttpResponse {
-    match db::run(&sb.pool, |c| Ok(store::list_pushes(c, 200)?)).await {
+    match db::run(&sb.pool, |c| Ok::<_, crate::db::DbError>(store::list_pushes(c, 200)?)).await {
         Ok(pushes) => HttpResponse::Ok().json(json!({ "count": pushes.len(), "pushes": pushes })),
         Err(e) => internal(e),
     }
@@ -153,7 +153,7 @@ pub async fn pushes(sb: web::Data<Sandbox>) -> HttpResponse {
 
 /// `GET /sandbox/dev/accounts`: the simulated accounts with their authorization.
 pub async fn accounts(sb: web::Data<Sandbox>) -> HttpResponse {
-    let loaded = db::run(&sb.pool, |c| Ok((store::list_accounts(c)?, store::list_authorizations(c)?))).await;
+    let loaded = db::run(&sb.pool, |c| Ok::<_, crate::db::DbError>((store::list_accounts(c)?, store::list_authorizations(c)?))).await;
     match loaded {
         Ok((accounts, auths)) => {
             let list: Vec<Value> = accounts

@@ -58,7 +58,7 @@ pub async fn home(ctx: PageCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Res
     let notice =
         query.get("notice").filter(|n| NOTICES.contains(&n.as_str())).map(|n| ctx.t(&format!("sandbox.notice.{n}")));
     let error = query.get("error").filter(|e| ERRORS.contains(&e.as_str())).map(|e| ctx.t(&format!("sandbox.err.{e}")));
-    let (ticket, accounts, auths, faults, calls, pushes) = db::run(&sb.pool, |c| {
+    let (ticket, accounts, auths, faults, calls, pushes) = db::run(&sb.pool, |c| -> Result<_, crate::db::DbError> {
         Ok((
             store::last_ticket(c)?,
             store::list_accounts(c)?,

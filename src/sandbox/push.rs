@@ -15,7 +15,6 @@ use tokio::sync::Notify;
 
 use crate::config::AppConfig;
 use crate::db::{self, DbPool};
-use crate::error::AppError;
 use crate::wechat::crypto::MsgCrypt;
 
 use super::{sim, store};
@@ -64,7 +63,7 @@ impl Pusher {
     pub async fn deliver(&self, id: Option<String>) -> Option<Attempt> {
         let now = crate::now();
         let claimed =
-            db::run(&self.pool, move |c| Ok(db::write_tx(c, |c| store::claim_push(c, id.as_deref(), now))?)).await;
+            db::run(&self.pool, move |c| Ok::<_, crate::db::DbError>(db::write_tx(c, |c| store::claim_push(c, id.as_deref(), now))?)).await;
         let push = match claimed {
             Ok(Some(p)) => p,
             Ok(None) => return None,
@@ -87,7 +86,7 @@ impl Pusher {
             tracing::info!(info_type = %push.info_type, ?http_status, error = error.as_deref().unwrap_or(""), attempt = push.attempts, "sandbox: the console did not accept a push");
         }
         let id = push.id.clone();
-        let recorded = db::run(&self.pool, move |c| {
+        let recorded = db::run(&self.pool, move |c| -> Result<_, crate::db::DbError> {
             Ok(db::write_tx(c, |c| store::record_push_result(c, &id, status, http_status, error.as_deref(), next))?)
         })
         .await;
@@ -148,17 +147,17 @@ impl Pusher {
             let appid = self.config.component.appid.clone();
             let force = first;
             first = false;
-            let ticked = db::run(&self.pool, move |c| {
+            let ticked = db::run(&self.pool, move |c| -> Result<_, crate::db::DbError> {
                 db::write_tx(c, |c| {
                     let now = crate::now();
                     let last = store::last_ticket(c)?;
                     if force || last.as_ref().is_none_or(|t| t.created_at + interval <= now) {
                         sim::new_ticket(c, &appid, now, false).map_err(|e| match e {
-                            sim::SimError::Db(e) => AppError::from(e),
-                            other => AppError::Internal(anyhow::anyhow!("{other:?}")),
+                            sim::SimError::Db(e) => crate::db::DbError::Query(e),
+                            other => crate::db::DbError::Task(format!("{other:?}").into()),
                         })?;
                     }
-                    Ok::<_, AppError>(())
+                    Ok::<_, crate::db::DbError>(())
                 })
             })
             .await;
@@ -183,7 +182,7 @@ impl Pusher {
     /// Until the next due push or ticket, between 1 and 5 seconds (other processes may
     /// queue pushes too, so the database is looked at now and then).
     async fn next_wait(&self, interval: i64) -> Duration {
-        let next = db::run(&self.pool, move |c| {
+        let next = db::run(&self.pool, move |c| -> Result<_, crate::db::DbError> {
             let push = store::next_due_push_at(c)?;
             let ticket = store::last_ticket(c)?.map(|t| t.created_at + interval);
             Ok([push, ticket].into_iter().flatten().min())

@@ -14,7 +14,7 @@ use crate::config::{AppConfig, Secret};
 #[derive(Debug, thiserror::Error)]
 pub enum WechatError {
     /// WeChat answered with a non-zero errcode.
-    #[error("WeChat errcode {code}: {}", info.message)]
+    #[error("WeChat errcode {code}: {errmsg}")]
     Api { code: i64, errmsg: String, info: ErrInfo },
     /// The connection failed, timed out or was dropped.
     #[error("could not reach WeChat: {0}")]
@@ -25,17 +25,6 @@ pub enum WechatError {
     /// The answer was not what the API documents.
     #[error("unexpected answer from WeChat: {0}")]
     Decode(String),
-    /// No component_verify_ticket has been received yet, so no component token can be had.
-    #[error("no component_verify_ticket has been received from WeChat yet")]
-    NoTicket,
-    /// The account revoked its authorization; nothing is called for it any more.
-    #[error("the account {0} has revoked its authorization")]
-    Revoked(String),
-    /// Another process is refreshing the token and did not finish in time.
-    #[error("the token refresh by another process did not finish in time")]
-    LeaseTimeout,
-    #[error("database: {0}")]
-    Database(String),
 }
 
 impl WechatError {
@@ -46,37 +35,13 @@ impl WechatError {
         }
     }
 
-    /// What happened and what to do, in words for operations staff, with the code.
-    pub fn user_message(&self) -> String {
-        match self {
-            Self::Api { code, info, .. } => format!("{} (WeChat errcode {code})", info.message),
-            Self::Transport(_) => {
-                "WeChat could not be reached (the connection failed or timed out). Nothing was changed; try again in a minute.".into()
-            }
-            Self::Http(status) => format!(
-                "WeChat answered with an HTTP error ({status}). Nothing was changed; try again in a minute."
-            ),
-            Self::Decode(_) => "WeChat's answer could not be understood. Nothing was changed; tell the platform operator.".into(),
-            Self::NoTicket => "The platform is waiting for WeChat's first component_verify_ticket, which WeChat pushes every 10 minutes. Try again in a few minutes; if it persists, check the authorization event URL on the Open Platform.".into(),
-            Self::Revoked(appid) => format!("The mini program {appid} has revoked its authorization. Authorize it again to continue."),
-            Self::LeaseTimeout => "Another server is refreshing WeChat credentials and has not finished. Try again in a moment.".into(),
-            Self::Database(_) => "The console could not read or save WeChat credentials. Try again; if it persists, tell the platform operator.".into(),
-        }
-    }
-
     fn retryable(&self) -> bool {
         match self {
             Self::Api { code, .. } => *code == -1,
             Self::Transport(_) => true,
             Self::Http(status) => *status >= 500,
-            _ => false,
+            Self::Decode(_) => false,
         }
-    }
-}
-
-impl From<diesel::result::Error> for WechatError {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Database(e.to_string())
     }
 }
 

@@ -41,6 +41,13 @@ pub struct ErrInfo {
 pub const GENERIC_MESSAGE: &str = "WeChat returned an error code this console does not recognise. \
 Note the code and the time it happened, then report it to the developers.";
 
+impl ErrInfo {
+    /// The catalog key of this code's sentence.
+    pub fn message_key(&self) -> String {
+        if known(self.code).is_some() { format!("errcode.{}", self.code) } else { "errcode.generic".into() }
+    }
+}
+
 /// Looks up a code. Unknown codes give [`GENERIC_MESSAGE`] with class
 /// [`ErrClass::RequestBug`].
 pub fn lookup(code: i64) -> ErrInfo {

@@ -1,8 +1,9 @@
-//! The WeChat Open Platform protocol: message crypto and the errcode table.
+//! The WeChat Open Platform protocol and nothing more: the typed API client and its wire
+//! types, message crypto, the errcode table, inbound push verification, URL builders.
+//! No database, no jobs, no product rules: those are `services`.
 
-pub mod binding;
 pub mod client;
 pub mod crypto;
 pub mod errcode;
-pub mod events;
-pub mod platform;
+pub mod push;
+pub mod urls;

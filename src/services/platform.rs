@@ -1,4 +1,4 @@
-//! Platform credentials and authorizer tokens: read from the database, refreshed before
+//! Platform credentials and authorizer tokens, and every call made with them: read from the database, refreshed before
 //! expiry by exactly one process at a time (a lease row), never by every request that
 //! finds a token old. Within one process a mutex per credential makes waiting tasks share
 //! one refresh; across processes the lease decides who calls WeChat.
@@ -10,9 +10,63 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::client::{AuthorizerInfo, WechatClient, WechatError};
-use crate::db::{self, DbConn, DbPool, audit, platform as store};
+use crate::db::{self, DbConn, DbError, DbPool, audit, jobs, platform as store};
+use crate::domain::binding::join_ids;
+use crate::domain::failure::Failure;
 use crate::secrets::Sealer;
+use crate::wechat::client::{AuthorizerInfo, WechatClient, WechatError};
+use crate::wechat::errcode;
+
+/// What can go wrong getting credentials or calling WeChat for the platform.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error(transparent)]
+    Wechat(#[from] WechatError),
+    /// No component_verify_ticket has been received yet, so no component token can be had.
+    #[error("no component_verify_ticket has been received from WeChat yet")]
+    NoTicket,
+    /// The account revoked its authorization; nothing is called for it any more.
+    #[error("the account {0} has revoked its authorization")]
+    Revoked(String),
+    /// Another process is refreshing the token and did not finish in time.
+    #[error("the token refresh by another process did not finish in time")]
+    LeaseTimeout,
+    /// A stored credential could not be decrypted (the secret key changed?).
+    #[error("a stored credential could not be decrypted")]
+    Sealed,
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for PlatformError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Database(DbError::Query(e))
+    }
+}
+
+impl PlatformError {
+    /// WeChat's errcode, when the failure is one.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            Self::Wechat(e) => e.code(),
+            _ => None,
+        }
+    }
+
+    /// The failure in the terms a page explains (put into words in the reader's language).
+    pub fn failure(&self) -> Failure {
+        match self {
+            Self::Wechat(WechatError::Api { code, .. }) => Failure::Errcode(*code),
+            Self::Wechat(WechatError::Transport(_)) => Failure::Transport,
+            Self::Wechat(WechatError::Http(status)) => Failure::Http(*status),
+            Self::Wechat(WechatError::Decode(_)) => Failure::Decode,
+            Self::NoTicket => Failure::NoTicket,
+            Self::Revoked(_) => Failure::Revoked,
+            Self::LeaseTimeout => Failure::LeaseTimeout,
+            Self::Sealed | Self::Database(_) => Failure::Database,
+        }
+    }
+}
 
 /// A token with less than this left is refreshed before use.
 pub const REFRESH_MARGIN_SECS: i64 = 300;
@@ -49,17 +103,12 @@ impl Platform {
         &self.sealer
     }
 
+    /// Runs database work off the async threads (the one `db::run` helper).
     async fn db<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut DbConn) -> Result<T, WechatError> + Send + 'static,
-    ) -> Result<T, WechatError> {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| WechatError::Database(e.to_string()))?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| WechatError::Database(e.to_string()))?
+        f: impl FnOnce(&mut DbConn) -> Result<T, PlatformError> + Send + 'static,
+    ) -> Result<T, PlatformError> {
+        db::run(&self.pool, f).await
     }
 
     fn lock_for(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -80,15 +129,15 @@ impl Platform {
         Ok(true)
     }
 
-    async fn ticket(&self) -> Result<String, WechatError> {
+    async fn ticket(&self) -> Result<String, PlatformError> {
         let sealer = self.sealer.clone();
         self.db(move |c| {
             let now = crate::now();
             match store::credential(c, store::TICKET)? {
                 Some(t) if t.expires_at > now => {
-                    sealer.open(&t.value_enc).map_err(|e| WechatError::Database(e.to_string()))
+                    sealer.open(&t.value_enc).map_err(|_| PlatformError::Sealed)
                 }
-                _ => Err(WechatError::NoTicket),
+                _ => Err(PlatformError::NoTicket),
             }
         })
         .await
@@ -96,7 +145,7 @@ impl Platform {
 
     // ---- the component token ----
 
-    async fn fresh_credential(&self, name: &'static str) -> Result<Option<String>, WechatError> {
+    async fn fresh_credential(&self, name: &'static str) -> Result<Option<String>, PlatformError> {
         let sealer = self.sealer.clone();
         self.db(move |c| {
             let now = crate::now();
@@ -109,7 +158,7 @@ impl Platform {
     }
 
     /// A valid component_access_token, refreshing it (once, platform-wide) if needed.
-    pub async fn component_token(&self) -> Result<String, WechatError> {
+    pub async fn component_token(&self) -> Result<String, PlatformError> {
         if let Some(token) = self.fresh_credential(store::COMPONENT_TOKEN).await? {
             return Ok(token);
         }
@@ -127,11 +176,10 @@ impl Platform {
                         store::put_credential(c, store::COMPONENT_TOKEN, &sealed, now, now + expires_in)?;
                         // The next refresh is planned well before expiry (see `jobs`); the key
                         // names this token's generation, so each generation plans one refresh.
-                        db::jobs::enqueue(
+                        jobs::enqueue(
                             c,
-                            crate::jobs::REFRESH_COMPONENT_TOKEN,
-                            "{}",
-                            Some(&format!("{}:{}", crate::jobs::REFRESH_COMPONENT_TOKEN, now + expires_in)),
+                            &jobs::RefreshComponentToken,
+                            Some(&format!("generation:{}", now + expires_in)),
                             now + expires_in - 2 * REFRESH_MARGIN_SECS,
                             now,
                         )?;
@@ -148,19 +196,19 @@ impl Platform {
     }
 
     /// Refreshes now, whatever the stored token's age (used by the scheduled job).
-    pub async fn refresh_component_token_now(&self) -> Result<(), WechatError> {
+    pub async fn refresh_component_token_now(&self) -> Result<(), PlatformError> {
         self.db(|c| Ok(store::put_credential_expiry(c, store::COMPONENT_TOKEN, 0)?)).await?;
         self.component_token().await.map(|_| ())
     }
 
     /// The shared pattern: one task per process, one process per platform, and everyone
     /// else waits for the stored result.
-    async fn refresh_under_lease<R, RF, F, FF>(&self, lease: &str, read: R, refresh: F) -> Result<String, WechatError>
+    async fn refresh_under_lease<R, RF, F, FF>(&self, lease: &str, read: R, refresh: F) -> Result<String, PlatformError>
     where
         R: Fn() -> RF,
-        RF: Future<Output = Result<Option<String>, WechatError>>,
+        RF: Future<Output = Result<Option<String>, PlatformError>>,
         F: FnOnce() -> FF,
-        FF: Future<Output = Result<String, WechatError>>,
+        FF: Future<Output = Result<String, PlatformError>>,
     {
         let lock = self.lock_for(lease);
         let _guard = lock.lock().await;
@@ -187,14 +235,14 @@ impl Platform {
                 return Ok(token);
             }
             if tokio::time::Instant::now() > deadline {
-                return Err(WechatError::LeaseTimeout);
+                return Err(PlatformError::LeaseTimeout);
             }
         }
     }
 
     /// Runs a component call with the component token; an invalid-token answer makes
     /// one forced refresh and one retry. Every component call goes through here.
-    async fn with_component_token<T, F, Fut>(&self, call: F) -> Result<T, WechatError>
+    async fn with_component_token<T, F, Fut>(&self, call: F) -> Result<T, PlatformError>
     where
         F: Fn(String) -> Fut,
         Fut: Future<Output = Result<T, WechatError>>,
@@ -203,21 +251,21 @@ impl Platform {
         match call(token.clone()).await {
             Err(e) if e.code().is_some_and(|c| TOKEN_INVALID.contains(&c)) => {
                 self.invalidate_component_token(&token).await?;
-                call(self.component_token().await?).await
+                Ok(call(self.component_token().await?).await?)
             }
-            other => other,
+            other => Ok(other?),
         }
     }
 
     /// Calls any component API by path (for calls without a typed method).
-    pub async fn call_component<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, WechatError> {
+    pub async fn call_component<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, PlatformError> {
         self.with_component_token(|token| async move {
             self.client.post(path, Some(("component_access_token", &token)), body).await
         })
         .await
     }
 
-    async fn invalidate_component_token(&self, failed: &str) -> Result<(), WechatError> {
+    async fn invalidate_component_token(&self, failed: &str) -> Result<(), PlatformError> {
         let (sealer, failed) = (self.sealer.clone(), failed.to_string());
         self.db(move |c| {
             if let Some(t) = store::credential(c, store::COMPONENT_TOKEN)?
@@ -230,7 +278,7 @@ impl Platform {
         .await
     }
 
-    pub async fn create_preauth_code(&self) -> Result<String, WechatError> {
+    pub async fn create_preauth_code(&self) -> Result<String, PlatformError> {
         self.with_component_token(|token| async move { self.client.create_preauth_code(&token).await })
             .await
             .map(|c| c.pre_auth_code)
@@ -238,12 +286,12 @@ impl Platform {
 
     // ---- authorizers ----
 
-    async fn fresh_authorizer_token(&self, appid: &str) -> Result<Option<String>, WechatError> {
+    async fn fresh_authorizer_token(&self, appid: &str) -> Result<Option<String>, PlatformError> {
         let (sealer, appid) = (self.sealer.clone(), appid.to_string());
         self.db(move |c| {
             let now = crate::now();
             match store::authorizer(c, &appid)? {
-                Some(a) if a.is_revoked() => Err(WechatError::Revoked(appid)),
+                Some(a) if a.is_revoked() => Err(PlatformError::Revoked(appid)),
                 Some(a) if a.access_expires_at - now > REFRESH_MARGIN_SECS => {
                     Ok(a.access_token_enc.and_then(|t| sealer.open(&t).ok()))
                 }
@@ -254,7 +302,7 @@ impl Platform {
     }
 
     /// A valid access token for an authorizer, refreshed once platform-wide when needed.
-    pub async fn authorizer_token(&self, appid: &str) -> Result<String, WechatError> {
+    pub async fn authorizer_token(&self, appid: &str) -> Result<String, PlatformError> {
         if let Some(token) = self.fresh_authorizer_token(appid).await? {
             return Ok(token);
         }
@@ -262,7 +310,7 @@ impl Platform {
         self.refresh_under_lease(&lease, || self.fresh_authorizer_token(appid), || self.refresh_authorizer(appid)).await
     }
 
-    async fn stored_refresh_token(&self, appid: &str) -> Result<Option<String>, WechatError> {
+    async fn stored_refresh_token(&self, appid: &str) -> Result<Option<String>, PlatformError> {
         let (sealer, appid) = (self.sealer.clone(), appid.to_string());
         self.db(move |c| {
             Ok(store::authorizer(c, &appid)?.and_then(|a| a.refresh_token_enc).and_then(|t| sealer.open(&t).ok()))
@@ -270,7 +318,7 @@ impl Platform {
         .await
     }
 
-    async fn refresh_authorizer(&self, appid: &str) -> Result<String, WechatError> {
+    async fn refresh_authorizer(&self, appid: &str) -> Result<String, PlatformError> {
         let refresh = match self.stored_refresh_token(appid).await? {
             Some(r) => r,
             None => self.recover_refresh_token(appid).await?,
@@ -307,7 +355,7 @@ impl Platform {
 
     /// Finds the authorizer's refresh token in `api_get_authorizer_list` and stores it,
     /// before anyone is asked to authorize again.
-    pub async fn recover_refresh_token(&self, appid: &str) -> Result<String, WechatError> {
+    pub async fn recover_refresh_token(&self, appid: &str) -> Result<String, PlatformError> {
         let mut offset = 0;
         loop {
             let page = self
@@ -327,11 +375,11 @@ impl Platform {
             }
             offset += page.list.len() as i64;
             if page.list.is_empty() || offset >= page.total_count {
-                return Err(WechatError::Api {
+                return Err(PlatformError::Wechat(WechatError::Api {
                     code: 61023,
                     errmsg: "not in the authorizer list".into(),
-                    info: super::errcode::lookup(61023),
-                });
+                    info: errcode::lookup(61023),
+                }));
             }
         }
     }
@@ -343,16 +391,16 @@ impl Platform {
         appid: &str,
         path: &str,
         body: &Value,
-    ) -> Result<T, WechatError> {
+    ) -> Result<T, PlatformError> {
         let token = self.authorizer_token(appid).await?;
         match self.client.post(path, Some(("access_token", &token)), body).await {
             Err(e) if e.code().is_some_and(|c| TOKEN_INVALID.contains(&c)) => {
                 let appid_s = appid.to_string();
                 self.db(move |c| Ok(store::expire_access_token(c, &appid_s)?)).await?;
                 let token = self.authorizer_token(appid).await?;
-                self.client.post(path, Some(("access_token", &token)), body).await
+                Ok(self.client.post(path, Some(("access_token", &token)), body).await?)
             }
-            other => other,
+            other => Ok(other?),
         }
     }
 
@@ -361,7 +409,7 @@ impl Platform {
         &self,
         auth_code: &str,
         actor: audit::Actor,
-    ) -> Result<store::Authorizer, WechatError> {
+    ) -> Result<store::Authorizer, PlatformError> {
         let got = self
             .with_component_token(|token| async move { self.client.query_auth(&token, auth_code).await })
             .await?
@@ -407,7 +455,7 @@ impl Platform {
     }
 
     /// Refreshes the stored details and permission sets from api_get_authorizer_info.
-    pub async fn sync_authorizer(&self, appid: &str) -> Result<store::Authorizer, WechatError> {
+    pub async fn sync_authorizer(&self, appid: &str) -> Result<store::Authorizer, PlatformError> {
         if self.stored_refresh_token(appid).await?.is_none() {
             self.recover_refresh_token(appid).await?;
         }
@@ -434,12 +482,8 @@ impl Platform {
                 },
                 crate::now(),
             )?;
-            store::authorizer(c, &appid_s)?.ok_or(WechatError::Database("authorizer vanished".into()))
+            Ok(store::authorizer(c, &appid_s)?.ok_or(diesel::result::Error::NotFound)?)
         })
         .await
     }
-}
-
-pub fn join_ids(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }

@@ -1,91 +1,23 @@
-//! Inbound WeChat pushes: verify, refuse replays, decrypt, store, then process
-//! idempotently. Processing only touches the database; anything that needs WeChat
-//! again is queued as a job, so the answer goes back well within WeChat's 5 seconds.
+//! The event inbox: a push that `wechat::push` verified and decrypted is checked against
+//! replays, stored, then processed idempotently. Processing only touches the database;
+//! anything that needs WeChat again is queued as a job, so the answer goes back well
+//! within WeChat's 5 seconds.
 
 use sha2::{Digest, Sha256};
 
-use super::crypto::{CryptError, MsgCrypt, parse_flat_xml};
 use super::platform::Platform;
-use crate::db::{self, DbConn, audit, platform as store};
+use crate::db::platform::EventStatus;
+use crate::db::{self, DbConn, audit, jobs, platform as store};
 use crate::secrets::Sealer;
+use crate::wechat::crypto::parse_flat_xml;
 
-/// Pushes older or newer than this (seconds) are refused.
-pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
-/// The largest body accepted; real pushes are a few hundred bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// Which URL the push came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    Component,
-    MiniProgram,
-}
-
-impl Endpoint {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Component => "component",
-            Self::MiniProgram => "mp",
-        }
-    }
-}
-
-/// Why a push was refused; each maps to a 4xx status and a log line.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum Refusal {
-    #[error("missing query parameter {0}")]
-    MissingParam(&'static str),
-    #[error("timestamp outside the accepted window")]
-    Stale,
-    #[error("message signature does not verify")]
-    BadSignature,
-    #[error("message could not be decrypted: {0}")]
-    Undecryptable(String),
-    #[error("nonce already seen (replay)")]
-    Replay,
-}
-
-impl Refusal {
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::MissingParam(_) | Self::Undecryptable(_) => 400,
-            Self::BadSignature | Self::Stale => 401,
-            Self::Replay => 409,
-        }
-    }
-}
-
-/// The query string WeChat sends with every push.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct PushQuery {
-    pub timestamp: Option<String>,
-    pub nonce: Option<String>,
-    pub msg_signature: Option<String>,
-    pub signature: Option<String>,
-    pub encrypt_type: Option<String>,
-}
-
-/// Checks what can be checked without the database: parameters, window, signature, decryption.
-pub fn open(crypt: &MsgCrypt, q: &PushQuery, body: &str, now: i64) -> Result<(i64, String, String), Refusal> {
-    let timestamp = q.timestamp.as_deref().ok_or(Refusal::MissingParam("timestamp"))?;
-    let nonce = q.nonce.as_deref().ok_or(Refusal::MissingParam("nonce"))?;
-    let signature = q.msg_signature.as_deref().ok_or(Refusal::MissingParam("msg_signature"))?;
-    let ts: i64 = timestamp.parse().map_err(|_| Refusal::Stale)?;
-    if (now - ts).abs() > TIMESTAMP_WINDOW_SECS {
-        return Err(Refusal::Stale);
-    }
-    let xml = crypt.open_envelope(body, signature, timestamp, nonce).map_err(|e| match e {
-        CryptError::BadSignature => Refusal::BadSignature,
-        other => Refusal::Undecryptable(other.to_string()),
-    })?;
-    Ok((ts, nonce.to_string(), xml))
-}
+pub use crate::wechat::push::{Endpoint, Refusal};
 
 /// The result of accepting a verified push.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Accepted {
     /// Stored and processed (with its outcome).
-    Stored { id: String, status: String },
+    Stored { id: String, status: EventStatus },
     /// The same event was stored before: nothing happens twice.
     Duplicate,
 }
@@ -145,25 +77,29 @@ pub fn accept(
 
 /// Applies a stored event's effect in one transaction with its new status. Safe to run
 /// again (replay): every effect is idempotent.
-pub fn process(conn: &mut DbConn, sealer: &Sealer, event_id: &str, now: i64) -> Result<String, diesel::result::Error> {
-    let Some(event) = store::event(conn, event_id)? else {
-        return Ok("missing".into());
-    };
+/// An event that does not exist is diesel's `NotFound`.
+pub fn process(
+    conn: &mut DbConn,
+    sealer: &Sealer,
+    event_id: &str,
+    now: i64,
+) -> Result<EventStatus, diesel::result::Error> {
+    let event = store::event(conn, event_id)?.ok_or(diesel::result::Error::NotFound)?;
     let fields = parse_flat_xml(&event.decoded).unwrap_or_default();
-    let result = db::write_tx(conn, |conn| -> Result<(String, String), diesel::result::Error> {
+    let result = db::write_tx(conn, |conn| -> Result<(EventStatus, String), diesel::result::Error> {
         let outcome = apply(conn, sealer, &event, &fields, now)?;
-        store::finish_event(conn, &event.id, &outcome.0, &outcome.1, now)?;
+        store::finish_event(conn, &event.id, outcome.0, &outcome.1, now)?;
         Ok(outcome)
     });
     match result {
         Ok((status, outcome)) => {
-            tracing::info!(event.id = %event.id, event.type = %event.info_type, status = %status, "processed WeChat push: {outcome}");
+            tracing::info!(event.id = %event.id, event.type = %event.info_type, status = status.as_str(), "processed WeChat push: {outcome}");
             Ok(status)
         }
         Err(e) => {
             tracing::error!(event.id = %event.id, error = %e, "processing a WeChat push failed");
-            store::finish_event(conn, &event.id, "failed", &format!("processing failed: {e}"), now)?;
-            Ok("failed".into())
+            store::finish_event(conn, &event.id, EventStatus::Failed, &format!("processing failed: {e}"), now)?;
+            Ok(EventStatus::Failed)
         }
     }
 }
@@ -174,16 +110,16 @@ fn apply(
     event: &store::Event,
     fields: &[(String, String)],
     now: i64,
-) -> Result<(String, String), diesel::result::Error> {
-    let processed = |s: &str| Ok(("processed".to_string(), s.to_string()));
-    if event.endpoint == "mp" {
-        return Ok(("ignored".into(), format!("no handler for mini program event {}", event.info_type)));
+) -> Result<(EventStatus, String), diesel::result::Error> {
+    let processed = |s: &str| Ok((EventStatus::Processed, s.to_string()));
+    if event.endpoint == Endpoint::MiniProgram.as_str() {
+        return Ok((EventStatus::Ignored, format!("no handler for mini program event {}", event.info_type)));
     }
     let appid = field(fields, "AuthorizerAppid").unwrap_or_default();
     match event.info_type.as_str() {
         "component_verify_ticket" => {
             let Some(ticket) = field(fields, "ComponentVerifyTicket").filter(|t| !t.is_empty()) else {
-                return Ok(("failed".into(), "the push has no ComponentVerifyTicket".into()));
+                return Ok((EventStatus::Failed, "the push has no ComponentVerifyTicket".into()));
             };
             let created = field(fields, "CreateTime").and_then(|t| t.parse().ok()).unwrap_or(now);
             if !Platform::store_ticket(conn, sealer, ticket, created)? {
@@ -192,14 +128,7 @@ fn apply(
             // With the first ticket (or after a long gap) a component token can now be had.
             let token_ok = store::credential(conn, store::COMPONENT_TOKEN)?.is_some_and(|t| t.expires_at > now);
             if !token_ok {
-                db::jobs::enqueue(
-                    conn,
-                    crate::jobs::REFRESH_COMPONENT_TOKEN,
-                    "{}",
-                    Some(&format!("{}:ticket", crate::jobs::REFRESH_COMPONENT_TOKEN)),
-                    now,
-                    now,
-                )?;
+                jobs::enqueue(conn, &jobs::RefreshComponentToken, Some("ticket"), now, now)?;
             }
             processed("ticket stored")
         }
@@ -224,23 +153,10 @@ fn apply(
                 && let (Some(pre), Some(code)) = (field(fields, "PreAuthCode"), field(fields, "AuthorizationCode"))
                 && let Some(state) = store::pending_state_for_pre_auth_code(conn, pre, now)?
             {
-                db::jobs::enqueue(
-                    conn,
-                    crate::jobs::COMPLETE_TENANT_AUTHORIZATION,
-                    &serde_json::json!({ "state": state.state, "auth_code": code }).to_string(),
-                    Some(&format!("{}:{}", crate::jobs::COMPLETE_TENANT_AUTHORIZATION, state.state)),
-                    now,
-                    now,
-                )?;
+                let job = jobs::CompleteTenantAuthorization { state: state.state.clone(), auth_code: code.to_string() };
+                jobs::enqueue(conn, &job, Some(&state.state), now, now)?;
             }
-            db::jobs::enqueue(
-                conn,
-                crate::jobs::SYNC_AUTHORIZER,
-                &serde_json::json!({ "appid": appid }).to_string(),
-                Some(&format!("{}:{appid}", crate::jobs::SYNC_AUTHORIZER)),
-                now,
-                now,
-            )?;
+            jobs::enqueue(conn, &jobs::SyncAuthorizer { appid: appid.to_string() }, Some(appid), now, now)?;
             audit::write(
                 conn,
                 audit::Record {
@@ -305,48 +221,10 @@ fn apply(
             )?;
             processed("authorization revoked; tokens dropped")
         }
-        other => Ok(("ignored".into(), format!("no handler for {other}"))),
+        other => Ok((EventStatus::Ignored, format!("no handler for {other}"))),
     }
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn crypt() -> MsgCrypt {
-        MsgCrypt::new("token", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx0000000000000001").unwrap()
-    }
-
-    fn sealed(now: i64) -> (PushQuery, String) {
-        let c = crypt();
-        let ts = now.to_string();
-        let (body, sig) = c.seal_envelope("<xml><InfoType>component_verify_ticket</InfoType></xml>", &ts, "n1", None);
-        (
-            PushQuery { timestamp: Some(ts), nonce: Some("n1".into()), msg_signature: Some(sig), ..Default::default() },
-            body,
-        )
-    }
-
-    #[test]
-    fn a_good_push_opens() {
-        let (q, body) = sealed(1000);
-        let (ts, nonce, xml) = open(&crypt(), &q, &body, 1000).unwrap();
-        assert_eq!((ts, nonce.as_str()), (1000, "n1"));
-        assert!(xml.contains("component_verify_ticket"));
-    }
-
-    #[test]
-    fn stale_forged_and_incomplete_pushes_are_refused() {
-        let (q, body) = sealed(1000);
-        assert_eq!(open(&crypt(), &q, &body, 1000 + TIMESTAMP_WINDOW_SECS + 1), Err(Refusal::Stale));
-        let forged = PushQuery { msg_signature: Some("0".repeat(40)), ..sealed(1000).0 };
-        assert_eq!(open(&crypt(), &forged, &body, 1000), Err(Refusal::BadSignature));
-        let missing = PushQuery { nonce: None, ..sealed(1000).0 };
-        assert_eq!(open(&crypt(), &missing, &body, 1000), Err(Refusal::MissingParam("nonce")));
-        assert!(matches!(open(&crypt(), &q, "<xml>nonsense", 1000), Err(Refusal::Undecryptable(_))));
-    }
 }

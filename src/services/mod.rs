@@ -1,0 +1,13 @@
+//! The workflows: what the console does, built from the protocol (`wechat`), the
+//! queries (`db`) and the rules (`domain`). Routes and the job runner call these;
+//! nothing here knows about HTTP requests or pages.
+//!
+//! * [`platform`]: platform credentials and authorizer tokens (leases, refresh, recovery)
+//!   and every call made with them.
+//! * [`authorization`]: starting and completing an authorization, binding a tenant's
+//!   dedicated mini program.
+//! * [`inbox`]: storing and applying WeChat's pushes.
+
+pub mod authorization;
+pub mod inbox;
+pub mod platform;

@@ -1,0 +1,192 @@
+//! The background worker: claims due jobs from the `jobs` table and runs them. It is the
+//! one place that knows what each job kind (`db::jobs`) does.
+//!
+//! Jobs survive restarts; a job whose worker died is reclaimed when its lock expires.
+//! On shutdown the worker stops claiming; a running job gets a grace period to finish,
+//! and is otherwise given back to the queue, so nothing is left claimed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::db::jobs::{self, JobKind};
+use crate::db::{self, DbError, DbPool};
+use crate::services::authorization;
+use crate::services::platform::{Platform, PlatformError};
+
+/// How long a claimed job is ours before another worker may take it over.
+const LOCK_SECS: i64 = 120;
+
+/// Tells a running worker to stop, and waits until it has.
+pub struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    /// Stops claiming; lets a running job finish within `grace`, else releases it.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "the job worker ended abnormally");
+        }
+    }
+}
+
+/// Starts the worker. `idle` is the pause when nothing is due; `grace` how long a running
+/// job may take to finish once shutdown is asked for.
+pub fn start(pool: DbPool, platform: Arc<Platform>, idle: Duration, grace: Duration) -> WorkerHandle {
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(run(pool, platform, idle, grace, stopped));
+    WorkerHandle { stop, task }
+}
+
+async fn run(pool: DbPool, platform: Arc<Platform>, idle: Duration, grace: Duration, mut stop: watch::Receiver<bool>) {
+    let worker = format!("worker-{}", crate::new_id());
+    while !*stop.borrow() {
+        let pause = match claim(&pool, &worker).await {
+            Ok(Some(job)) => {
+                run_one(&pool, &platform, &worker, job, grace, &mut stop).await;
+                continue;
+            }
+            Ok(None) => idle,
+            Err(e) => {
+                tracing::warn!(error = %e, "job worker could not claim a job");
+                idle * 5
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => {}
+        }
+    }
+    tracing::info!("job worker stopped");
+}
+
+async fn claim(pool: &DbPool, worker: &str) -> Result<Option<jobs::Job>, DbError> {
+    let worker = worker.to_string();
+    db::run(pool, move |c| -> Result<_, DbError> { Ok(jobs::claim(c, &worker, crate::now(), LOCK_SECS)?) }).await
+}
+
+async fn run_one(
+    pool: &DbPool,
+    platform: &Platform,
+    worker: &str,
+    job: jobs::Job,
+    grace: Duration,
+    stop: &mut watch::Receiver<bool>,
+) {
+    use tracing::Instrument;
+    let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempts);
+    run_one_in_span(pool, platform, worker, job, grace, stop).instrument(span).await
+}
+
+async fn run_one_in_span(
+    pool: &DbPool,
+    platform: &Platform,
+    worker: &str,
+    job: jobs::Job,
+    grace: Duration,
+    stop: &mut watch::Receiver<bool>,
+) {
+    let running = job.clone();
+    let work = execute(platform, &running);
+    tokio::pin!(work);
+    let result = tokio::select! {
+        result = &mut work => Some(result),
+        _ = wait_for_stop(stop) => match tokio::time::timeout(grace, &mut work).await {
+            Ok(result) => Some(result),
+            Err(_) => None,
+        },
+    };
+    let (job_id, worker) = (job.id.clone(), worker.to_string());
+    let saved = match result {
+        None => {
+            tracing::warn!("shutting down: the job did not finish in time and goes back to the queue");
+            db::run(pool, move |c| -> Result<_, DbError> { Ok(jobs::release(c, &job_id, &worker, crate::now())?) })
+                .await
+                .map(drop)
+        }
+        Some(outcome) => {
+            match &outcome {
+                Ok(()) => tracing::info!("job done"),
+                Err(e) => tracing::warn!(error = %e, "job failed"),
+            }
+            let error = outcome.err().map(|e| e.to_string());
+            db::run(pool, move |c| -> Result<_, DbError> {
+                let now = crate::now();
+                match error {
+                    None => jobs::complete(c, &job_id, now)?,
+                    Some(e) => jobs::fail(c, &job, &e, now)?,
+                };
+                Ok(())
+            })
+            .await
+        }
+    };
+    if let Err(e) = saved {
+        tracing::error!(error = ?e, "could not record the job's outcome; it will be retried when its lock expires");
+    }
+}
+
+async fn wait_for_stop(stop: &mut watch::Receiver<bool>) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            // The handle is gone without asking to stop: keep working.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Why a job failed, for its `last_error`.
+#[derive(Debug, thiserror::Error)]
+enum JobError {
+    #[error("{0}")]
+    Platform(#[from] PlatformError),
+    #[error("job payload: {0}")]
+    Payload(#[from] serde_json::Error),
+    #[error("unknown job kind {0}")]
+    UnknownKind(String),
+}
+
+impl From<DbError> for JobError {
+    fn from(e: DbError) -> Self {
+        Self::Platform(PlatformError::Database(e))
+    }
+}
+
+fn payload<J: JobKind>(job: &jobs::Job) -> Result<J, JobError> {
+    Ok(serde_json::from_str(&job.payload)?)
+}
+
+async fn execute(platform: &Platform, job: &jobs::Job) -> Result<(), JobError> {
+    match job.kind.as_str() {
+        jobs::RefreshComponentToken::NAME => Ok(platform.refresh_component_token_now().await?),
+        jobs::RefreshAuthorizerToken::NAME => {
+            let p: jobs::RefreshAuthorizerToken = payload(job)?;
+            platform.authorizer_token(&p.appid).await?;
+            Ok(())
+        }
+        jobs::SyncAuthorizer::NAME => {
+            let p: jobs::SyncAuthorizer = payload(job)?;
+            platform.sync_authorizer(&p.appid).await?;
+            Ok(())
+        }
+        jobs::CompleteTenantAuthorization::NAME => {
+            let p: jobs::CompleteTenantAuthorization = payload(job)?;
+            let state = p.state.clone();
+            let taken = db::run(platform.pool(), move |c| -> Result<_, JobError> {
+                Ok(db::platform::take_auth_state_unbound(c, &state, crate::now()).map_err(DbError::Query)?)
+            })
+            .await?;
+            // Already completed by the administrator's redirect: nothing to do.
+            if let Some(state) = taken {
+                let actor = db::audit::Actor::system();
+                authorization::complete_for_tenant(platform, &state, &p.auth_code, actor).await;
+            }
+            Ok(())
+        }
+        other => Err(JobError::UnknownKind(other.to_string())),
+    }
+}
