@@ -14,7 +14,7 @@ use crate::config::{AppConfig, Secret};
 #[derive(Debug, thiserror::Error)]
 pub enum WechatError {
     /// WeChat answered with a non-zero errcode.
-    #[error("WeChat errcode {code}: {}", info.message)]
+    #[error("WeChat errcode {code}: {}", crate::i18n::Locale::En.t(&info.message_key()))]
     Api { code: i64, errmsg: String, info: ErrInfo },
     /// The connection failed, timed out or was dropped.
     #[error("could not reach WeChat: {0}")]
@@ -49,7 +49,7 @@ impl WechatError {
     /// What happened and what to do, in words for operations staff, with the code.
     pub fn user_message(&self) -> String {
         match self {
-            Self::Api { code, info, .. } => format!("{} (WeChat errcode {code})", info.message),
+            Self::Api { code, info, .. } => format!("{} (WeChat errcode {code})", crate::i18n::Locale::En.t(&info.message_key())),
             Self::Transport(_) => {
                 "WeChat could not be reached (the connection failed or timed out). Nothing was changed; try again in a minute.".into()
             }
