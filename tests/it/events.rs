@@ -61,7 +61,7 @@ async fn a_ticket_push_is_verified_stored_and_answered_success() {
     let raw = app.db(|c| minihost::db::platform::credential(c, minihost::db::platform::TICKET).unwrap()).unwrap();
     assert!(!raw.value_enc.contains("ticket@@@one"));
     let event = app.db(|c| minihost::db::platform::recent_events(c, 1).unwrap()).remove(0);
-    assert_eq!(event.status, "processed");
+    assert_eq!(event.status, minihost::db::platform::EventStatus::Processed);
     assert_eq!(event.info_type, "component_verify_ticket");
 }
 

@@ -33,7 +33,7 @@ pub struct TestApp {
     extra: Vec<(String, String)>,
     handle: actix_web::dev::ServerHandle,
     /// The instance's platform service, for tests that call WeChat through it directly.
-    pub platform: std::sync::Arc<minihost::wechat::platform::Platform>,
+    pub platform: std::sync::Arc<minihost::services::platform::Platform>,
     /// The settings it was started with (for a second instance on the same database).
     env: HashMap<String, String>,
 }

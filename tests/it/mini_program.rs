@@ -147,7 +147,7 @@ async fn upgrade_bind_reauthorize_and_unbind() {
     // History is kept, and the mini program can be bound again.
     let history = app.db(|c| bindings::history_for_tenant(c, &t).unwrap());
     assert_eq!(history.len(), 1);
-    assert_eq!(history[0].status, "unbound");
+    assert_eq!(history[0].status, minihost::domain::binding::BindingStatus::Unbound);
     bind(&app, &b, &t, VERIFIED, &ALL_SETS).await.assert_contains("The mini program is bound");
     let actions: Vec<String> = app.db(|c| {
         minihost::db::audit::list(
@@ -274,7 +274,7 @@ async fn two_tenants_racing_for_one_appid_one_wins() {
     let actives = app
         .db(|c| bindings::all_latest(c).unwrap())
         .into_iter()
-        .filter(|x| x.status == "active" && x.appid == VERIFIED)
+        .filter(|x| x.status == minihost::domain::binding::BindingStatus::Active && x.appid == VERIFIED)
         .count();
     assert_eq!(actives, 1);
 }

@@ -220,7 +220,9 @@ async fn a_lost_refresh_token_is_recovered_and_a_revoked_account_is_left_alone()
     assert!(revoked, "the unauthorized push revoked the authorizer");
     let calls = sandbox_calls(&app, "/cgi-bin/component/api_authorizer_token").await;
     let err = app.platform.authorizer_token(VERIFIED).await.unwrap_err();
-    assert!(err.user_message().contains("revoked"), "{}", err.user_message());
+    assert_eq!(err.failure(), minihost::domain::failure::Failure::Revoked, "{err}");
+    let text = minihost::views::failure_text(minihost::i18n::Locale::En, err.failure());
+    assert!(text.contains("revoked its authorization"), "{text}");
     assert_eq!(
         sandbox_calls(&app, "/cgi-bin/component/api_authorizer_token").await,
         calls,
@@ -239,7 +241,7 @@ async fn jobs_are_durable_and_a_dead_workers_job_is_taken_over() {
         diesel::insert_into(j::jobs)
             .values((
                 j::id.eq("crashed-job"),
-                j::kind.eq(minihost::jobs::REFRESH_COMPONENT_TOKEN),
+                j::kind.eq(<minihost::db::jobs::RefreshComponentToken as minihost::db::jobs::JobKind>::NAME),
                 j::payload.eq("{}"),
                 j::status.eq("running"),
                 j::run_at.eq(0i64),
