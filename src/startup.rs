@@ -62,6 +62,7 @@ impl Application {
                 .cookie_content_security(CookieContentSecurity::Private)
                 .build();
             App::new()
+                .wrap(middleware::from_fn(crate::htmx::errors_as_toasts))
                 .wrap(middleware::from_fn(csrf::middleware))
                 .wrap(session)
                 .wrap(
@@ -95,6 +96,8 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .listen(listener)?
+        // Signals are ours (see `run_until_stopped`): the worker must hear them too.
+        .disable_signals()
         .run();
         let worker = crate::worker::start(
             pool.clone(),
@@ -123,19 +126,66 @@ impl Application {
         self.platform.clone()
     }
 
-    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
+    /// Stops this instance from outside (tests; `run_until_stopped` also stops on SIGTERM/SIGINT).
+    pub fn stopper(&self) -> Stopper {
+        Stopper { server: self.server.handle(), worker: self.worker.stopper() }
     }
 
-    /// Serves until the server is stopped (SIGTERM or SIGINT, or its handle); the job
-    /// worker and the sandbox's pusher stop with it, and no job is left claimed.
+    /// Serves until stopped (SIGTERM or SIGINT, or a [`Stopper`]). The job worker stops
+    /// together with the server: a running job finishes within the grace period or goes
+    /// back to the queue, so nothing is left claimed. The sandbox's pusher stops too.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let stopper = self.stopper();
+        let signals = tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("stopping: finishing requests and the running job");
+            stopper.stop().await;
+        });
         let result = self.server.await;
+        signals.abort();
         self.worker.shutdown().await;
         if let Some(sandbox) = &self.sandbox {
             sandbox.stop();
         }
         result
+    }
+}
+
+/// Stops the server and the job worker at the same time, so a job waiting on a request
+/// that the stopping server still serves cannot hold the shutdown up.
+#[derive(Clone)]
+pub struct Stopper {
+    server: actix_web::dev::ServerHandle,
+    worker: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Stopper {
+    /// Asks both to stop and waits for the server to finish its requests.
+    pub async fn stop(&self) {
+        let _ = self.worker.send(true);
+        self.server.stop(true).await;
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -20,12 +20,18 @@ const LOCK_SECS: i64 = 120;
 
 /// Tells a running worker to stop, and waits until it has.
 pub struct WorkerHandle {
-    stop: watch::Sender<bool>,
+    stop: Arc<watch::Sender<bool>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl WorkerHandle {
-    /// Stops claiming; lets a running job finish within `grace`, else releases it.
+    /// Something that asks the worker to stop, to be used while the handle waits elsewhere.
+    pub fn stopper(&self) -> Arc<watch::Sender<bool>> {
+        self.stop.clone()
+    }
+
+    /// Stops claiming; lets a running job finish within `grace`, else releases it; returns
+    /// when the worker has ended.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         if let Err(e) = self.task.await {
@@ -39,7 +45,7 @@ impl WorkerHandle {
 pub fn start(pool: DbPool, platform: Arc<Platform>, idle: Duration, grace: Duration) -> WorkerHandle {
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(run(pool, platform, idle, grace, stopped));
-    WorkerHandle { stop, task }
+    WorkerHandle { stop: Arc::new(stop), task }
 }
 
 async fn run(pool: DbPool, platform: Arc<Platform>, idle: Duration, grace: Duration, mut stop: watch::Receiver<bool>) {
@@ -162,7 +168,15 @@ fn payload<J: JobKind>(job: &jobs::Job) -> Result<J, JobError> {
 
 async fn execute(platform: &Platform, job: &jobs::Job) -> Result<(), JobError> {
     match job.kind.as_str() {
-        jobs::RefreshComponentToken::NAME => Ok(platform.refresh_component_token_now().await?),
+        jobs::RefreshComponentToken::NAME => {
+            let p: jobs::RefreshComponentToken = payload(job)?;
+            if p.force {
+                platform.refresh_component_token_now().await?;
+            } else {
+                platform.component_token().await?;
+            }
+            Ok(())
+        }
         jobs::RefreshAuthorizerToken::NAME => {
             let p: jobs::RefreshAuthorizerToken = payload(job)?;
             platform.authorizer_token(&p.appid).await?;

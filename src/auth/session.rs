@@ -11,7 +11,10 @@ use actix_session::{Session, SessionExt};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use serde::{Deserialize, Serialize};
 
-use crate::db::{self, DbPool, models::{Tenant, User}};
+use crate::db::{
+    self, DbPool,
+    models::{Tenant, User},
+};
 use crate::error::AppError;
 
 const SID: &str = "sid";

@@ -161,7 +161,11 @@ pub fn settings<const N: usize>(conn: &mut DbConn, keys: &[&str; N]) -> QueryRes
         .select((platform_settings::key, platform_settings::value))
         .load(conn)?;
     Ok(keys.map(|key| {
-        stored.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_else(|| default_setting(key).to_string())
+        stored
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| default_setting(key).to_string())
     }))
 }
 

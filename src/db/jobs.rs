@@ -18,9 +18,14 @@ pub trait JobKind: Serialize + DeserializeOwned {
     const NAME: &'static str;
 }
 
-/// Refresh the component_access_token (planned before it expires).
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct RefreshComponentToken;
+/// Get a component_access_token: `force` refreshes a token that is still good (the
+/// refresh planned before expiry); otherwise one is fetched only when none is usable
+/// (the first ticket has arrived).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct RefreshComponentToken {
+    #[serde(default)]
+    pub force: bool,
+}
 
 impl JobKind for RefreshComponentToken {
     const NAME: &'static str = "refresh_component_token";

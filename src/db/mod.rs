@@ -28,7 +28,6 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-
 /// One connection type for both backends; the variant is picked from `DATABASE_URL`.
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {

@@ -4,9 +4,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::DbConn;
+use super::schema::{authorizers, event_nonces, leases, platform_credentials, wechat_events};
 use crate::domain::binding::{AuthOutcome, AuthPurpose, Outcome};
 use crate::domain::failure::Failure;
-use super::schema::{authorizers, event_nonces, leases, platform_credentials, wechat_events};
 
 pub const TICKET: &str = "component_verify_ticket";
 pub const COMPONENT_TOKEN: &str = "component_access_token";

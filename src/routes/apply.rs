@@ -382,8 +382,9 @@ pub async fn status(ctx: PageCtx, user: CurrentUser, pool: web::Data<DbPool>) ->
 /// The applicant's own uploaded logo.
 pub async fn logo(user: CurrentUser, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
     let uid = user.0.id.clone();
-    let (bytes, mime) =
-        db::run(&pool, move |c| Ok::<_, AppError>(db::applications::logo_for_user(c, &uid)?)).await?.ok_or(AppError::NotFound)?;
+    let (bytes, mime) = db::run(&pool, move |c| Ok::<_, AppError>(db::applications::logo_for_user(c, &uid)?))
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(image_response(bytes, &mime))
 }
 

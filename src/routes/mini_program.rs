@@ -115,9 +115,10 @@ async fn start_authorization(
     reauthorize: bool,
 ) -> Result<HttpResponse, AppError> {
     let tid = current.tenant.id.clone();
-    let pinned = db::run(platform.pool(), move |c| -> Result<_, AppError> { Ok(bindings::active_for_tenant(c, &tid)?) })
-        .await?
-        .map(|b| b.appid);
+    let pinned =
+        db::run(platform.pool(), move |c| -> Result<_, AppError> { Ok(bindings::active_for_tenant(c, &tid)?) })
+            .await?
+            .map(|b| b.appid);
     // Upgrading with a bound mini program, or re-authorizing without one: back to the tab.
     if reauthorize != pinned.is_some() {
         return Ok(see_other(&tab_path(&current.tenant.id)));
@@ -131,7 +132,8 @@ async fn start_authorization(
     };
     // Mini programs only; a re-authorization is pinned to the bound AppID.
     let result =
-        authorization::begin(platform, &config.public_url, &config.wechat_mp_base, starter, AuthType::MiniProgram).await;
+        authorization::begin(platform, &config.public_url, &config.wechat_mp_base, starter, AuthType::MiniProgram)
+            .await;
     let page = match result {
         Ok(started) => AuthorizePage {
             qr_svg: qr_svg(&started.link),
@@ -188,11 +190,18 @@ pub struct OutcomeView {
 pub enum OutcomeState {
     /// WeChat has not sent the administrator back (or the push is still being completed).
     Pending,
-    Bound { subject_differs: bool },
+    Bound {
+        subject_differs: bool,
+    },
     /// Refused by a rule: the sentence and, for missing permission sets, their names.
-    Refused { text: String, sets: Vec<String> },
+    Refused {
+        text: String,
+        sets: Vec<String>,
+    },
     /// Talking to WeChat failed: what happened and what to do.
-    Failed { text: String },
+    Failed {
+        text: String,
+    },
 }
 
 impl OutcomeView {
@@ -281,8 +290,12 @@ pub async fn unbind(
                     tenant_id: Some(&tid),
                     action: "mini_program.unbound",
                     subject: &format!("tenant:{tid}:mini_program"),
-                    before: Some(&serde_json::json!({ "appid": before.appid, "status": BindingStatus::Active.as_str() })),
-                    after: Some(&serde_json::json!({ "appid": before.appid, "status": BindingStatus::Unbound.as_str() })),
+                    before: Some(
+                        &serde_json::json!({ "appid": before.appid, "status": BindingStatus::Active.as_str() }),
+                    ),
+                    after: Some(
+                        &serde_json::json!({ "appid": before.appid, "status": BindingStatus::Unbound.as_str() }),
+                    ),
                 },
                 now,
             )?;

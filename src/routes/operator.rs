@@ -89,8 +89,9 @@ pub async fn application(
 
 pub async fn logo(_op: Operator, pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (bytes, mime) =
-        db::run(&pool, move |c| Ok::<_, AppError>(db::applications::logo_of(c, &id)?)).await?.ok_or(AppError::NotFound)?;
+    let (bytes, mime) = db::run(&pool, move |c| Ok::<_, AppError>(db::applications::logo_of(c, &id)?))
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(super::apply::image_response(bytes, &mime))
 }
 
@@ -238,8 +239,10 @@ pub async fn audit(
     let filter = AuditFilter { action: clean(q.action), tenant_id: clean(q.tenant), actor: clean(q.actor) };
     let page = q.page.unwrap_or(1).max(1);
     let f = filter.clone();
-    let mut rows =
-        db::run(&pool, move |c| Ok::<_, AppError>(db::audit::list(c, &f, AUDIT_PAGE_SIZE + 1, (page - 1) * AUDIT_PAGE_SIZE)?)).await?;
+    let mut rows = db::run(&pool, move |c| {
+        Ok::<_, AppError>(db::audit::list(c, &f, AUDIT_PAGE_SIZE + 1, (page - 1) * AUDIT_PAGE_SIZE)?)
+    })
+    .await?;
     let has_next = rows.len() as i64 > AUDIT_PAGE_SIZE;
     rows.truncate(AUDIT_PAGE_SIZE as usize);
     ok(&AuditPage {

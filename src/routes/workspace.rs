@@ -29,7 +29,8 @@ pub async fn logo(
 ) -> Result<HttpResponse, AppError> {
     let uid = user.0.id.clone();
     let tid = path.into_inner();
-    let (bytes, mime) =
-        db::run(&pool, move |c| Ok::<_, AppError>(db::tenants::logo_for_member(c, &tid, &uid)?)).await?.ok_or(AppError::NotFound)?;
+    let (bytes, mime) = db::run(&pool, move |c| Ok::<_, AppError>(db::tenants::logo_for_member(c, &tid, &uid)?))
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(super::apply::image_response(bytes, &mime))
 }

@@ -436,7 +436,8 @@ pub async fn gate(
     };
     let endpoint = req.path().strip_prefix("/sandbox/wechat").unwrap_or(req.path()).to_string();
     let ep = endpoint.clone();
-    let fault = db::run(&sb.pool, move |c| Ok::<_, crate::db::DbError>(db::write_tx(c, |c| store::take_fault(c, &ep))?)).await;
+    let fault =
+        db::run(&sb.pool, move |c| Ok::<_, crate::db::DbError>(db::write_tx(c, |c| store::take_fault(c, &ep))?)).await;
     let fault = match fault {
         Ok(f) => f,
         Err(e) => {

@@ -137,7 +137,9 @@ pub async fn calls(sb: web::Data<Sandbox>, req: HttpRequest) -> HttpResponse {
     let endpoint = api::query_map(&req)
         .remove("endpoint")
         .map(|e| e.strip_prefix("/sandbox/wechat").map(str::to_string).unwrap_or(e));
-    match db::run(&sb.pool, move |c| Ok::<_, crate::db::DbError>(store::list_calls(c, endpoint.as_deref(), 1000)?)).await {
+    match db::run(&sb.pool, move |c| Ok::<_, crate::db::DbError>(store::list_calls(c, endpoint.as_deref(), 1000)?))
+        .await
+    {
         Ok(calls) => HttpResponse::Ok().json(json!({ "count": calls.len(), "calls": calls })),
         Err(e) => internal(e),
     }
@@ -153,7 +155,9 @@ pub async fn pushes(sb: web::Data<Sandbox>) -> HttpResponse {
 
 /// `GET /sandbox/dev/accounts`: the simulated accounts with their authorization.
 pub async fn accounts(sb: web::Data<Sandbox>) -> HttpResponse {
-    let loaded = db::run(&sb.pool, |c| Ok::<_, crate::db::DbError>((store::list_accounts(c)?, store::list_authorizations(c)?))).await;
+    let loaded =
+        db::run(&sb.pool, |c| Ok::<_, crate::db::DbError>((store::list_accounts(c)?, store::list_authorizations(c)?)))
+            .await;
     match loaded {
         Ok((accounts, auths)) => {
             let list: Vec<Value> = accounts

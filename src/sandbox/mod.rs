@@ -128,7 +128,9 @@ where
     T: Send + 'static,
     F: FnOnce(&mut crate::db::DbConn, i64) -> Result<T, sim::SimError> + Send + 'static,
 {
-    let result = crate::db::run(pool, move |c| Ok::<_, crate::db::DbError>(crate::db::write_tx(c, |c| f(c, crate::now())))).await;
+    let result =
+        crate::db::run(pool, move |c| Ok::<_, crate::db::DbError>(crate::db::write_tx(c, |c| f(c, crate::now()))))
+            .await;
     match result {
         Ok(r) => r,
         Err(e) => {

@@ -62,8 +62,10 @@ impl Pusher {
     /// could be claimed.
     pub async fn deliver(&self, id: Option<String>) -> Option<Attempt> {
         let now = crate::now();
-        let claimed =
-            db::run(&self.pool, move |c| Ok::<_, crate::db::DbError>(db::write_tx(c, |c| store::claim_push(c, id.as_deref(), now))?)).await;
+        let claimed = db::run(&self.pool, move |c| {
+            Ok::<_, crate::db::DbError>(db::write_tx(c, |c| store::claim_push(c, id.as_deref(), now))?)
+        })
+        .await;
         let push = match claimed {
             Ok(Some(p)) => p,
             Ok(None) => return None,

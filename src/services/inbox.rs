@@ -128,7 +128,7 @@ fn apply(
             // With the first ticket (or after a long gap) a component token can now be had.
             let token_ok = store::credential(conn, store::COMPONENT_TOKEN)?.is_some_and(|t| t.expires_at > now);
             if !token_ok {
-                jobs::enqueue(conn, &jobs::RefreshComponentToken, Some("ticket"), now, now)?;
+                jobs::enqueue(conn, &jobs::RefreshComponentToken { force: false }, Some("ticket"), now, now)?;
             }
             processed("ticket stored")
         }

@@ -134,9 +134,7 @@ impl Platform {
         self.db(move |c| {
             let now = crate::now();
             match store::credential(c, store::TICKET)? {
-                Some(t) if t.expires_at > now => {
-                    sealer.open(&t.value_enc).map_err(|_| PlatformError::Sealed)
-                }
+                Some(t) if t.expires_at > now => sealer.open(&t.value_enc).map_err(|_| PlatformError::Sealed),
                 _ => Err(PlatformError::NoTicket),
             }
         })
@@ -178,7 +176,7 @@ impl Platform {
                         // names this token's generation, so each generation plans one refresh.
                         jobs::enqueue(
                             c,
-                            &jobs::RefreshComponentToken,
+                            &jobs::RefreshComponentToken { force: true },
                             Some(&format!("generation:{}", now + expires_in)),
                             now + expires_in - 2 * REFRESH_MARGIN_SECS,
                             now,

@@ -45,8 +45,11 @@ mod tests {
 
     #[test]
     fn a_pinned_reauthorization_carries_biz_appid_instead_of_auth_type() {
-        let url = authorization_url("https://mp", "wxC", "pre@@@1", "https://c/cb?state=s", AuthType::MiniProgram, None);
-        assert!(url.starts_with("https://mp/cgi-bin/componentloginpage?component_appid=wxC&pre_auth_code=pre%40%40%401"));
+        let url =
+            authorization_url("https://mp", "wxC", "pre@@@1", "https://c/cb?state=s", AuthType::MiniProgram, None);
+        assert!(
+            url.starts_with("https://mp/cgi-bin/componentloginpage?component_appid=wxC&pre_auth_code=pre%40%40%401")
+        );
         assert!(url.contains("redirect_uri=https%3A%2F%2Fc%2Fcb%3Fstate%3Ds") && url.ends_with("auth_type=2"));
         let pinned = authorization_url("https://mp", "wxC", "p", "r", AuthType::MiniProgram, Some("wxA"));
         assert!(pinned.ends_with("biz_appid=wxA") && !pinned.contains("auth_type"));

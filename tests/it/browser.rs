@@ -214,6 +214,16 @@ async fn browser_upgrades_to_a_dedicated_mini_program_and_unbinds_it() {
     click_link(&c, "Authorized").await;
     wait_for_heading(&c, "The mini program is bound").await;
     screenshot(&c, "mp-04-authorized").await;
+    // "Authorized" is a boosted navigation: the outcome comes inside the whole page, with
+    // the console's header, navigation and styles, not as a bare fragment.
+    assert!(c.current_url().await.unwrap().path().contains("/store/mini-program/authorizations/"));
+    c.find(Locator::XPath("//header[contains(@class,'topbar')]//nav//a[normalize-space()='Store Settings']"))
+        .await
+        .expect("the console's header and navigation are around the outcome");
+    c.find(Locator::XPath("//button[normalize-space()='Log out']")).await.expect("the header's log-out button");
+    let header_display =
+        c.execute("return getComputedStyle(document.querySelector('header.topbar')).display", vec![]).await.unwrap();
+    assert_eq!(header_display.as_str(), Some("flex"), "the console's stylesheet applies");
     click_link(&c, "Open the Mini Program tab").await;
     wait_for_heading(&c, "Acme Mall").await;
     screenshot(&c, "mp-05-tab-bound").await;

@@ -31,7 +31,8 @@ pub struct TestApp {
     pg: Option<PgDatabase>,
     database_url: String,
     extra: Vec<(String, String)>,
-    handle: actix_web::dev::ServerHandle,
+    stopper: minihost::startup::Stopper,
+    running: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// The instance's platform service, for tests that call WeChat through it directly.
     pub platform: std::sync::Arc<minihost::services::platform::Platform>,
     /// The settings it was started with (for a second instance on the same database).
@@ -70,17 +71,25 @@ impl TestApp {
         let app = Application::build(settings).await.expect("the app starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let pool = app.pool().clone();
-        let handle = app.server_handle();
+        let stopper = app.stopper();
         let platform = app.platform();
-        tokio::spawn(app.run_until_stopped());
+        let running = Some(tokio::spawn(app.run_until_stopped()));
         let extra = extra.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
-        Self { base, pool, _dir: dir, pg, database_url, extra, handle, platform, env }
+        Self { base, pool, _dir: dir, pg, database_url, extra, stopper, running, platform, env }
+    }
+
+    /// Stops the server and its job worker as SIGTERM would, and waits until both have ended.
+    pub async fn stop(&mut self) {
+        self.stopper.stop().await;
+        if let Some(running) = self.running.take() {
+            running.await.expect("the server task ends").expect("the server stops cleanly");
+        }
     }
 
     /// Stops this app and starts a new process on the same database and data directory
     /// (a new port), as a restart would.
     pub async fn restart(mut self) -> Self {
-        self.handle.stop(true).await;
+        self.stop().await;
         let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
         let pg = self.pg.take();
         let mut extra: Vec<(String, String)> = std::mem::take(&mut self.extra);
@@ -95,13 +104,21 @@ impl TestApp {
     /// Another console process on the same database and secret key (its own port and
     /// its own mounted sandbox, which shares the sandbox's tables).
     pub async fn second_instance(&self) -> TestApp {
+        self.second_instance_with(&[]).await
+    }
+
+    /// A second instance with some settings changed.
+    pub async fn second_instance_with(&self, extra: &[(&str, &str)]) -> TestApp {
         let mut env = self.env.clone();
         env.insert("MINIHOST_BIND".into(), "127.0.0.1:0".into());
+        for (k, v) in extra {
+            env.insert((*k).into(), (*v).into());
+        }
         let settings = Settings::from_lookup(|k| env.get(k).cloned()).unwrap();
         let app = Application::build(settings).await.expect("the second instance starts");
         let base = format!("http://127.0.0.1:{}", app.port());
-        let (pool, handle, platform) = (app.pool().clone(), app.server_handle(), app.platform());
-        tokio::spawn(app.run_until_stopped());
+        let (pool, stopper, platform) = (app.pool().clone(), app.stopper(), app.platform());
+        let running = Some(tokio::spawn(app.run_until_stopped()));
         TestApp {
             base,
             pool,
@@ -109,7 +126,8 @@ impl TestApp {
             pg: None,
             database_url: self.database_url.clone(),
             extra: Vec::new(),
-            handle,
+            stopper,
+            running,
             platform,
             env,
         }

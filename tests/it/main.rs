@@ -14,3 +14,4 @@ mod i18n;
 mod mini_program;
 mod platform;
 mod sandbox;
+mod worker;
