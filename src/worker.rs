@@ -101,10 +101,7 @@ async fn run_one_in_span(
     tokio::pin!(work);
     let result = tokio::select! {
         result = &mut work => Some(result),
-        _ = wait_for_stop(stop) => match tokio::time::timeout(grace, &mut work).await {
-            Ok(result) => Some(result),
-            Err(_) => None,
-        },
+        _ = wait_for_stop(stop) => tokio::time::timeout(grace, &mut work).await.ok(),
     };
     let (job_id, worker) = (job.id.clone(), worker.to_string());
     let saved = match result {

@@ -55,13 +55,26 @@ pub async fn authorized(
     let returned = authorization::handle_return(&platform, &user.0, &session_id, state, auth_code)
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
+    let returned = match returned {
+        Returned::Platform(result) => return platform_outcome(ctx, *result),
+        other => other,
+    };
     match returned {
         Returned::BadState => ok(&AuthorizedPage::refused(ctx, "authorized.bad_state")),
         Returned::Tenant { tenant_id, state, outcome } => {
             let o = OutcomeView::new(&ctx, &tenant_id, &state, outcome.as_ref());
             ok(&OutcomePage { ctx, o })
         }
-        Returned::Platform(Ok(authorizer)) => {
+        Returned::Platform(_) => Err(AppError::NotFound),
+    }
+}
+
+fn platform_outcome(
+    ctx: PageCtx,
+    result: Result<store::Authorizer, crate::services::platform::PlatformError>,
+) -> Result<HttpResponse, AppError> {
+    match result {
+        Ok(authorizer) => {
             let message = ctx.t_with("authorized.platform_done", &[("name", &authorizer.nick_name)]);
             ok(&AuthorizedPage {
                 ctx,
@@ -72,7 +85,7 @@ pub async fn authorized(
                 back: "/operator/platform",
             })
         }
-        Returned::Platform(Err(e)) => {
+        Err(e) => {
             let message = ctx.failure(&e.failure());
             ok(&AuthorizedPage {
                 ctx,

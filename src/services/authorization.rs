@@ -84,7 +84,7 @@ pub enum Returned {
     /// A tenant's authorization (None while the push's background completion runs).
     Tenant { tenant_id: String, state: String, outcome: Option<AuthOutcome> },
     /// An operator's authorization of an account to the platform.
-    Platform(Result<store::Authorizer, PlatformError>),
+    Platform(Box<Result<store::Authorizer, PlatformError>>),
 }
 
 /// Handles WeChat's redirect: takes the state (single use), then completes.
@@ -139,7 +139,7 @@ pub async fn handle_return(
                 Ok(store::finish_auth_state(c, &s, appid.as_deref(), &outcome)?)
             })
             .await?;
-            Ok(Returned::Platform(result))
+            Ok(Returned::Platform(Box::new(result)))
         }
     }
 }
