@@ -3,6 +3,8 @@
 //! Layout: `routes/` parse requests and pick responses, `domain/` holds pure rules,
 //! `db/` every query, `auth/` sessions, passwords and CSRF, `views` the shared page
 //! context, `startup` the server wiring used by `main.rs` and the integration tests.
+//! `sandbox` (cargo feature `sandbox`, on by default) is the simulator of WeChat; the
+//! console never calls into it.
 
 rust_i18n::i18n!("locales", fallback = "en");
 
@@ -14,6 +16,7 @@ pub mod error;
 pub mod i18n;
 pub mod jobs;
 pub mod routes;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod secrets;
 pub mod startup;
