@@ -77,12 +77,8 @@ impl Settings {
     /// Builds settings from any key lookup; tests pass a map.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let wechat_api_base = get("MINIHOST_WECHAT_API_BASE");
-        let sandbox = match get("MINIHOST_SANDBOX").as_deref() {
-            None => wechat_api_base.is_none(),
-            Some("on" | "true" | "1" | "yes") => true,
-            Some("off" | "false" | "0" | "no") => false,
-            Some(other) => bail!("MINIHOST_SANDBOX must be on or off, not {other:?}"),
-        };
+        let sandbox =
+            sandbox_mode(get("MINIHOST_SANDBOX").as_deref(), wechat_api_base.is_some(), cfg!(feature = "sandbox"))?;
         let component = ComponentCredentials {
             appid: get("MINIHOST_COMPONENT_APPID").unwrap_or_else(|| SANDBOX_COMPONENT_APPID.into()),
             secret: Secret::new(get("MINIHOST_COMPONENT_SECRET").unwrap_or_else(|| SANDBOX_COMPONENT_SECRET.into())),
@@ -141,6 +137,30 @@ impl Settings {
         }
         Ok(key)
     }
+}
+
+/// Whether the sandbox is mounted, from `MINIHOST_SANDBOX` (as given), whether
+/// `MINIHOST_WECHAT_API_BASE` is set, and whether this build has the sandbox compiled in
+/// (the `sandbox` cargo feature). A build without it refuses `on`, and refuses to start
+/// with neither setting, since there would be nothing to talk to.
+pub fn sandbox_mode(flag: Option<&str>, api_base_set: bool, compiled: bool) -> anyhow::Result<bool> {
+    let wanted = match flag {
+        None => !api_base_set,
+        Some("on" | "true" | "1" | "yes") => true,
+        Some("off" | "false" | "0" | "no") => false,
+        Some(other) => bail!("MINIHOST_SANDBOX must be on or off, not {other:?}"),
+    };
+    if wanted && !compiled {
+        if flag.is_some() {
+            bail!(
+                "this build has no sandbox; rebuild with `cargo build --features sandbox` or set MINIHOST_SANDBOX=off and MINIHOST_WECHAT_API_BASE to WeChat's API (https://api.weixin.qq.com)"
+            );
+        }
+        bail!(
+            "this build has no sandbox, so set the WeChat base URLs: MINIHOST_WECHAT_API_BASE (https://api.weixin.qq.com) and MINIHOST_WECHAT_MP_BASE (https://mp.weixin.qq.com), or rebuild with `cargo build --features sandbox`"
+        );
+    }
+    Ok(wanted)
 }
 
 fn parse_number<T: std::str::FromStr>(
@@ -211,5 +231,30 @@ impl AppConfig {
             component: settings.component.clone(),
             public_url,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sandbox_is_on_unless_a_real_api_base_is_given() {
+        assert!(sandbox_mode(None, false, true).unwrap());
+        assert!(!sandbox_mode(None, true, true).unwrap());
+        assert!(sandbox_mode(Some("on"), true, true).unwrap());
+        assert!(!sandbox_mode(Some("off"), false, true).unwrap());
+        assert!(sandbox_mode(Some("maybe"), false, true).is_err());
+    }
+
+    #[test]
+    fn a_build_without_the_sandbox_refuses_to_mount_it() {
+        let on = sandbox_mode(Some("on"), false, false).unwrap_err().to_string();
+        assert!(on.contains("this build has no sandbox") && on.contains("--features sandbox"), "{on}");
+        let unset = sandbox_mode(None, false, false).unwrap_err().to_string();
+        assert!(unset.contains("MINIHOST_WECHAT_API_BASE") && unset.contains("MINIHOST_WECHAT_MP_BASE"), "{unset}");
+        assert!(!unset.contains('\n'));
+        assert!(!sandbox_mode(None, true, false).unwrap());
+        assert!(!sandbox_mode(Some("off"), false, false).unwrap());
     }
 }

@@ -1,5 +1,5 @@
 //! Languages: English and Simplified Chinese. Every visible string comes from the
-//! catalog in `locales/app.yml` through `rust-i18n`.
+//! catalog in `locales/` (`app.yml` the console's, `sandbox.yml` the sandbox's) through `rust-i18n`.
 
 use actix_web::HttpRequest;
 

@@ -6,6 +6,8 @@
 //! `domain/` holds pure rules; `db/` every query; `auth/` sessions, passwords and CSRF;
 //! `views` the shared page context; `startup` the server wiring used by `main.rs` and
 //! the integration tests.
+//! `sandbox` (cargo feature `sandbox`, on by default) is the simulator of WeChat; the
+//! console never calls into it.
 
 rust_i18n::i18n!("locales", fallback = "en");
 
@@ -17,6 +19,7 @@ pub mod error;
 pub mod htmx;
 pub mod i18n;
 pub mod routes;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod secrets;
 pub mod services;

@@ -37,9 +37,11 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
-        Command::Migrate => Settings::from_env().and_then(|s| startup::prepare_database(&s.database_url)).map(|_| {
-            tracing::info!("migrations are up to date");
-        }),
+        Command::Migrate => {
+            Settings::from_env().and_then(|s| startup::prepare_database(&s.database_url, s.sandbox)).map(|_| {
+                tracing::info!("migrations are up to date");
+            })
+        }
         Command::Operator { command: OperatorCommand::Create { email } } => create_operator(&email),
     };
     match result {
@@ -66,7 +68,7 @@ fn create_operator(email: &str) -> anyhow::Result<()> {
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input)?;
     let password = input.lines().next().unwrap_or_default().to_string();
-    let pool = startup::prepare_database(&settings.database_url)?;
+    let pool = startup::prepare_database(&settings.database_url, settings.sandbox)?;
     let mut conn = pool.get()?;
     startup::create_operator(&mut conn, email, &password)?;
     println!("operator {email} is ready");

@@ -19,6 +19,7 @@ pub struct Application {
     platform: std::sync::Arc<crate::services::platform::Platform>,
     server: Server,
     worker: crate::worker::WorkerHandle,
+    #[cfg(feature = "sandbox")]
     sandbox: Option<crate::sandbox::SandboxHandle>,
 }
 
@@ -27,7 +28,7 @@ impl Application {
     /// listener and builds the server (not yet running).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let master = settings.load_secret_key()?;
-        let pool = prepare_database(&settings.database_url)?;
+        let pool = prepare_database(&settings.database_url, settings.sandbox)?;
         bootstrap_operator(&pool, &settings)?;
         let listener =
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -50,8 +51,11 @@ impl Application {
         let (sealer_data, crypt_data) = (web::Data::new(sealer), web::Data::new(crypt));
         let platform_data = web::Data::from(platform.clone());
         // The WeChat simulator and its background pusher, when sandbox mode is on.
-        let sandbox = config.sandbox.then(|| crate::sandbox::start(pool.clone(), config.clone()));
+        #[cfg(feature = "sandbox")]
+        let sandbox = config.sandbox.then(|| crate::sandbox::start(pool.clone(), sandbox_config(&config)));
+        #[cfg(feature = "sandbox")]
         let sandbox_routes = sandbox.clone();
+        let dev_tools = config.sandbox;
         let cookie_secure = config.cookie_secure;
         let server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), cookie_key.clone())
@@ -61,17 +65,12 @@ impl Application {
                 .cookie_same_site(SameSite::Lax)
                 .cookie_content_security(CookieContentSecurity::Private)
                 .build();
-            App::new()
+            // The console: its own scope, the only one with the session and CSRF middleware.
+            // It matches every path, so it is registered last.
+            let console = web::scope("")
                 .wrap(middleware::from_fn(crate::htmx::errors_as_toasts))
                 .wrap(middleware::from_fn(csrf::middleware))
                 .wrap(session)
-                .wrap(
-                    middleware::DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("X-Frame-Options", "DENY"))
-                        .add(("Referrer-Policy", "same-origin")),
-                )
-                .wrap(TracingLogger::default())
                 .app_data(pool_data.clone())
                 .app_data(config_data.clone())
                 .app_data(sealer_data.clone())
@@ -88,12 +87,28 @@ impl Application {
                 )
                 .configure(routes::configure)
                 .configure(|cfg| {
-                    if let Some(handle) = &sandbox_routes {
-                        crate::sandbox::configure(cfg, handle);
+                    if dev_tools {
                         routes::configure_sandbox_dev(cfg);
                     }
                 })
-                .default_service(web::to(routes::not_found))
+                .default_service(web::to(routes::not_found));
+            App::new()
+                .wrap(
+                    middleware::DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "same-origin")),
+                )
+                .wrap(TracingLogger::default())
+                // The simulator of WeChat first: its own scopes and resources under /sandbox,
+                // outside the console's session and CSRF middleware.
+                .configure(|_cfg| {
+                    #[cfg(feature = "sandbox")]
+                    if let Some(handle) = &sandbox_routes {
+                        crate::sandbox::configure(_cfg, handle);
+                    }
+                })
+                .service(console)
         })
         .listen(listener)?
         // Signals are ours (see `run_until_stopped`): the worker must hear them too.
@@ -106,7 +121,16 @@ impl Application {
             settings.job_shutdown_grace,
         );
         tracing::info!(url = %config.public_url, sandbox = config.sandbox, "minihost is listening on {addr}");
-        Ok(Self { port: addr.port(), config, pool, platform, server, worker, sandbox })
+        Ok(Self {
+            port: addr.port(),
+            config,
+            pool,
+            platform,
+            server,
+            worker,
+            #[cfg(feature = "sandbox")]
+            sandbox,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -144,6 +168,7 @@ impl Application {
         let result = self.server.await;
         signals.abort();
         self.worker.shutdown().await;
+        #[cfg(feature = "sandbox")]
         if let Some(sandbox) = &self.sandbox {
             sandbox.stop();
         }
@@ -189,15 +214,39 @@ async fn wait_for_signal() {
     }
 }
 
-/// Connects and applies migrations (`minihost migrate` stops after this).
-pub fn prepare_database(database_url: &str) -> anyhow::Result<DbPool> {
+/// Connects and applies migrations (`minihost migrate` stops after this): the console's,
+/// then, when the sandbox is on, the sandbox's own set.
+pub fn prepare_database(database_url: &str, sandbox: bool) -> anyhow::Result<DbPool> {
     let pool = db::connect(database_url)?;
     let mut conn = pool.get().context("cannot get a database connection")?;
     db::migrate(&mut conn)?;
+    #[cfg(feature = "sandbox")]
+    if sandbox {
+        crate::sandbox::migrate(&mut conn)?;
+    }
+    #[cfg(not(feature = "sandbox"))]
+    debug_assert!(!sandbox, "config refuses the sandbox in a build without it");
     let now = crate::now();
     db::sessions::delete_expired(&mut conn, now)?;
     db::throttle::prune(&mut conn, now - crate::domain::throttle::WINDOW_SECS)?;
     Ok(pool)
+}
+
+/// What the sandbox needs from the console's configuration.
+#[cfg(feature = "sandbox")]
+fn sandbox_config(config: &AppConfig) -> crate::sandbox::SandboxConfig {
+    let c = &config.component;
+    crate::sandbox::SandboxConfig {
+        public_url: config.public_url.clone(),
+        component_appid: c.appid.clone(),
+        component_secret: c.secret.expose().to_string(),
+        component_token: c.token.expose().to_string(),
+        component_aes_key: c.aes_key.expose().to_string(),
+        ticket_interval_secs: config.sandbox_ticket_interval_secs,
+        token_ttl_secs: config.sandbox_token_ttl_secs,
+        api_base: config.wechat_api_base.clone(),
+        mp_base: config.wechat_mp_base.clone(),
+    }
 }
 
 /// At first start, when no operator exists, creates one (CONTRACT.md).

@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::views::{PageCtx, ok};
 
 #[derive(Template)]
-#[template(path = "sandbox/mailbox.html")]
+#[template(path = "mailbox.html")]
 struct MailboxPage {
     ctx: PageCtx,
     emails: Vec<OutboxEmail>,

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::db::{self, DbConn};
 
-use super::{Sandbox, sim, store};
+use super::{Sandbox, sim, store, with_conn};
 
 /// Largest response body the call log reads to find the errcode.
 const MAX_LOGGED_BODY: usize = 4 * 1024 * 1024;
@@ -85,17 +85,14 @@ pub async fn answer<F>(sb: &Sandbox, f: F) -> HttpResponse
 where
     F: FnOnce(&mut DbConn, i64) -> ApiResult + Send + 'static,
 {
-    match db::run(&sb.pool, move |c| Ok::<_, crate::db::DbError>(f(c, crate::now()))).await {
+    match with_conn(&sb.pool, move |c| f(c, crate::now())).await {
         Ok(Ok(v)) => HttpResponse::Ok().json(v),
         Ok(Err(ApiError::Wx(code))) => error_response(code),
         Ok(Err(ApiError::Db(e))) => {
             tracing::error!(error = %e, "sandbox: database error");
             error_response(-1)
         }
-        Err(e) => {
-            tracing::error!(error = ?e, "sandbox: database error");
-            error_response(-1)
-        }
+        Err(_) => error_response(-1),
     }
 }
 
@@ -203,11 +200,8 @@ fn func_info(ids: &[i64]) -> Value {
 
 /// `POST /cgi-bin/component/api_component_token` (reference §1.4).
 pub async fn component_token(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResponse {
-    let (appid, secret, ttl) = (
-        sb.config.component.appid.clone(),
-        sb.config.component.secret.expose().to_string(),
-        sb.config.sandbox_token_ttl_secs,
-    );
+    let (appid, secret, ttl) =
+        (sb.config.component_appid.clone(), sb.config.component_secret.clone(), sb.config.token_ttl_secs);
     answer(&sb, move |c, now| {
         let body = Body::parse(&bytes)?;
         let given_appid = body.str("component_appid").ok_or(wx(41002))?;
@@ -231,7 +225,7 @@ pub async fn component_token(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpR
 
 /// `POST /cgi-bin/component/api_create_preauthcode` (reference §1.5).
 pub async fn create_preauthcode(sb: web::Data<Sandbox>, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
-    let appid = sb.config.component.appid.clone();
+    let appid = sb.config.component_appid.clone();
     let query = query_map(&req);
     answer(&sb, move |c, now| {
         let body = Body::parse(&bytes)?;
@@ -245,8 +239,8 @@ pub async fn create_preauthcode(sb: web::Data<Sandbox>, req: HttpRequest, bytes:
 /// `POST /cgi-bin/component/api_query_auth` (reference §1.7). Unknown or used code:
 /// 61009; expired code: 61010; authorization revoked since: 61003.
 pub async fn query_auth(sb: web::Data<Sandbox>, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
-    let appid = sb.config.component.appid.clone();
-    let ttl = sb.config.sandbox_token_ttl_secs;
+    let appid = sb.config.component_appid.clone();
+    let ttl = sb.config.token_ttl_secs;
     let query = query_map(&req);
     answer(&sb, move |c, now| {
         let body = Body::parse(&bytes)?;
@@ -280,8 +274,8 @@ pub async fn query_auth(sb: web::Data<Sandbox>, req: HttpRequest, bytes: web::By
 /// `POST /cgi-bin/component/api_authorizer_token` (reference §1.8): a new access token;
 /// the refresh token stays the same until the next (re-)authorization.
 pub async fn authorizer_token(sb: web::Data<Sandbox>, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
-    let appid = sb.config.component.appid.clone();
-    let ttl = sb.config.sandbox_token_ttl_secs;
+    let appid = sb.config.component_appid.clone();
+    let ttl = sb.config.token_ttl_secs;
     let query = query_map(&req);
     answer(&sb, move |c, now| {
         let body = Body::parse(&bytes)?;
@@ -304,7 +298,7 @@ pub async fn authorizer_token(sb: web::Data<Sandbox>, req: HttpRequest, bytes: w
 
 /// `POST /cgi-bin/component/api_get_authorizer_info` (reference §1.9).
 pub async fn get_authorizer_info(sb: web::Data<Sandbox>, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
-    let appid = sb.config.component.appid.clone();
+    let appid = sb.config.component_appid.clone();
     let query = query_map(&req);
     answer(&sb, move |c, now| {
         let body = Body::parse(&bytes)?;
@@ -354,7 +348,7 @@ fn authorizer_info(a: &store::Account) -> Value {
 
 /// `POST /cgi-bin/component/api_get_authorizer_list` (reference §1.10); count 1..=500.
 pub async fn get_authorizer_list(sb: web::Data<Sandbox>, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
-    let appid = sb.config.component.appid.clone();
+    let appid = sb.config.component_appid.clone();
     let query = query_map(&req);
     answer(&sb, move |c, now| {
         let body = Body::parse(&bytes)?;
@@ -376,9 +370,9 @@ pub async fn get_authorizer_list(sb: web::Data<Sandbox>, req: HttpRequest, bytes
 
 /// `POST /cgi-bin/component/api_start_push_ticket` (reference §1.3): pushes a new ticket now.
 pub async fn start_push_ticket(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResponse {
-    let (appid, secret) = (sb.config.component.appid.clone(), sb.config.component.secret.expose().to_string());
-    let started = db::run(&sb.pool, move |c| -> Result<_, crate::db::DbError> {
-        let result = (|| {
+    let (appid, secret) = (sb.config.component_appid.clone(), sb.config.component_secret.clone());
+    let started = with_conn(&sb.pool, move |c| {
+        (|| {
             let body = Body::parse(&bytes)?;
             let given = body.str("component_appid").ok_or(wx(41002))?;
             if given != appid {
@@ -395,8 +389,7 @@ pub async fn start_push_ticket(sb: web::Data<Sandbox>, bytes: web::Bytes) -> Htt
                     sim::SimError::Refused(_) => wx(-1),
                 })
             })
-        })();
-        Ok(result)
+        })()
     })
     .await;
     match started {
@@ -436,14 +429,14 @@ pub async fn gate(
     };
     let endpoint = req.path().strip_prefix("/sandbox/wechat").unwrap_or(req.path()).to_string();
     let ep = endpoint.clone();
-    let fault =
-        db::run(&sb.pool, move |c| Ok::<_, crate::db::DbError>(db::write_tx(c, |c| store::take_fault(c, &ep))?)).await;
+    let fault = with_conn(&sb.pool, move |c| db::write_tx(c, |c| store::take_fault(c, &ep))).await;
     let fault = match fault {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::warn!(error = ?e, "sandbox: cannot read faults");
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "sandbox: cannot read faults");
             None
         }
+        Err(_) => None,
     };
     let mut fault_label = None;
     if let Some(f) = fault {
@@ -500,11 +493,11 @@ pub async fn gate(
 }
 
 async fn log_call(sb: &Sandbox, endpoint: String, errcode: Option<i64>, status: u16, fault: Option<String>) {
-    let logged = db::run(&sb.pool, move |c| -> Result<_, crate::db::DbError> {
-        Ok(db::write_tx(c, |c| store::insert_call(c, &endpoint, errcode, status, fault.as_deref(), crate::now()))?)
+    let logged = with_conn(&sb.pool, move |c| {
+        db::write_tx(c, |c| store::insert_call(c, &endpoint, errcode, status, fault.as_deref(), crate::now()))
     })
     .await;
-    if let Err(e) = logged {
-        tracing::warn!(error = ?e, "sandbox: cannot log a call");
+    if let Ok(Err(e)) = logged {
+        tracing::warn!(error = %e, "sandbox: cannot log a call");
     }
 }

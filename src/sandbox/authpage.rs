@@ -1,17 +1,14 @@
 //! WeChat's authorization page (reference §1.6) under `/sandbox/mp`: the PC page
 //! `cgi-bin/componentloginpage` and the mobile link `safe/bindcomponent` render the same
 //! page, where "scanning the QR code" is clicking here. The form posts back to the same
-//! path; WeChat's site is outside the console's CSRF check, and the form's one-time
-//! field is the `pre_auth_code` itself, used up by the first successful post.
+//! path; like WeChat's own page it has no session and no CSRF cookie: the form's
+//! one-time field is the `pre_auth_code` itself, used up by the first successful post.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::db;
-use crate::error::AppError;
-use crate::views::{PageCtx, ok};
-
-use super::{Sandbox, api, run_sim, sim, store};
+use super::page::{SandboxCtx, SandboxError};
+use super::{Sandbox, api, run_sim, sim, store, with_conn};
 
 /// The query (GET) or form (POST) parameters of the page.
 #[derive(Default, Clone)]
@@ -85,7 +82,7 @@ pub struct FuncChoice {
 #[derive(Template)]
 #[template(path = "sandbox/authorize.html")]
 struct AuthorizePage {
-    ctx: PageCtx,
+    ctx: SandboxCtx,
     action: String,
     component_appid: String,
     pre_auth_code: String,
@@ -102,40 +99,44 @@ struct AuthorizePage {
 #[derive(Template)]
 #[template(path = "sandbox/authorize_error.html")]
 struct AuthorizeError {
-    ctx: PageCtx,
+    ctx: SandboxCtx,
     message: String,
 }
 
-fn error_page(ctx: PageCtx, key: &str) -> Result<HttpResponse, AppError> {
+/// WeChat's "authorization failed" page (200, as WeChat answers it).
+fn error_page(ctx: SandboxCtx, key: &str) -> Result<HttpResponse, SandboxError> {
     let message = ctx.t(key);
-    ok(&AuthorizeError { ctx, message })
+    ctx.reply(false).ok(&AuthorizeError { ctx, message })
 }
 
-fn func_choices(ctx: &PageCtx, ids: &[i64], ticked: &dyn Fn(i64) -> bool) -> Vec<FuncChoice> {
+fn func_choices(ctx: &SandboxCtx, ids: &[i64], ticked: &dyn Fn(i64) -> bool) -> Vec<FuncChoice> {
     ids.iter().map(|&id| FuncChoice { id, name: ctx.t(&format!("sandbox.func.{id}")), checked: ticked(id) }).collect()
 }
 
 async fn render(
-    ctx: PageCtx,
+    ctx: SandboxCtx,
     sb: &Sandbox,
     path: &str,
     p: Params,
     error: Option<&str>,
-) -> Result<HttpResponse, AppError> {
-    let component = sb.config.component.appid.clone();
+) -> Result<HttpResponse, SandboxError> {
+    let component = sb.config.component_appid.clone();
     let (code, cid) = (p.pre_auth_code.clone(), p.component_appid.clone());
-    let loaded = db::run(&sb.pool, move |c| -> Result<_, crate::db::DbError> {
+    let loaded = with_conn(&sb.pool, move |c| {
         if cid != component {
-            return Ok(Err(sim::SimError::Refused("sandbox.err.component_invalid")));
+            return Err(sim::SimError::Refused("sandbox.err.component_invalid"));
         }
-        if let Err(e) = sim::check_pre_auth_code(c, &component, &code, crate::now()) {
-            return Ok(Err(e));
-        }
-        Ok(Ok((store::list_accounts(c)?, store::list_authorizations(c)?)))
+        sim::check_pre_auth_code(c, &component, &code, crate::now())?;
+        Ok((store::list_accounts(c)?, store::list_authorizations(c)?))
     })
-    .await?;
+    .await
+    .map_err(|_| ctx.internal())?;
     let (accounts, auths) = match loaded {
         Ok(x) => x,
+        Err(sim::SimError::Db(e)) => {
+            tracing::error!(error = %e, "sandbox: cannot load the authorization page");
+            return Err(ctx.internal());
+        }
         Err(e) => return error_page(ctx, e.key()),
     };
     if let Err(e) = sim::check_redirect_uri(&sb.config.public_url, &p.redirect_uri) {
@@ -168,7 +169,8 @@ async fn render(
     let mp_funcs = func_choices(&ctx, &sim::MP_FUNC_IDS, &ticked);
     let oa_funcs = func_choices(&ctx, &sim::OA_FUNC_IDS, &ticked);
     let error = error.map(|k| ctx.t(k));
-    ok(&AuthorizePage {
+    let reply = ctx.reply(false);
+    reply.ok(&AuthorizePage {
         ctx,
         action: format!("/sandbox/mp/{}", path.trim_start_matches("/sandbox/mp/")),
         component_appid: p.component_appid,
@@ -185,20 +187,20 @@ async fn render(
 }
 
 /// `GET /sandbox/mp/cgi-bin/componentloginpage` and `/sandbox/mp/safe/bindcomponent`.
-pub async fn show(ctx: PageCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+pub async fn show(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Result<HttpResponse, SandboxError> {
     let params = Params::from_pairs(api::query_map(&req));
     render(ctx, &sb, req.path(), params, None).await
 }
 
 /// The Authorize button.
 pub async fn confirm(
-    ctx: PageCtx,
+    ctx: SandboxCtx,
     sb: web::Data<Sandbox>,
     req: HttpRequest,
     form: web::Form<Vec<(String, String)>>,
-) -> Result<HttpResponse, AppError> {
+) -> Result<HttpResponse, SandboxError> {
     let p = Params::from_pairs(form.into_inner());
-    let appid = sb.config.component.appid.clone();
+    let appid = sb.config.component_appid.clone();
     if p.component_appid != appid {
         return error_page(ctx, "sandbox.err.component_invalid");
     }
@@ -206,7 +208,14 @@ pub async fn confirm(
         return render(ctx, &sb, req.path(), p, Some("sandbox.auth.choose_account")).await;
     };
     let lookup = chosen.clone();
-    let account = db::run(&sb.pool, move |c| Ok::<_, crate::db::DbError>(store::find_account(c, &lookup)?)).await?;
+    let account = match with_conn(&sb.pool, move |c| store::find_account(c, &lookup)).await {
+        Ok(Ok(account)) => account,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "sandbox: cannot read an account");
+            return Err(ctx.internal());
+        }
+        Err(_) => return Err(ctx.internal()),
+    };
     let allowed = account
         .as_ref()
         .is_some_and(|a| (p.biz_appid.is_empty() || p.biz_appid == a.appid) && p.refusal_for(&a.kind).is_none());

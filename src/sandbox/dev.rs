@@ -1,13 +1,12 @@
-//! JSON endpoints for tests and scripts under `/sandbox/dev/` (no session, exempt from
-//! the console's CSRF check). They do exactly what the human page's buttons do.
+//! JSON endpoints for tests and scripts under `/sandbox/dev/` (no session, no CSRF token:
+//! they take JSON bodies, which a cross-site form cannot send). They do exactly what the
+//! human page's buttons do.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::db;
-
-use super::{Sandbox, api, run_sim, sim, store};
+use super::{Sandbox, api, run_sim, sim, store, with_conn};
 
 fn error(status: StatusCode, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({ "error": message }))
@@ -34,19 +33,37 @@ fn internal(e: impl std::fmt::Debug) -> HttpResponse {
     error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
 }
 
+/// Reads with [`with_conn`]; `Err` is the 500 answer.
+async fn read<T, F>(sb: &Sandbox, f: F) -> Result<T, HttpResponse>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut crate::db::DbConn) -> diesel::QueryResult<T> + Send + 'static,
+{
+    match with_conn(&sb.pool, f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(internal(e)),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// Any other path or method under `/sandbox/dev`.
+pub async fn not_found() -> HttpResponse {
+    error(StatusCode::NOT_FOUND, "no such dev endpoint")
+}
+
 /// `GET /sandbox/dev/ticket`: the last ticket pushed, 404 before the first.
 pub async fn ticket(sb: web::Data<Sandbox>) -> HttpResponse {
-    match db::run(&sb.pool, |c| Ok::<_, crate::db::DbError>(store::last_ticket(c)?)).await {
+    match read(&sb, store::last_ticket).await {
         Ok(Some(t)) => HttpResponse::Ok().json(json!({ "ticket": t.ticket, "created_at": t.created_at })),
         Ok(None) => error(StatusCode::NOT_FOUND, "no ticket pushed yet"),
-        Err(e) => internal(e),
+        Err(resp) => resp,
     }
 }
 
 /// `POST /sandbox/dev/push-ticket`: mints and pushes a ticket now; answers it with the
 /// console's HTTP status (null when it could not be reached).
 pub async fn push_ticket(sb: web::Data<Sandbox>) -> HttpResponse {
-    let appid = sb.config.component.appid.clone();
+    let appid = sb.config.component_appid.clone();
     match run_sim(&sb.pool, move |c, now| sim::new_ticket(c, &appid, now, true)).await {
         Ok((ticket, push_id)) => {
             let attempt = sb.pusher.deliver(Some(push_id)).await;
@@ -118,9 +135,9 @@ pub async fn add_fault(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpRespons
 }
 
 pub async fn list_faults(sb: web::Data<Sandbox>) -> HttpResponse {
-    match db::run(&sb.pool, |c| Ok::<_, crate::db::DbError>(store::list_faults(c)?)).await {
+    match read(&sb, store::list_faults).await {
         Ok(faults) => HttpResponse::Ok().json(json!({ "faults": faults })),
-        Err(e) => internal(e),
+        Err(resp) => resp,
     }
 }
 
@@ -137,27 +154,23 @@ pub async fn calls(sb: web::Data<Sandbox>, req: HttpRequest) -> HttpResponse {
     let endpoint = api::query_map(&req)
         .remove("endpoint")
         .map(|e| e.strip_prefix("/sandbox/wechat").map(str::to_string).unwrap_or(e));
-    match db::run(&sb.pool, move |c| Ok::<_, crate::db::DbError>(store::list_calls(c, endpoint.as_deref(), 1000)?))
-        .await
-    {
+    match read(&sb, move |c| store::list_calls(c, endpoint.as_deref(), 1000)).await {
         Ok(calls) => HttpResponse::Ok().json(json!({ "count": calls.len(), "calls": calls })),
-        Err(e) => internal(e),
+        Err(resp) => resp,
     }
 }
 
 /// `GET /sandbox/dev/pushes`: the push log, newest first (last 200), with each decrypted payload.
 pub async fn pushes(sb: web::Data<Sandbox>) -> HttpResponse {
-    match db::run(&sb.pool, |c| Ok::<_, crate::db::DbError>(store::list_pushes(c, 200)?)).await {
+    match read(&sb, |c| store::list_pushes(c, 200)).await {
         Ok(pushes) => HttpResponse::Ok().json(json!({ "count": pushes.len(), "pushes": pushes })),
-        Err(e) => internal(e),
+        Err(resp) => resp,
     }
 }
 
 /// `GET /sandbox/dev/accounts`: the simulated accounts with their authorization.
 pub async fn accounts(sb: web::Data<Sandbox>) -> HttpResponse {
-    let loaded =
-        db::run(&sb.pool, |c| Ok::<_, crate::db::DbError>((store::list_accounts(c)?, store::list_authorizations(c)?)))
-            .await;
+    let loaded = read(&sb, |c| Ok((store::list_accounts(c)?, store::list_authorizations(c)?))).await;
     match loaded {
         Ok((accounts, auths)) => {
             let list: Vec<Value> = accounts
@@ -178,7 +191,7 @@ pub async fn accounts(sb: web::Data<Sandbox>) -> HttpResponse {
                 .collect();
             HttpResponse::Ok().json(json!({ "accounts": list }))
         }
-        Err(e) => internal(e),
+        Err(resp) => resp,
     }
 }
 
@@ -216,7 +229,7 @@ pub async fn authorize(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpRespons
         Ok(r) => r,
         Err(resp) => return *resp,
     };
-    let (component, public) = (sb.config.component.appid.clone(), sb.config.public_url.clone());
+    let (component, public) = (sb.config.component_appid.clone(), sb.config.public_url.clone());
     let result = run_sim(&sb.pool, move |c, now| {
         let request = sim::AuthorizeInput {
             pre_auth_code: &r.pre_auth_code,
@@ -252,7 +265,7 @@ pub async fn revoke(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResponse {
         Ok(r) => r,
         Err(resp) => return *resp,
     };
-    let component = sb.config.component.appid.clone();
+    let component = sb.config.component_appid.clone();
     match run_sim(&sb.pool, move |c, now| sim::revoke(c, &component, &r.appid, now)).await {
         Ok(()) => {
             sb.pusher.wake();
@@ -274,7 +287,7 @@ pub async fn update_permissions(sb: web::Data<Sandbox>, bytes: web::Bytes) -> Ht
         Ok(r) => r,
         Err(resp) => return *resp,
     };
-    let component = sb.config.component.appid.clone();
+    let component = sb.config.component_appid.clone();
     let result =
         run_sim(&sb.pool, move |c, now| sim::update_permissions(c, &component, &r.appid, &r.func_ids, now)).await;
     match result {

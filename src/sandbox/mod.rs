@@ -1,10 +1,16 @@
 //! The WeChat sandbox: a simulator of WeChat's Open Platform for a third-party platform,
-//! mounted under `/sandbox` when sandbox mode is on.
+//! mounted under `/sandbox` when sandbox mode is on. Compiled only with the cargo feature
+//! `sandbox` (on by default).
 //!
 //! The console reaches it only over HTTP through its configured base URLs; nothing in the
-//! console calls this module, and this module uses none of the console's queries. Its
-//! state lives in its own `sandbox_*` tables, so it survives restarts and is shared by
-//! every process on the database.
+//! console calls this module, and this module uses none of the console's code beyond the
+//! shared infrastructure (the connection layer `crate::db::{DbConn, DbPool, write_tx,
+//! run}`, `crate::now`, `crate::new_id`, `crate::i18n`) and the wire-level protocol
+//! (`crate::wechat::crypto`). Its pages have their own layout, context ([`page::SandboxCtx`]),
+//! error page ([`page::SandboxError`]) and CSRF protection ([`page::CheckedForm`]); they
+//! never read the console's session. Its state lives in its own `sandbox_*` tables,
+//! created by its own migration set (`migrations/sandbox/`, [`migrate`]), so it survives
+//! restarts and is shared by every process on the database.
 //!
 //! * [`api`]: `api.weixin.qq.com` under `/sandbox/wechat` (component endpoints, fault
 //!   injection, call log, token checks).
@@ -15,13 +21,14 @@
 use std::sync::Arc;
 
 use actix_web::{middleware, web};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::config::AppConfig;
-use crate::db::DbPool;
+use crate::db::{DbConn, DbPool};
 
 pub mod api;
 pub mod authpage;
 pub mod dev;
+pub mod page;
 pub mod pages;
 pub mod push;
 pub mod schema;
@@ -30,10 +37,37 @@ pub mod store;
 
 pub use api::check_authorizer_token;
 
+/// What the sandbox needs to know, built by `startup` from the console's configuration.
+#[derive(Clone)]
+pub struct SandboxConfig {
+    /// The console's public URL: pushes go to `{public_url}/wechat/component/events`, and
+    /// redirect URIs must be on its host.
+    pub public_url: String,
+    /// The simulated third-party platform's credentials.
+    pub component_appid: String,
+    pub component_secret: String,
+    pub component_token: String,
+    pub component_aes_key: String,
+    /// How often a `component_verify_ticket` is pushed.
+    pub ticket_interval_secs: u64,
+    /// Lifetime of the tokens it issues.
+    pub token_ttl_secs: i64,
+    /// The base URLs the console uses for it, shown on its page.
+    pub api_base: String,
+    pub mp_base: String,
+}
+
+impl SandboxConfig {
+    /// Whether browsers reach it over HTTPS (its cookies are then `Secure`).
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
 /// What the sandbox's handlers share.
 pub struct Sandbox {
     pub pool: DbPool,
-    pub config: AppConfig,
+    pub config: SandboxConfig,
     pub pusher: Arc<push::Pusher>,
 }
 
@@ -53,8 +87,29 @@ impl SandboxHandle {
     }
 }
 
+#[cfg(feature = "sqlite")]
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sandbox/sqlite");
+#[cfg(feature = "postgres")]
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sandbox/postgres");
+
+/// Creates the sandbox's tables and seeded accounts when missing (its own migration set;
+/// `startup` calls it after the console's migrations, only when the sandbox is on).
+pub fn migrate(conn: &mut DbConn) -> anyhow::Result<()> {
+    let applied = match conn {
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        #[cfg(feature = "postgres")]
+        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+    }
+    .map_err(|e| anyhow::anyhow!("sandbox migration failed: {e}"))?;
+    if applied > 0 {
+        tracing::info!(count = applied, "applied the sandbox's migrations");
+    }
+    Ok(())
+}
+
 /// Creates the sandbox's state and spawns its pusher (needs a Tokio runtime).
-pub fn start(pool: DbPool, config: AppConfig) -> SandboxHandle {
+pub fn start(pool: DbPool, config: SandboxConfig) -> SandboxHandle {
     let pusher = Arc::new(push::Pusher::new(pool.clone(), config.clone()));
     tokio::spawn(pusher.clone().run());
     SandboxHandle { data: web::Data::new(Sandbox { pool, config, pusher }) }
@@ -78,8 +133,12 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
     post!("/cgi-bin/component/api_start_push_ticket", api::start_push_ticket);
 }
 
-/// Mounts every sandbox route (the dev mailbox stays in `routes::configure_sandbox_dev`).
+/// Mounts every sandbox route. `startup` registers them before the console's scope: each
+/// is its own scope or resource, so paths they do not claim (the console's dev mailbox at
+/// `/sandbox/mailbox`) still reach the console. None of them passes through the
+/// console's session or CSRF middleware; the human forms check [`page::CheckedForm`].
 pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
+    let form = || web::FormConfig::default().limit(64 * 1024).error_handler(page::bad_form);
     cfg.app_data(handle.data())
         .service(
             web::scope("/sandbox/wechat")
@@ -89,10 +148,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
         )
         .service(
             web::scope("/sandbox/mp")
+                .app_data(form())
                 .route("/cgi-bin/componentloginpage", web::get().to(authpage::show))
                 .route("/cgi-bin/componentloginpage", web::post().to(authpage::confirm))
                 .route("/safe/bindcomponent", web::get().to(authpage::show))
-                .route("/safe/bindcomponent", web::post().to(authpage::confirm)),
+                .route("/safe/bindcomponent", web::post().to(authpage::confirm))
+                .default_service(web::to(page::not_found)),
         )
         .service(
             web::scope("/sandbox/dev")
@@ -110,32 +171,54 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .route("/update-permissions", web::post().to(dev::update_permissions))
                 .route("/expire-tokens", web::post().to(dev::expire_tokens))
                 .route("/expire-codes", web::post().to(dev::expire_codes))
-                .route("/expire-tickets", web::post().to(dev::expire_tickets)),
+                .route("/expire-tickets", web::post().to(dev::expire_tickets))
+                .default_service(web::to(dev::not_found)),
         )
-        .route("/sandbox", web::get().to(pages::home))
-        .route("/sandbox/", web::get().to(pages::home))
-        .route("/sandbox/push-ticket", web::post().to(pages::push_ticket))
-        .route("/sandbox/accounts/{appid}", web::post().to(pages::edit_account))
-        .route("/sandbox/accounts/{appid}/revoke", web::post().to(pages::revoke))
-        .route("/sandbox/accounts/{appid}/permissions", web::post().to(pages::permissions))
-        .route("/sandbox/faults", web::post().to(pages::add_fault))
-        .route("/sandbox/faults/clear", web::post().to(pages::clear_faults));
+        .service(web::resource("/sandbox").route(web::get().to(pages::home)))
+        .service(web::resource("/sandbox/").route(web::get().to(pages::home)))
+        .service(web::resource("/sandbox/push-ticket").app_data(form()).route(web::post().to(pages::push_ticket)))
+        .service(web::resource("/sandbox/accounts/{appid}").app_data(form()).route(web::post().to(pages::edit_account)))
+        .service(
+            web::resource("/sandbox/accounts/{appid}/revoke").app_data(form()).route(web::post().to(pages::revoke)),
+        )
+        .service(
+            web::resource("/sandbox/accounts/{appid}/permissions")
+                .app_data(form())
+                .route(web::post().to(pages::permissions)),
+        )
+        .service(web::resource("/sandbox/faults").app_data(form()).route(web::post().to(pages::add_fault)))
+        .service(web::resource("/sandbox/faults/clear").app_data(form()).route(web::post().to(pages::clear_faults)));
+}
+
+/// The database could not be reached (already logged).
+#[derive(Debug)]
+pub struct Unavailable;
+
+/// Runs `f` on a pooled connection on the blocking thread pool. The one place the
+/// sandbox calls `crate::db::run`; `f` returns its own result (a diesel result, an
+/// [`api::ApiError`], a [`sim::SimError`]).
+pub(crate) async fn with_conn<T, F>(pool: &DbPool, f: F) -> Result<T, Unavailable>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn) -> T + Send + 'static,
+{
+    match crate::db::run(pool, move |c| Ok::<_, crate::db::DbError>(f(c))).await {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            tracing::error!(error = ?e, "sandbox: the database is unavailable");
+            Err(Unavailable)
+        }
+    }
 }
 
 /// Runs a simulated action in one write transaction on the blocking pool.
 pub(crate) async fn run_sim<T, F>(pool: &DbPool, f: F) -> Result<T, sim::SimError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut crate::db::DbConn, i64) -> Result<T, sim::SimError> + Send + 'static,
+    F: FnOnce(&mut DbConn, i64) -> Result<T, sim::SimError> + Send + 'static,
 {
-    let result =
-        crate::db::run(pool, move |c| Ok::<_, crate::db::DbError>(crate::db::write_tx(c, |c| f(c, crate::now()))))
-            .await;
-    match result {
+    match with_conn(pool, move |c| crate::db::write_tx(c, |c| f(c, crate::now()))).await {
         Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = ?e, "sandbox: database error");
-            Err(sim::SimError::Refused("sandbox.err.internal"))
-        }
+        Err(Unavailable) => Err(sim::SimError::Refused("sandbox.err.internal")),
     }
 }

@@ -1,17 +1,14 @@
 //! The human sandbox page `/sandbox/`: the platform's credentials and ticket, the
 //! simulated accounts (edit, revoke, change permission sets), fault injection, and the
-//! recent API calls and pushes. Its forms go through the console's CSRF check.
+//! recent API calls and pushes. Its forms carry the sandbox's own CSRF token
+//! ([`CheckedForm`]).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::config::AppConfig;
-use crate::db;
-use crate::error::AppError;
-use crate::views::{PageCtx, ok, see_other};
-
 use super::authpage::FuncChoice;
-use super::{Sandbox, api, dev, run_sim, sim, store};
+use super::page::{CheckedForm, SandboxCtx, SandboxError};
+use super::{Sandbox, SandboxConfig, api, dev, run_sim, sim, store, with_conn};
 
 pub struct AccountView {
     pub a: store::Account,
@@ -25,8 +22,8 @@ pub struct AccountView {
 #[derive(Template)]
 #[template(path = "sandbox/index.html")]
 struct SandboxHome {
-    ctx: PageCtx,
-    config: AppConfig,
+    ctx: SandboxCtx,
+    config: SandboxConfig,
     ticket: Option<store::Ticket>,
     accounts: Vec<AccountView>,
     faults: Vec<store::Fault>,
@@ -53,13 +50,13 @@ const ERRORS: [&str; 10] = [
 ];
 
 /// `GET /sandbox/`.
-pub async fn home(ctx: PageCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+pub async fn home(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Result<HttpResponse, SandboxError> {
     let query = api::query_map(&req);
     let notice =
         query.get("notice").filter(|n| NOTICES.contains(&n.as_str())).map(|n| ctx.t(&format!("sandbox.notice.{n}")));
     let error = query.get("error").filter(|e| ERRORS.contains(&e.as_str())).map(|e| ctx.t(&format!("sandbox.err.{e}")));
-    let (ticket, accounts, auths, faults, calls, pushes) = db::run(&sb.pool, |c| -> Result<_, crate::db::DbError> {
-        Ok((
+    let loaded = with_conn(&sb.pool, |c| {
+        Ok::<_, diesel::result::Error>((
             store::last_ticket(c)?,
             store::list_accounts(c)?,
             store::list_authorizations(c)?,
@@ -68,7 +65,15 @@ pub async fn home(ctx: PageCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Res
             store::list_pushes(c, 20)?,
         ))
     })
-    .await?;
+    .await;
+    let (ticket, accounts, auths, faults, calls, pushes) = match loaded {
+        Ok(Ok(state)) => state,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "sandbox: cannot load the page");
+            return Err(ctx.internal());
+        }
+        Err(_) => return Err(ctx.internal()),
+    };
     let accounts = accounts
         .into_iter()
         .map(|a| {
@@ -94,9 +99,10 @@ pub async fn home(ctx: PageCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Res
         .collect();
     let mut calls = calls;
     calls.reverse();
-    let secs = sb.config.sandbox_ticket_interval_secs.to_string();
+    let secs = sb.config.ticket_interval_secs.to_string();
     let interval_text = ctx.t_with("sandbox.ticket_interval", &[("secs", &secs)]);
-    ok(&SandboxHome {
+    let reply = ctx.reply(true);
+    reply.ok(&SandboxHome {
         interval_text,
         ctx,
         config: sb.config.clone(),
@@ -111,16 +117,9 @@ pub async fn home(ctx: PageCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Res
     })
 }
 
+/// Back to the page (303), with a notice or error and the section to scroll to.
 fn back(query: &str, anchor: &str) -> HttpResponse {
-    see_other(&format!("/sandbox/?{query}#{anchor}"))
-}
-
-fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim())
-}
-
-fn func_ids(form: &[(String, String)]) -> Vec<i64> {
-    form.iter().filter(|(k, _)| k == "func_id").filter_map(|(_, v)| v.trim().parse().ok()).collect()
+    HttpResponse::SeeOther().insert_header(("Location", format!("/sandbox/?{query}#{anchor}"))).finish()
 }
 
 fn refused(e: &sim::SimError, anchor: &str) -> HttpResponse {
@@ -129,8 +128,8 @@ fn refused(e: &sim::SimError, anchor: &str) -> HttpResponse {
 }
 
 /// "Push a ticket now".
-pub async fn push_ticket(sb: web::Data<Sandbox>) -> HttpResponse {
-    let appid = sb.config.component.appid.clone();
+pub async fn push_ticket(sb: web::Data<Sandbox>, _form: CheckedForm) -> HttpResponse {
+    let appid = sb.config.component_appid.clone();
     match run_sim(&sb.pool, move |c, now| sim::new_ticket(c, &appid, now, true)).await {
         Ok((_, push_id)) => {
             sb.pusher.deliver(Some(push_id)).await;
@@ -141,27 +140,22 @@ pub async fn push_ticket(sb: web::Data<Sandbox>) -> HttpResponse {
 }
 
 /// Edits an account's name, logo URL, verification, legal subject and categories.
-pub async fn edit_account(
-    sb: web::Data<Sandbox>,
-    path: web::Path<String>,
-    form: web::Form<Vec<(String, String)>>,
-) -> HttpResponse {
+pub async fn edit_account(sb: web::Data<Sandbox>, path: web::Path<String>, form: CheckedForm) -> HttpResponse {
     let appid = path.into_inner();
     let anchor = format!("account-{appid}");
-    let form = form.into_inner();
-    let name = field(&form, "nick_name").unwrap_or_default().to_string();
+    let name = form.field("nick_name").unwrap_or_default().to_string();
     if name.is_empty() || name.chars().count() > 60 {
         return back("error=name_required", &anchor);
     }
-    let categories = match store::parse_categories_text(field(&form, "categories").unwrap_or_default()) {
+    let categories = match store::parse_categories_text(form.field("categories").unwrap_or_default()) {
         Ok(c) => c,
         Err(_) => return back("error=categories_invalid", &anchor),
     };
     let edit = store::AccountEdit {
         nick_name: Some(name),
-        head_img: Some(field(&form, "head_img").unwrap_or_default().to_string()),
-        verified: Some(field(&form, "verified").is_some()),
-        principal_name: field(&form, "principal_name").map(str::to_string),
+        head_img: Some(form.field("head_img").unwrap_or_default().to_string()),
+        verified: Some(form.field("verified").is_some()),
+        principal_name: form.field("principal_name").map(str::to_string),
         categories: Some(categories),
         ..Default::default()
     };
@@ -179,10 +173,10 @@ pub async fn edit_account(
 }
 
 /// "Revoke authorization": pushes `unauthorized`.
-pub async fn revoke(sb: web::Data<Sandbox>, path: web::Path<String>) -> HttpResponse {
+pub async fn revoke(sb: web::Data<Sandbox>, path: web::Path<String>, _form: CheckedForm) -> HttpResponse {
     let appid = path.into_inner();
     let anchor = format!("account-{appid}");
-    let component = sb.config.component.appid.clone();
+    let component = sb.config.component_appid.clone();
     match run_sim(&sb.pool, move |c, now| sim::revoke(c, &component, &appid, now)).await {
         Ok(()) => {
             sb.pusher.wake();
@@ -193,15 +187,11 @@ pub async fn revoke(sb: web::Data<Sandbox>, path: web::Path<String>) -> HttpResp
 }
 
 /// Changes the granted permission sets: pushes `updateauthorized` when they change.
-pub async fn permissions(
-    sb: web::Data<Sandbox>,
-    path: web::Path<String>,
-    form: web::Form<Vec<(String, String)>>,
-) -> HttpResponse {
+pub async fn permissions(sb: web::Data<Sandbox>, path: web::Path<String>, form: CheckedForm) -> HttpResponse {
     let appid = path.into_inner();
     let anchor = format!("account-{appid}");
-    let ids = func_ids(&form);
-    let component = sb.config.component.appid.clone();
+    let ids: Vec<i64> = form.all("func_id").filter_map(|v| v.parse().ok()).collect();
+    let component = sb.config.component_appid.clone();
     match run_sim(&sb.pool, move |c, now| sim::update_permissions(c, &component, &appid, &ids, now)).await {
         Ok(true) => {
             sb.pusher.wake();
@@ -213,12 +203,11 @@ pub async fn permissions(
 }
 
 /// Adds a fault from the page's form.
-pub async fn add_fault(sb: web::Data<Sandbox>, form: web::Form<Vec<(String, String)>>) -> HttpResponse {
-    let form = form.into_inner();
-    let endpoint = field(&form, "endpoint").unwrap_or_default();
-    let kind = field(&form, "kind").unwrap_or_default().to_string();
-    let value = field(&form, "value").filter(|v| !v.is_empty()).unwrap_or("0").parse::<i64>();
-    let count = field(&form, "count").filter(|v| !v.is_empty()).unwrap_or("1").parse::<i32>();
+pub async fn add_fault(sb: web::Data<Sandbox>, form: CheckedForm) -> HttpResponse {
+    let endpoint = form.field("endpoint").unwrap_or_default();
+    let kind = form.field("kind").unwrap_or_default().to_string();
+    let value = form.field("value").filter(|v| !v.is_empty()).unwrap_or("0").parse::<i64>();
+    let count = form.field("count").filter(|v| !v.is_empty()).unwrap_or("1").parse::<i32>();
     let (Ok(value), Ok(count)) = (value, count) else {
         return back("error=fault_value", "faults");
     };
@@ -232,7 +221,7 @@ pub async fn add_fault(sb: web::Data<Sandbox>, form: web::Form<Vec<(String, Stri
     }
 }
 
-pub async fn clear_faults(sb: web::Data<Sandbox>) -> HttpResponse {
+pub async fn clear_faults(sb: web::Data<Sandbox>, _form: CheckedForm) -> HttpResponse {
     match run_sim(&sb.pool, |c, _| Ok(store::clear_faults(c)?)).await {
         Ok(_) => back("notice=faults_cleared", "faults"),
         Err(e) => refused(&e, "faults"),

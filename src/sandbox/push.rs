@@ -13,11 +13,10 @@ use std::time::Duration;
 use rand::RngExt as _;
 use tokio::sync::Notify;
 
-use crate::config::AppConfig;
 use crate::db::{self, DbPool};
 use crate::wechat::crypto::MsgCrypt;
 
-use super::{sim, store};
+use super::{SandboxConfig, sim, store, with_conn};
 
 /// Attempts per push before it is given up (1 s, 2 s, 4 s, 8 s, 16 s between them).
 pub const MAX_ATTEMPTS: i32 = 6;
@@ -34,7 +33,7 @@ pub struct Attempt {
 
 pub struct Pusher {
     pool: DbPool,
-    config: AppConfig,
+    config: SandboxConfig,
     client: reqwest::Client,
     wake: Notify,
     stop: Notify,
@@ -42,7 +41,7 @@ pub struct Pusher {
 }
 
 impl Pusher {
-    pub fn new(pool: DbPool, config: AppConfig) -> Self {
+    pub fn new(pool: DbPool, config: SandboxConfig) -> Self {
         let client = reqwest::Client::builder().timeout(TIMEOUT).build().unwrap_or_default();
         Self { pool, config, client, wake: Notify::new(), stop: Notify::new(), stopped: AtomicBool::new(false) }
     }
@@ -62,15 +61,13 @@ impl Pusher {
     /// could be claimed.
     pub async fn deliver(&self, id: Option<String>) -> Option<Attempt> {
         let now = crate::now();
-        let claimed = db::run(&self.pool, move |c| {
-            Ok::<_, crate::db::DbError>(db::write_tx(c, |c| store::claim_push(c, id.as_deref(), now))?)
-        })
-        .await;
+        let claimed =
+            with_conn(&self.pool, move |c| db::write_tx(c, |c| store::claim_push(c, id.as_deref(), now))).await;
         let push = match claimed {
-            Ok(Some(p)) => p,
-            Ok(None) => return None,
-            Err(e) => {
-                tracing::warn!(error = ?e, "sandbox: cannot claim a push");
+            Ok(Ok(Some(p))) => p,
+            Ok(Ok(None)) | Err(_) => return None,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "sandbox: cannot claim a push");
                 return None;
             }
         };
@@ -88,20 +85,20 @@ impl Pusher {
             tracing::info!(info_type = %push.info_type, ?http_status, error = error.as_deref().unwrap_or(""), attempt = push.attempts, "sandbox: the console did not accept a push");
         }
         let id = push.id.clone();
-        let recorded = db::run(&self.pool, move |c| -> Result<_, crate::db::DbError> {
-            Ok(db::write_tx(c, |c| store::record_push_result(c, &id, status, http_status, error.as_deref(), next))?)
+        let recorded = with_conn(&self.pool, move |c| {
+            db::write_tx(c, |c| store::record_push_result(c, &id, status, http_status, error.as_deref(), next))
         })
         .await;
-        if let Err(e) = recorded {
-            tracing::warn!(error = ?e, "sandbox: cannot record a push result");
+        if let Ok(Err(e)) = recorded {
+            tracing::warn!(error = %e, "sandbox: cannot record a push result");
         }
         Some(Attempt { push_id: push.id, http_status, delivered })
     }
 
     /// Encrypts and POSTs one decrypted XML payload (reference §2.3, §2.4).
     async fn send(&self, payload: &str) -> (Option<u16>, bool, Option<String>) {
-        let c = &self.config.component;
-        let crypt = match MsgCrypt::new(c.token.expose(), c.aes_key.expose(), &c.appid) {
+        let c = &self.config;
+        let crypt = match MsgCrypt::new(&c.component_token, &c.component_aes_key, &c.component_appid) {
             Ok(crypt) => crypt,
             Err(e) => return (None, false, Some(format!("cannot encrypt: {e}"))),
         };
@@ -143,27 +140,24 @@ impl Pusher {
     /// The background task: a new ticket at start and then every interval (one per
     /// interval across all processes on the database), and delivery of due pushes.
     pub async fn run(self: Arc<Self>) {
-        let interval = i64::try_from(self.config.sandbox_ticket_interval_secs.max(1)).unwrap_or(600);
+        let interval = i64::try_from(self.config.ticket_interval_secs.max(1)).unwrap_or(600);
         let mut first = true;
         while !self.stopped.load(Ordering::SeqCst) {
-            let appid = self.config.component.appid.clone();
+            let appid = self.config.component_appid.clone();
             let force = first;
             first = false;
-            let ticked = db::run(&self.pool, move |c| -> Result<_, crate::db::DbError> {
+            let ticked = with_conn(&self.pool, move |c| {
                 db::write_tx(c, |c| {
                     let now = crate::now();
                     let last = store::last_ticket(c)?;
                     if force || last.as_ref().is_none_or(|t| t.created_at + interval <= now) {
-                        sim::new_ticket(c, &appid, now, false).map_err(|e| match e {
-                            sim::SimError::Db(e) => crate::db::DbError::Query(e),
-                            other => crate::db::DbError::Task(format!("{other:?}").into()),
-                        })?;
+                        sim::new_ticket(c, &appid, now, false)?;
                     }
-                    Ok::<_, crate::db::DbError>(())
+                    Ok::<_, sim::SimError>(())
                 })
             })
             .await;
-            if let Err(e) = ticked {
+            if let Ok(Err(e)) = ticked {
                 tracing::warn!(error = ?e, "sandbox: cannot mint a component_verify_ticket");
             }
             while !self.stopped.load(Ordering::SeqCst) {
@@ -184,13 +178,14 @@ impl Pusher {
     /// Until the next due push or ticket, between 1 and 5 seconds (other processes may
     /// queue pushes too, so the database is looked at now and then).
     async fn next_wait(&self, interval: i64) -> Duration {
-        let next = db::run(&self.pool, move |c| -> Result<_, crate::db::DbError> {
+        let next = with_conn(&self.pool, move |c| {
             let push = store::next_due_push_at(c)?;
             let ticket = store::last_ticket(c)?.map(|t| t.created_at + interval);
-            Ok([push, ticket].into_iter().flatten().min())
+            Ok::<_, diesel::result::Error>([push, ticket].into_iter().flatten().min())
         })
         .await
         .ok()
+        .and_then(Result::ok)
         .flatten();
         let secs = next.map_or(5, |at| at - crate::now()).clamp(1, 5);
         Duration::from_secs(u64::try_from(secs).unwrap_or(5))

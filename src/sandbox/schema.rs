@@ -1,4 +1,4 @@
-//! The sandbox's own tables (migration `2026-11-22-000003_sandbox`). Nothing outside
+//! The sandbox's own tables (its own migration set, `migrations/sandbox/`). Nothing outside
 //! `crate::sandbox` reads them.
 
 diesel::table! {

@@ -696,3 +696,83 @@ async fn the_sandbox_page_drives_the_simulation() {
     b.post("/sandbox/push-ticket", &[]).await.assert_contains("A new ticket was pushed.");
     app.browser_with_language("zh-CN").get("/sandbox/").await.assert_contains("故障注入");
 }
+
+#[tokio::test]
+async fn the_sandbox_pages_are_wechats_not_the_consoles() {
+    let app = TestApp::spawn().await;
+    let wx = Wx::new(&app);
+    let token = wx.component_token().await;
+    let pre = wx.pre_auth_code(&token).await;
+    // Even for a signed-in operator, the authorization page shows no console header and
+    // sets no console session.
+    let op = app.operator().await;
+    let url = format!(
+        "/sandbox/mp/cgi-bin/componentloginpage?component_appid={SANDBOX_COMPONENT_APPID}&pre_auth_code={}&redirect_uri={}",
+        urlencode(&pre),
+        urlencode(&wx.redirect_uri())
+    );
+    let resp = op.client.get(op.url(&url)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().starts_with("minihost_session")));
+    let page = resp.text().await.unwrap();
+    for console in ["/static/app.css", "class=\"topbar\"", "/logout", "/operator/applications"] {
+        assert!(!page.contains(console), "{console} on the authorization page");
+    }
+    assert!(page.contains("WeChat sandbox") && page.contains("#07c160"), "the sandbox's own layout");
+    assert!(page.contains("minihost Sandbox Platform"));
+
+    // The human page: its own CSRF cookie, no console session.
+    let b = app.browser();
+    let resp = b.client.get(b.url("/sandbox/")).send().await.unwrap();
+    let cookies: Vec<String> =
+        resp.headers().get_all("set-cookie").iter().map(|c| c.to_str().unwrap().to_string()).collect();
+    assert!(cookies.iter().all(|c| !c.starts_with("minihost_session")), "{cookies:?}");
+    let csrf = cookies.iter().find(|c| c.starts_with("sandbox_csrf=")).expect("a sandbox CSRF cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/sandbox"] {
+        assert!(csrf.contains(attribute), "{csrf}");
+    }
+    let page = b.get("/sandbox/").await;
+    page.assert_lacks("/static/app.css");
+    page.assert_contains("WeChat sandbox");
+    // A token copied from the page but sent without the cookie is refused with the sandbox's page.
+    let token = page.body.split(r#"name="csrf_token" value=""#).nth(1).unwrap().split('"').next().unwrap();
+    let stranger = app.browser();
+    let forged = stranger.post_without_csrf("/sandbox/faults/clear", &[("csrf_token", token)]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    forged.assert_contains("Request refused");
+    forged.assert_lacks("/static/app.css");
+    // The language switch is the sandbox's own and is remembered.
+    let zh = app.browser();
+    zh.get("/sandbox/?lang=zh-CN").await.assert_contains("故障注入");
+    zh.get("/sandbox/").await.assert_contains("微信沙箱");
+    // Unknown paths under the sandbox's prefixes are its own 404s.
+    let unknown = app.browser().get("/sandbox/mp/nope").await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    unknown.assert_contains("WeChat sandbox");
+    assert_eq!(wx.get_json("/sandbox/dev/nope").await.0, StatusCode::NOT_FOUND);
+    // The dev mailbox is still the console's page, open without logging in.
+    let mailbox = app.browser().get("/sandbox/mailbox").await;
+    assert_eq!(mailbox.status(), StatusCode::OK);
+    mailbox.assert_contains("Dev mailbox");
+}
+
+#[tokio::test]
+async fn with_the_sandbox_off_there_is_no_sandbox_and_no_sandbox_table() {
+    let app = TestApp::spawn_with(&[
+        ("MINIHOST_SANDBOX", "off"),
+        ("MINIHOST_WECHAT_API_BASE", "http://127.0.0.1:9/wechat"),
+        ("MINIHOST_WECHAT_MP_BASE", "http://127.0.0.1:9/mp"),
+    ])
+    .await;
+    let missing = app.db(|c| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT count(*) FROM sandbox_accounts").execute(c)
+    });
+    assert!(missing.is_err(), "sandbox_accounts exists: {missing:?}");
+    let b = app.browser();
+    for path in ["/sandbox/", "/sandbox", "/sandbox/dev/ticket", "/sandbox/mailbox"] {
+        assert_eq!(b.get(path).await.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let resp = b.client.post(b.url("/sandbox/wechat/cgi-bin/component/api_component_token")).send().await.unwrap();
+    assert_ne!(resp.status(), StatusCode::OK);
+}

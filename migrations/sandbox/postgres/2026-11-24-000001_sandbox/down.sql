@@ -1,0 +1,9 @@
+DROP TABLE IF EXISTS sandbox_pushes;
+DROP TABLE IF EXISTS sandbox_calls;
+DROP TABLE IF EXISTS sandbox_faults;
+DROP TABLE IF EXISTS sandbox_authorizations;
+DROP TABLE IF EXISTS sandbox_auth_codes;
+DROP TABLE IF EXISTS sandbox_pre_auth_codes;
+DROP TABLE IF EXISTS sandbox_tokens;
+DROP TABLE IF EXISTS sandbox_tickets;
+DROP TABLE IF EXISTS sandbox_accounts;
