@@ -16,6 +16,15 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Load demo tenants (each with a bound dedicated mini program) for trying and measuring pages.
+    DemoData {
+        /// How many tenants to create.
+        #[arg(long)]
+        tenants: usize,
+        /// The password of every demo admin (admin-00001@demo.example, …).
+        #[arg(long, default_value = minihost::demo::DEFAULT_PASSWORD)]
+        password: String,
+    },
     /// Manage operator accounts.
     Operator {
         #[command(subcommand)]
@@ -42,6 +51,7 @@ fn main() -> std::process::ExitCode {
                 tracing::info!("migrations are up to date");
             })
         }
+        Command::DemoData { tenants, password } => demo_data(tenants, &password),
         Command::Operator { command: OperatorCommand::Create { email } } => create_operator(&email),
     };
     match result {
@@ -72,5 +82,22 @@ fn create_operator(email: &str) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     startup::create_operator(&mut conn, email, &password)?;
     println!("operator {email} is ready");
+    Ok(())
+}
+
+fn demo_data(tenants: usize, password: &str) -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let pool = startup::prepare_database(&settings.database_url, settings.sandbox)?;
+    let mut conn = pool.get()?;
+    let started = std::time::Instant::now();
+    match minihost::demo::load(&mut conn, tenants, password)? {
+        minihost::demo::Loaded::AlreadyThere => {
+            println!("demo data is already there (log in as {})", minihost::demo::email(1));
+        }
+        minihost::demo::Loaded::Created { tenants, first_email } => println!(
+            "created {tenants} demo tenants in {:.2} s; first login: {first_email}",
+            started.elapsed().as_secs_f64()
+        ),
+    }
     Ok(())
 }

@@ -9,6 +9,7 @@ mod account;
 mod application;
 mod browser;
 mod cli;
+mod demo;
 mod events;
 mod i18n;
 mod mini_program;
