@@ -161,17 +161,42 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Applies pending migrations for the connection's backend.
+/// A set of migrations in its twin directories, one per backend compiled in.
+pub struct MigrationSet {
+    /// Names the set in logs and errors ("database", "sandbox").
+    pub name: &'static str,
+    #[cfg(feature = "sqlite")]
+    pub sqlite: EmbeddedMigrations,
+    #[cfg(feature = "postgres")]
+    pub postgres: EmbeddedMigrations,
+}
+
+/// The console's own migrations.
+const CONSOLE: MigrationSet = MigrationSet {
+    name: "database",
+    #[cfg(feature = "sqlite")]
+    sqlite: SQLITE_MIGRATIONS,
+    #[cfg(feature = "postgres")]
+    postgres: POSTGRES_MIGRATIONS,
+};
+
+/// Applies the console's pending migrations for the connection's backend.
 pub fn migrate(conn: &mut DbConn) -> anyhow::Result<()> {
+    apply(conn, CONSOLE)
+}
+
+/// Applies a set's pending migrations for the connection's backend.
+pub fn apply(conn: &mut DbConn, set: MigrationSet) -> anyhow::Result<()> {
+    let name = set.name;
     let applied = match conn {
         #[cfg(feature = "sqlite")]
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(set.sqlite).map(|v| v.len()),
         #[cfg(feature = "postgres")]
-        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        DbConn::Postgres(c) => c.run_pending_migrations(set.postgres).map(|v| v.len()),
     }
-    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    .map_err(|e| anyhow::anyhow!("{name} migration failed: {e}"))?;
     if applied > 0 {
-        tracing::info!(count = applied, "applied database migrations");
+        tracing::info!(count = applied, set = name, "applied migrations");
     }
     Ok(())
 }

@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use actix_web::{middleware, web};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel_migrations::embed_migrations;
 
 use crate::db::{DbConn, DbPool};
 
@@ -87,25 +87,19 @@ impl SandboxHandle {
     }
 }
 
-#[cfg(feature = "sqlite")]
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sandbox/sqlite");
-#[cfg(feature = "postgres")]
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sandbox/postgres");
+/// The sandbox's own migration set (`migrations/sandbox/`).
+const MIGRATIONS: crate::db::MigrationSet = crate::db::MigrationSet {
+    name: "sandbox",
+    #[cfg(feature = "sqlite")]
+    sqlite: embed_migrations!("migrations/sandbox/sqlite"),
+    #[cfg(feature = "postgres")]
+    postgres: embed_migrations!("migrations/sandbox/postgres"),
+};
 
 /// Creates the sandbox's tables and seeded accounts when missing (its own migration set;
 /// `startup` calls it after the console's migrations, only when the sandbox is on).
 pub fn migrate(conn: &mut DbConn) -> anyhow::Result<()> {
-    let applied = match conn {
-        #[cfg(feature = "sqlite")]
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
-        #[cfg(feature = "postgres")]
-        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
-    }
-    .map_err(|e| anyhow::anyhow!("sandbox migration failed: {e}"))?;
-    if applied > 0 {
-        tracing::info!(count = applied, "applied the sandbox's migrations");
-    }
-    Ok(())
+    crate::db::apply(conn, MIGRATIONS)
 }
 
 /// Creates the sandbox's state and spawns its pusher (needs a Tokio runtime).
