@@ -15,12 +15,12 @@ pub fn find_for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<Option<App
     applications::table
         .filter(applications::user_id.eq(user_id))
         .select(Application::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Application>> {
-    applications::table.find(id).select(Application::as_select()).first(conn).optional()
+    applications::table.find(id).select(Application::as_select()).get_result(conn).optional()
 }
 
 /// The state of an application as recorded in the audit log and the history.
@@ -380,7 +380,7 @@ pub fn logo_for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<Option<(Ve
     let row: Option<(Option<Vec<u8>>, Option<String>)> = applications::table
         .filter(applications::user_id.eq(user_id))
         .select((applications::logo, applications::logo_mime))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.and_then(|(logo, mime)| Some((logo?, mime?))))
 }
@@ -390,7 +390,7 @@ pub fn logo_of(conn: &mut DbConn, application_id: &str) -> QueryResult<Option<(V
     let row: Option<(Option<Vec<u8>>, Option<String>)> = applications::table
         .find(application_id)
         .select((applications::logo, applications::logo_mime))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.and_then(|(logo, mime)| Some((logo?, mime?))))
 }

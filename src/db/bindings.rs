@@ -32,7 +32,7 @@ pub fn latest_for_tenant(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Opti
         .filter(mp_bindings::application.eq(crate::domain::binding::APPLICATION))
         .select(Binding::as_select())
         .order((mp_bindings::bound_at.desc(), mp_bindings::id.desc()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -42,7 +42,7 @@ pub fn active_for_tenant(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Opti
         .filter(mp_bindings::application.eq(crate::domain::binding::APPLICATION))
         .filter(mp_bindings::status.eq(ACTIVE))
         .select(Binding::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -51,7 +51,7 @@ pub fn active_for_appid(conn: &mut DbConn, appid: &str) -> QueryResult<Option<Bi
         .filter(mp_bindings::appid.eq(appid))
         .filter(mp_bindings::status.eq(ACTIVE))
         .select(Binding::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -150,7 +150,7 @@ pub const REQUIRED_SETS: &str = "required_permission_sets";
 /// A setting, or its default.
 pub fn setting(conn: &mut DbConn, key: &str) -> QueryResult<String> {
     let stored: Option<String> =
-        platform_settings::table.find(key).select(platform_settings::value).first(conn).optional()?;
+        platform_settings::table.find(key).select(platform_settings::value).get_result(conn).optional()?;
     Ok(stored.unwrap_or_else(|| default_setting(key).to_string()))
 }
 

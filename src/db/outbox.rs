@@ -29,5 +29,5 @@ pub fn list_recent(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<OutboxEmail
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<OutboxEmail>> {
-    outbox_emails::table.find(id).select(OutboxEmail::as_select()).first(conn).optional()
+    outbox_emails::table.find(id).select(OutboxEmail::as_select()).get_result(conn).optional()
 }

@@ -21,7 +21,7 @@ pub struct Credential {
 }
 
 pub fn credential(conn: &mut DbConn, name: &str) -> QueryResult<Option<Credential>> {
-    platform_credentials::table.find(name).select(Credential::as_select()).first(conn).optional()
+    platform_credentials::table.find(name).select(Credential::as_select()).get_result(conn).optional()
 }
 
 /// Inserts or replaces a credential. The insert yields on conflict, so two processes
@@ -119,7 +119,7 @@ impl Authorizer {
 }
 
 pub fn authorizer(conn: &mut DbConn, appid: &str) -> QueryResult<Option<Authorizer>> {
-    authorizers::table.find(appid).select(Authorizer::as_select()).first(conn).optional()
+    authorizers::table.find(appid).select(Authorizer::as_select()).get_result(conn).optional()
 }
 
 pub fn list_authorizers(conn: &mut DbConn) -> QueryResult<Vec<Authorizer>> {
@@ -356,7 +356,7 @@ pub fn insert_event(conn: &mut DbConn, e: &NewEvent<'_>) -> QueryResult<bool> {
 }
 
 pub fn event(conn: &mut DbConn, id: &str) -> QueryResult<Option<Event>> {
-    wechat_events::table.find(id).select(Event::as_select()).first(conn).optional()
+    wechat_events::table.find(id).select(Event::as_select()).get_result(conn).optional()
 }
 
 pub fn recent_events(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Event>> {
@@ -447,7 +447,7 @@ impl From<AuthStateRow> for AuthState {
 
 fn load_auth_state(conn: &mut DbConn, state: &str) -> QueryResult<Option<AuthState>> {
     use super::schema::auth_states as a;
-    Ok(a::table.find(state).select(AuthStateRow::as_select()).first(conn).optional()?.map(AuthState::from))
+    Ok(a::table.find(state).select(AuthStateRow::as_select()).get_result(conn).optional()?.map(AuthState::from))
 }
 
 pub struct NewAuthState<'a> {
@@ -556,7 +556,7 @@ pub fn pending_state_for_pre_auth_code(
         .filter(a::used_at.is_null())
         .filter(a::expires_at.gt(now))
         .select(AuthStateRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
         .map(|row| row.map(AuthState::from))
 }

@@ -29,7 +29,7 @@ pub fn find_user(conn: &mut DbConn, session_id: &str, now: i64) -> QueryResult<O
         .filter(user_sessions::id.eq(session_id))
         .filter(user_sessions::expires_at.gt(now))
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -14,7 +14,7 @@ pub fn find_for_member(conn: &mut DbConn, tenant_id: &str, user_id: &str) -> Que
         .filter(tenants::id.eq(tenant_id))
         .filter(tenant_members::user_id.eq(user_id))
         .select(Tenant::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -35,7 +35,7 @@ pub fn first_for_member(conn: &mut DbConn, user_id: &str) -> QueryResult<Option<
         .filter(tenant_members::user_id.eq(user_id))
         .select(Tenant::as_select())
         .order((tenants::created_at.asc(), tenants::id.asc()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -46,7 +46,7 @@ pub fn logo_for_member(conn: &mut DbConn, tenant_id: &str, user_id: &str) -> Que
         .filter(tenants::id.eq(tenant_id))
         .filter(tenant_members::user_id.eq(user_id))
         .select((tenants::logo, tenants::logo_mime))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.and_then(|(logo, mime)| Some((logo?, mime?))))
 }
