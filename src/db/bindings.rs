@@ -156,10 +156,10 @@ pub fn setting(conn: &mut DbConn, key: &str) -> QueryResult<String> {
 
 /// Several settings in one query, each with its default, in the order asked.
 pub fn settings<const N: usize>(conn: &mut DbConn, keys: &[&str; N]) -> QueryResult<[String; N]> {
-    let stored: Vec<(String, String)> = platform_settings::table
-        .filter(platform_settings::key.eq_any(keys.as_slice()))
-        .select((platform_settings::key, platform_settings::value))
-        .load(conn)?;
+    // The table holds a few operator settings: reading it whole keeps one cached statement
+    // (an `IN (…)` list is prepared anew on every call).
+    let stored: Vec<(String, String)> =
+        platform_settings::table.select((platform_settings::key, platform_settings::value)).load(conn)?;
     Ok(keys.map(|key| {
         stored
             .iter()

@@ -158,6 +158,9 @@ pub fn connect(database_url: &str) -> anyhow::Result<DbPool> {
     };
     r2d2::Pool::builder()
         .max_size(max_size)
+        // A SQLite connection is a file handle in this process: it cannot go stale the way
+        // a network connection can, so the `SELECT 1` before every checkout is dropped there.
+        .test_on_check_out(matches!(backend, Backend::Postgres { .. }))
         .connection_timeout(Duration::from_secs(10))
         .build(manager)
         .context("cannot build the database pool")
