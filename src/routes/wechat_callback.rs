@@ -55,17 +55,13 @@ pub async fn authorized(
     let returned = authorization::handle_return(&platform, &user.0, &session_id, state, auth_code)
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
-    let returned = match returned {
-        Returned::Platform(result) => return platform_outcome(ctx, *result),
-        other => other,
-    };
     match returned {
         Returned::BadState => ok(&AuthorizedPage::refused(ctx, "authorized.bad_state")),
         Returned::Tenant { tenant_id, state, outcome } => {
             let o = OutcomeView::new(&ctx, &tenant_id, &state, outcome.as_ref());
             ok(&OutcomePage { ctx, o })
         }
-        Returned::Platform(_) => Err(AppError::NotFound),
+        Returned::Platform(result) => platform_outcome(ctx, *result),
     }
 }
 
