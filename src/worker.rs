@@ -53,7 +53,10 @@ async fn run(pool: DbPool, platform: Arc<Platform>, idle: Duration, grace: Durat
     while !*stop.borrow() {
         let pause = match claim(&pool, &worker).await {
             Ok(Some(job)) => {
-                run_one(&pool, &platform, &worker, job, grace, &mut stop).await;
+                use tracing::Instrument;
+                let span =
+                    tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempts);
+                run_one(&pool, &platform, &worker, job, grace, &mut stop).instrument(span).await;
                 continue;
             }
             Ok(None) => idle,
@@ -76,19 +79,6 @@ async fn claim(pool: &DbPool, worker: &str) -> Result<Option<jobs::Job>, DbError
 }
 
 async fn run_one(
-    pool: &DbPool,
-    platform: &Platform,
-    worker: &str,
-    job: jobs::Job,
-    grace: Duration,
-    stop: &mut watch::Receiver<bool>,
-) {
-    use tracing::Instrument;
-    let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempts);
-    run_one_in_span(pool, platform, worker, job, grace, stop).instrument(span).await
-}
-
-async fn run_one_in_span(
     pool: &DbPool,
     platform: &Platform,
     worker: &str,
