@@ -172,9 +172,9 @@ async fn load(req: &HttpRequest) -> Result<Rc<Resolved>, AppError> {
         req.app_data::<web::Data<DbPool>>().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no pool")))?.clone();
     let url_tenant = req.match_info().get("tenant_id").map(str::to_string);
     let now = crate::now();
-    // One read transaction: on SQLite (WAL) every transaction takes and releases locks on
-    // the shared-memory index, so three statements in one cost one lock cycle, not three.
-    let resolved = db::read(&pool, move |conn| -> Result<Resolved, AppError> {
+    // Plain statements, not a transaction: each is a cached, indexed single-row read, and
+    // BEGIN/COMMIT would cost more than they save (measured with scripts/bench-page.sh).
+    let resolved = db::run(&pool, move |conn| -> Result<Resolved, AppError> {
         let Some(user) = db::sessions::find_user(conn, &sid, now)? else {
             return Ok(Resolved::default());
         };
