@@ -78,10 +78,13 @@ pub async fn errors_as_toasts(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let htmx = Htmx::from_headers(req.headers());
+    // Navigations (most requests) pass straight through, without reading the language.
+    if !Htmx::from_headers(req.headers()).wants_fragment() {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
     let locale = Locale::from_request(req.request());
     let res = next.call(req).await?.map_into_boxed_body();
-    if !htmx.wants_fragment() || !(res.status().is_client_error() || res.status().is_server_error()) {
+    if !(res.status().is_client_error() || res.status().is_server_error()) {
         return Ok(res);
     }
     let Some(key) = res.response().error().and_then(|e| e.as_error::<AppError>()).map(AppError::message_key) else {
@@ -134,5 +137,11 @@ mod tests {
         let page = redirect(&htmx(&[("HX-Request", "true"), ("HX-Boosted", "true")]), "/x");
         assert_eq!(page.status(), actix_web::http::StatusCode::SEE_OTHER);
         assert_eq!(page.headers().get("Location").unwrap(), "/x");
+    }
+
+    #[test]
+    fn a_trigger_is_an_hx_trigger_header() {
+        let response = trigger(HttpResponse::Ok().finish(), "mini-program-changed");
+        assert_eq!(response.headers().get("HX-Trigger").unwrap(), "mini-program-changed");
     }
 }

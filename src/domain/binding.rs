@@ -94,10 +94,6 @@ impl AuthOutcome {
             _ => return None,
         })
     }
-
-    pub fn is_bound(&self) -> bool {
-        matches!(self, Self::Decided(o) if o.is_bound())
-    }
 }
 
 /// Who an authorization link was made for.

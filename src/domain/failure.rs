@@ -52,14 +52,6 @@ impl Failure {
             _ => return None,
         })
     }
-
-    /// The errcode, when WeChat gave one.
-    pub fn code(self) -> Option<i64> {
-        match self {
-            Self::Errcode(code) => Some(code),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
