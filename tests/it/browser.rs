@@ -183,6 +183,7 @@ async fn browser_upgrades_to_a_dedicated_mini_program_and_unbinds_it() {
     fill(&c, "Password", crate::helpers::PASSWORD).await;
     click_button(&c, "Log in").await;
     wait_for_heading(&c, "Browser Mall Co.").await;
+    screenshot(&c, "mp-00-workspace-home").await;
     click_link(&c, "Store Settings").await;
     wait_for_heading(&c, "Platform mini program in use").await;
     screenshot(&c, "mp-01-tab-unbound").await;
