@@ -3,6 +3,12 @@ use std::io::Read;
 use clap::{Parser, Subcommand};
 use minihost::{config::Settings, startup, telemetry};
 
+/// mimalloc instead of the system allocator: a page allocates many small strings
+/// (translations, rendered HTML), and the bench (`scripts/bench-page.sh`) measured the
+/// system allocator's share of the Mini Program tab's CPU at about a tenth.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "minihost", version, about = "Admin console for a WeChat Open Platform third-party platform")]
 struct Cli {

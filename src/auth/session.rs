@@ -127,6 +127,14 @@ impl CurrentTenant {
         &self.tenant.id
     }
 
+    /// The URL's tenant and its member from a resolved context: signed out → log in,
+    /// not a member (or no such tenant) → 404.
+    pub fn of(resolved: &Resolved) -> Result<Self, AppError> {
+        let user = resolved.user.clone().ok_or(AppError::LoginRequired)?;
+        let tenant = resolved.url_tenant.clone().ok_or(AppError::NotFound)?;
+        Ok(CurrentTenant { tenant, user })
+    }
+
     /// The audit-log actor for changes this user makes.
     pub fn actor(&self) -> crate::db::audit::Actor {
         crate::db::audit::Actor::user(&self.user.id, &self.user.email)
@@ -148,37 +156,66 @@ pub struct Resolved {
 /// cell, so however many of them a handler takes, the database is asked once.
 type Cell = Rc<tokio::sync::OnceCell<Rc<Resolved>>>;
 
-/// The request's resolved context (one trip on first use, then cached).
-pub async fn resolve(req: &HttpRequest) -> Result<Rc<Resolved>, AppError> {
-    let cell: Cell = {
-        let mut ext = req.extensions_mut();
-        match ext.get::<Cell>() {
-            Some(cell) => cell.clone(),
-            None => {
-                let cell = Cell::default();
-                ext.insert(cell.clone());
-                cell
-            }
+/// The request's context cell, created on first use.
+fn cell(req: &HttpRequest) -> Cell {
+    let mut ext = req.extensions_mut();
+    match ext.get::<Cell>() {
+        Some(cell) => cell.clone(),
+        None => {
+            let cell = Cell::default();
+            ext.insert(cell.clone());
+            cell
         }
-    };
-    cell.get_or_try_init(|| load(req)).await.cloned()
+    }
 }
 
-async fn load(req: &HttpRequest) -> Result<Rc<Resolved>, AppError> {
-    let Some(sid) = req.get_session().get::<String>(SID).ok().flatten() else {
-        return Ok(Rc::default());
-    };
-    let pool =
-        req.app_data::<web::Data<DbPool>>().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no pool")))?.clone();
-    let url_tenant = req.match_info().get("tenant_id").map(str::to_string);
-    let now = crate::now();
-    // Plain statements, not a transaction: each is a cached, indexed single-row read, and
-    // BEGIN/COMMIT would cost more than they save (measured with scripts/bench-page.sh).
-    let resolved = db::run(&pool, move |conn| -> Result<Resolved, AppError> {
-        let Some(user) = db::sessions::find_user(conn, &sid, now)? else {
+/// The request's resolved context (one trip on first use, then cached).
+pub async fn resolve(req: &HttpRequest) -> Result<Rc<Resolved>, AppError> {
+    cell(req).get_or_try_init(|| load(req)).await.cloned()
+}
+
+/// The context if an earlier extractor of this request already read it.
+pub fn resolved(req: &HttpRequest) -> Option<Rc<Resolved>> {
+    cell(req).get().cloned()
+}
+
+/// Keeps a context read together with a page's own data (see `views::TenantPage`), so the
+/// request's other extractors use it instead of asking the database again.
+pub fn keep(req: &HttpRequest, resolved: Resolved) -> Rc<Resolved> {
+    let resolved = Rc::new(resolved);
+    // Set unless another extractor got there first; both read the same rows.
+    let _ = cell(req).set(resolved.clone());
+    resolved
+}
+
+/// What the context read needs from the request, taken before the trip: the session row
+/// id (none: nobody is signed in) and the tenant id in the URL.
+pub struct ContextKey {
+    sid: Option<String>,
+    url_tenant: Option<String>,
+    now: i64,
+}
+
+impl ContextKey {
+    pub fn of(req: &HttpRequest) -> Self {
+        Self {
+            sid: req.get_session().get::<String>(SID).ok().flatten(),
+            url_tenant: req.match_info().get("tenant_id").map(str::to_string),
+            now: crate::now(),
+        }
+    }
+
+    /// Reads who is asking on a connection the caller holds. Plain statements, not a
+    /// transaction: each is a cached, indexed single-row read, and BEGIN/COMMIT would cost
+    /// more than they save (measured with scripts/bench-page.sh).
+    pub fn read(self, conn: &mut db::DbConn) -> Result<Resolved, AppError> {
+        let Some(sid) = self.sid else {
             return Ok(Resolved::default());
         };
-        let url_tenant = match url_tenant {
+        let Some(user) = db::sessions::find_user(conn, &sid, self.now)? else {
+            return Ok(Resolved::default());
+        };
+        let url_tenant = match self.url_tenant {
             Some(tid) => db::tenants::find_for_member(conn, &tid, &user.id)?,
             None => None,
         };
@@ -188,9 +225,21 @@ async fn load(req: &HttpRequest) -> Result<Rc<Resolved>, AppError> {
             (None, false) => db::tenants::first_for_member(conn, &user.id)?,
         };
         Ok(Resolved { user: Some(user), url_tenant, badge })
-    })
-    .await?;
-    Ok(Rc::new(resolved))
+    }
+}
+
+async fn load(req: &HttpRequest) -> Result<Rc<Resolved>, AppError> {
+    let key = ContextKey::of(req);
+    if key.sid.is_none() {
+        return Ok(Rc::default());
+    }
+    let pool = pool(req)?;
+    Ok(Rc::new(db::run(&pool, move |conn| key.read(conn)).await?))
+}
+
+/// The console's database pool.
+pub fn pool(req: &HttpRequest) -> Result<web::Data<DbPool>, AppError> {
+    req.app_data::<web::Data<DbPool>>().cloned().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no pool")))
 }
 
 type BoxFut<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
@@ -234,11 +283,6 @@ impl FromRequest for CurrentTenant {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            let resolved = resolve(&req).await?;
-            let user = resolved.user.clone().ok_or(AppError::LoginRequired)?;
-            let tenant = resolved.url_tenant.clone().ok_or(AppError::NotFound)?;
-            Ok(CurrentTenant { tenant, user })
-        })
+        Box::pin(async move { CurrentTenant::of(&*resolve(&req).await?) })
     }
 }

@@ -261,7 +261,16 @@ where
     E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
 {
-    run(pool, move |conn| conn.transaction(f)).await
+    run(pool, move |conn| read_tx(conn, f)).await
+}
+
+/// Runs `f` in one read transaction on a connection the caller holds.
+pub fn read_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+{
+    conn.transaction(f)
 }
 
 /// Runs `f` in one write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so two

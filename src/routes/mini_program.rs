@@ -6,13 +6,13 @@ use askama::Template;
 
 use crate::auth::{CurrentTenant, TypedSession};
 use crate::config::AppConfig;
-use crate::db::{self, DbPool, bindings, models::Tenant, platform as store};
+use crate::db::{self, DbConn, DbPool, bindings, models::Tenant, platform as store};
 use crate::domain::binding::{self as rules, AuthOutcome, AuthPurpose, BindingStatus, Outcome};
 use crate::error::AppError;
 use crate::htmx::Htmx;
 use crate::services::authorization::{self, Starter};
 use crate::services::platform::Platform;
-use crate::views::{PageCtx, ok, see_other};
+use crate::views::{PageCtx, TenantLoader, TenantPage, ok, see_other};
 use crate::wechat::urls::AuthType;
 
 /// The platform mini program every store starts on (operator configuration).
@@ -64,21 +64,32 @@ fn set_views(ctx: &PageCtx, ids: &[i64]) -> Vec<SetView> {
     ids.iter().map(|id| SetView { id: *id, name: ctx.t(&rules::set_name_key(*id)) }).collect()
 }
 
-pub async fn tab(ctx: PageCtx, current: CurrentTenant, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
-    let tid = current.tenant.id.clone();
-    let (settings, binding, authorizer) = db::read(&pool, move |c| -> Result<_, AppError> {
+/// What the tab reads: the shared program's settings, the latest binding and its authorizer.
+pub struct TabData {
+    settings: [String; 4],
+    binding: Option<bindings::Binding>,
+    authorizer: Option<store::Authorizer>,
+}
+
+impl TenantLoader for TabData {
+    type Params = ();
+
+    fn load(c: &mut DbConn, tenant: &Tenant, (): ()) -> Result<Self, AppError> {
         let settings = bindings::settings(
             c,
             &[bindings::SHARED_NAME, bindings::SHARED_SHORT_NAME, bindings::SHARED_ICON, bindings::REQUIRED_SETS],
         )?;
-        let binding = bindings::latest_for_tenant(c, &tid)?;
+        let binding = bindings::latest_for_tenant(c, &tenant.id)?;
         let authorizer = match &binding {
             Some(b) => store::authorizer(c, &b.appid)?,
             None => None,
         };
-        Ok((settings, binding, authorizer))
-    })
-    .await?;
+        Ok(TabData { settings, binding, authorizer })
+    }
+}
+
+pub async fn tab(page: TenantPage<TabData>) -> Result<HttpResponse, AppError> {
+    let TenantPage { ctx, current, data: TabData { settings, binding, authorizer } } = page;
     let [name, short_name, icon, required] = settings;
     let shared = SharedProgram { name, short_name, icon };
     let required = rules::parse_ids(&required);

@@ -390,13 +390,34 @@ impl Platform {
         path: &str,
         body: &Value,
     ) -> Result<T, PlatformError> {
+        self.authorizer_call(appid, path, Some(body)).await
+    }
+
+    /// As [`Self::call_authorizer`], for the APIs WeChat documents as GET.
+    pub async fn get_authorizer<T: DeserializeOwned>(&self, appid: &str, path: &str) -> Result<T, PlatformError> {
+        self.authorizer_call(appid, path, None).await
+    }
+
+    async fn authorizer_call<T: DeserializeOwned>(
+        &self,
+        appid: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T, PlatformError> {
+        let send = |token: String| async move {
+            let token = Some(("access_token", token.as_str()));
+            match body {
+                Some(body) => self.client.post(path, token, body).await,
+                None => self.client.get(path, token).await,
+            }
+        };
         let token = self.authorizer_token(appid).await?;
-        match self.client.post(path, Some(("access_token", &token)), body).await {
+        match send(token).await {
             Err(e) if e.code().is_some_and(|c| TOKEN_INVALID.contains(&c)) => {
                 let appid_s = appid.to_string();
                 self.db(move |c| Ok(store::expire_access_token(c, &appid_s)?)).await?;
                 let token = self.authorizer_token(appid).await?;
-                Ok(self.client.post(path, Some(("access_token", &token)), body).await?)
+                Ok(send(token).await?)
             }
             other => Ok(other?),
         }

@@ -193,10 +193,24 @@ impl WechatClient {
         token: Option<(&str, &str)>,
         body: &Value,
     ) -> Result<T, WechatError> {
+        self.call(path, token, Some(body)).await
+    }
+
+    /// GETs `path` (the APIs WeChat documents as GET, such as `getcategory`), as `post` does.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str, token: Option<(&str, &str)>) -> Result<T, WechatError> {
+        self.call(path, token, None).await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<(&str, &str)>,
+        body: Option<&Value>,
+    ) -> Result<T, WechatError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.post_once(path, token, body).await {
+            match self.call_once(path, token, body).await {
                 Ok(value) => {
                     return serde_json::from_value::<T>(value.clone())
                         .map_err(|e| WechatError::Decode(format!("{path}: {e}")));
@@ -221,8 +235,17 @@ impl WechatClient {
         step + Duration::from_millis(jitter)
     }
 
-    async fn post_once(&self, path: &str, token: Option<(&str, &str)>, body: &Value) -> Result<Value, WechatError> {
-        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+    async fn call_once(
+        &self,
+        path: &str,
+        token: Option<(&str, &str)>,
+        body: Option<&Value>,
+    ) -> Result<Value, WechatError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = match body {
+            Some(body) => self.http.post(url).json(body),
+            None => self.http.get(url),
+        };
         if let Some((name, value)) = token {
             request = request.query(&[(name, value)]);
         }
