@@ -65,6 +65,11 @@ pub struct Settings {
     pub job_poll_interval: std::time::Duration,
     /// How long a running job may take to finish when the server stops (then it is released).
     pub job_shutdown_grace: std::time::Duration,
+    /// The background re-check of requirements: a tenant is checked again when its last
+    /// check is older than this.
+    pub requirements_recheck_every: std::time::Duration,
+    /// At most this many WeChat calls per minute for the background re-check (0: off).
+    pub requirements_calls_per_minute: u32,
 }
 
 impl Settings {
@@ -103,6 +108,10 @@ impl Settings {
             sandbox_token_ttl_secs: parse_number(&get, "MINIHOST_SANDBOX_TOKEN_TTL", 7200)?,
             job_poll_interval: std::time::Duration::from_millis(parse_number(&get, "MINIHOST_JOB_POLL_MS", 1000)?),
             job_shutdown_grace: std::time::Duration::from_secs(parse_number(&get, "MINIHOST_JOB_SHUTDOWN_GRACE", 10)?),
+            requirements_recheck_every: std::time::Duration::from_secs(
+                60 * parse_number(&get, "MINIHOST_REQUIREMENTS_RECHECK_MINUTES", 24 * 60)?,
+            ),
+            requirements_calls_per_minute: parse_number(&get, "MINIHOST_REQUIREMENTS_CALLS_PER_MINUTE", 300)?,
         })
     }
 

@@ -119,6 +119,10 @@ impl Application {
             platform.clone(),
             settings.job_poll_interval,
             settings.job_shutdown_grace,
+            crate::services::requirements::Pace {
+                every: settings.requirements_recheck_every,
+                calls_per_minute: settings.requirements_calls_per_minute,
+            },
         );
         tracing::info!(url = %config.public_url, sandbox = config.sandbox, "minihost is listening on {addr}");
         Ok(Self {

@@ -14,6 +14,7 @@ use crate::db::jobs::{self, JobKind};
 use crate::db::{self, DbError, DbPool};
 use crate::services::authorization;
 use crate::services::platform::{Platform, PlatformError};
+use crate::services::requirements::{self, Pace};
 
 /// How long a claimed job is ours before another worker may take it over.
 const LOCK_SECS: i64 = 120;
@@ -42,21 +43,43 @@ impl WorkerHandle {
 
 /// Starts the worker. `idle` is the pause when nothing is due; `grace` how long a running
 /// job may take to finish once shutdown is asked for.
-pub fn start(pool: DbPool, platform: Arc<Platform>, idle: Duration, grace: Duration) -> WorkerHandle {
+pub fn start(pool: DbPool, platform: Arc<Platform>, idle: Duration, grace: Duration, pace: Pace) -> WorkerHandle {
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(run(pool, platform, idle, grace, stopped));
+    let task = tokio::spawn(run(Runner { pool, platform, pace }, idle, grace, stopped));
     WorkerHandle { stop: Arc::new(stop), task }
 }
 
-async fn run(pool: DbPool, platform: Arc<Platform>, idle: Duration, grace: Duration, mut stop: watch::Receiver<bool>) {
+/// What the jobs need.
+struct Runner {
+    pool: DbPool,
+    platform: Arc<Platform>,
+    pace: Pace,
+}
+
+/// The background re-check queues one minute of checks at a time.
+const SWEEP_WINDOW: Duration = Duration::from_secs(60);
+
+async fn run(runner: Runner, idle: Duration, grace: Duration, mut stop: watch::Receiver<bool>) {
     let worker = format!("worker-{}", crate::new_id());
+    let pool = runner.pool.clone();
+    if runner.pace.calls_per_minute > 0 {
+        // The first round of the background re-check; each round queues the next.
+        let queued = db::run(&pool, |c| -> Result<_, DbError> {
+            let now = crate::now();
+            Ok(jobs::enqueue(c, &jobs::SweepRequirements, Some("next"), now, now)?)
+        })
+        .await;
+        if let Err(e) = queued {
+            tracing::warn!(error = %e, "could not queue the requirements re-check");
+        }
+    }
     while !*stop.borrow() {
         let pause = match claim(&pool, &worker).await {
             Ok(Some(job)) => {
                 use tracing::Instrument;
                 let span =
                     tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempts);
-                run_one(&pool, &platform, &worker, job, grace, &mut stop).instrument(span).await;
+                run_one(&runner, &worker, job, grace, &mut stop).instrument(span).await;
                 continue;
             }
             Ok(None) => idle,
@@ -78,16 +101,10 @@ async fn claim(pool: &DbPool, worker: &str) -> Result<Option<jobs::Job>, DbError
     db::run(pool, move |c| -> Result<_, DbError> { Ok(jobs::claim(c, &worker, crate::now(), LOCK_SECS)?) }).await
 }
 
-async fn run_one(
-    pool: &DbPool,
-    platform: &Platform,
-    worker: &str,
-    job: jobs::Job,
-    grace: Duration,
-    stop: &mut watch::Receiver<bool>,
-) {
+async fn run_one(runner: &Runner, worker: &str, job: jobs::Job, grace: Duration, stop: &mut watch::Receiver<bool>) {
+    let pool = &runner.pool;
     let running = job.clone();
-    let work = execute(platform, &running);
+    let work = execute(runner, &running);
     tokio::pin!(work);
     let result = tokio::select! {
         result = &mut work => Some(result),
@@ -153,8 +170,34 @@ fn payload<J: JobKind>(job: &jobs::Job) -> Result<J, JobError> {
     Ok(serde_json::from_str(&job.payload)?)
 }
 
-async fn execute(platform: &Platform, job: &jobs::Job) -> Result<(), JobError> {
+async fn execute(runner: &Runner, job: &jobs::Job) -> Result<(), JobError> {
+    let platform = &*runner.platform;
     match job.kind.as_str() {
+        jobs::CheckRequirements::NAME => {
+            let p: jobs::CheckRequirements = payload(job)?;
+            requirements::check(platform, &p.tenant_id).await?;
+            Ok(())
+        }
+        jobs::SweepRequirements::NAME => {
+            if runner.pace.calls_per_minute == 0 {
+                return Ok(());
+            }
+            let pace = runner.pace;
+            let queued = db::run(platform.pool(), move |c| -> Result<_, DbError> {
+                Ok(requirements::sweep(c, pace, SWEEP_WINDOW, crate::now())?)
+            })
+            .await?;
+            tracing::info!(queued, "queued background requirement checks");
+            Ok(())
+        }
+        jobs::ReevaluateRequirements::NAME => {
+            let count = db::run(platform.pool(), |c| -> Result<_, DbError> {
+                Ok(requirements::reevaluate_all(c, crate::now())?)
+            })
+            .await?;
+            tracing::info!(tenants = count, "re-evaluated requirements");
+            Ok(())
+        }
         jobs::RefreshComponentToken::NAME => {
             let p: jobs::RefreshComponentToken = payload(job)?;
             if p.force {

@@ -63,6 +63,35 @@ impl JobKind for CompleteTenantAuthorization {
     const NAME: &'static str = "complete_tenant_authorization";
 }
 
+/// Check a tenant's requirements checklist against WeChat (after an event that changes
+/// the answer, after binding, or as part of the background re-check).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct CheckRequirements {
+    pub tenant_id: String,
+}
+
+impl JobKind for CheckRequirements {
+    const NAME: &'static str = "check_requirements";
+}
+
+/// One round of the background re-check: queues the stalest tenants' checks within the
+/// configured rate and queues the next round.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct SweepRequirements;
+
+impl JobKind for SweepRequirements {
+    const NAME: &'static str = "sweep_requirements";
+}
+
+/// Re-evaluate every tenant's checklist from its stored snapshot (the operator changed
+/// the configuration).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct ReevaluateRequirements;
+
+impl JobKind for ReevaluateRequirements {
+    const NAME: &'static str = "reevaluate_requirements";
+}
+
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStatus {

@@ -251,6 +251,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    requirement_snapshots (tenant_id) {
+        tenant_id -> Text,
+        appid -> Text,
+        body -> Text,
+        checked_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    requirements (tenant_id, item) {
+        tenant_id -> Text,
+        item -> Text,
+        state -> Text,
+        problems -> Text,
+        deadline -> Nullable<BigInt>,
+        failure_kind -> Nullable<Text>,
+        failure_code -> Nullable<BigInt>,
+        changed_at -> BigInt,
+        evaluated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    requirement_history (id) {
+        id -> Text,
+        tenant_id -> Text,
+        item -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    requirement_confirmations (tenant_id, item) {
+        tenant_id -> Text,
+        item -> Text,
+        confirmed_by -> Text,
+        confirmed_at -> BigInt,
+    }
+}
+
+diesel::joinable!(requirements -> tenants (tenant_id));
+diesel::joinable!(requirement_snapshots -> tenants (tenant_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_sessions,
@@ -270,4 +316,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_states,
     platform_settings,
     mp_bindings,
+    requirement_snapshots,
+    requirements,
+    requirement_history,
+    requirement_confirmations,
 );

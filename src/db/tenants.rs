@@ -75,3 +75,10 @@ pub fn linked_oa_subject(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Opti
         .optional()?
         .flatten())
 }
+
+/// The tenant's contact details (from its approved application), for the privacy guide.
+pub fn contact(conn: &mut DbConn, tenant_id: &str) -> QueryResult<crate::domain::requirements::Contact> {
+    let (email, phone): (String, String) =
+        tenants::table.find(tenant_id).select((tenants::contact_email, tenants::contact_phone)).get_result(conn)?;
+    Ok(crate::domain::requirements::Contact { email, phone })
+}

@@ -6,4 +6,11 @@ pub mod avatar;
 pub mod binding;
 pub mod failure;
 pub mod logo;
+pub mod requirements;
 pub mod throttle;
+
+/// The calendar day (UTC, `YYYY-MM-DD`) of a Unix time.
+pub fn day_of(at: i64) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::OffsetDateTime::from_unix_timestamp(at).ok().and_then(|t| t.format(&fmt).ok()).unwrap_or_default()
+}

@@ -294,6 +294,7 @@ pub async fn unbind(
         db::write_tx(c, |c| {
             let Some(before) = bindings::active_for_tenant(c, &tid)? else { return Ok(false) };
             bindings::end_for_tenant(c, &tid, BindingStatus::Unbound, now)?;
+            db::requirements::clear(c, &tid)?;
             db::audit::write(
                 c,
                 db::audit::Record {

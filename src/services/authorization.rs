@@ -249,6 +249,8 @@ pub fn decide_and_bind(
                     "mini_program.bound"
                 }
             };
+            // The checklist is read at once for the newly bound mini program.
+            crate::db::requirements::queue_check(conn, tenant_id, now)?;
             audit::write(
                 conn,
                 audit::Record {

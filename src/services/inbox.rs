@@ -113,7 +113,21 @@ fn apply(
 ) -> Result<(EventStatus, String), diesel::result::Error> {
     let processed = |s: &str| Ok((EventStatus::Processed, s.to_string()));
     if event.endpoint == Endpoint::MiniProgram.as_str() {
-        return Ok((EventStatus::Ignored, format!("no handler for mini program event {}", event.info_type)));
+        return match event.info_type.as_str() {
+            // Review results that change the requirements checklist (reference §3.5, §3.6,
+            // §3.8): the checklist is read again rather than trusting the push's numbers.
+            "wxa_category_audit" | "wxa_privacy_apply" | "wxa_nickname_audit" => {
+                let appid = event.path_appid.as_deref().unwrap_or_default();
+                match db::bindings::active_for_appid(conn, appid)? {
+                    Some(b) => {
+                        db::requirements::queue_check(conn, &b.tenant_id, now)?;
+                        processed("the requirements will be checked again")
+                    }
+                    None => Ok((EventStatus::Ignored, format!("no tenant has {appid} bound"))),
+                }
+            }
+            other => Ok((EventStatus::Ignored, format!("no handler for mini program event {other}"))),
+        };
     }
     let appid = field(fields, "AuthorizerAppid").unwrap_or_default();
     match event.info_type.as_str() {
@@ -157,6 +171,12 @@ fn apply(
                 jobs::enqueue(conn, &job, Some(&state.state), now, now)?;
             }
             jobs::enqueue(conn, &jobs::SyncAuthorizer { appid: appid.to_string() }, Some(appid), now, now)?;
+            // Changed permission sets change what the checklist can read.
+            if event.info_type == "updateauthorized"
+                && let Some(b) = db::bindings::active_for_appid(conn, appid)?
+            {
+                db::requirements::queue_check(conn, &b.tenant_id, now)?;
+            }
             audit::write(
                 conn,
                 audit::Record {
@@ -176,6 +196,7 @@ fn apply(
         "unauthorized" if !appid.is_empty() => {
             let before = store::authorizer(conn, appid)?.map(|a| a.status);
             for binding in db::bindings::revoke_appid(conn, appid, now)? {
+                db::requirements::clear(conn, &binding.tenant_id)?;
                 audit::write(
                     conn,
                     audit::Record {

@@ -11,3 +11,4 @@
 pub mod authorization;
 pub mod inbox;
 pub mod platform;
+pub mod requirements;

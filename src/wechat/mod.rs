@@ -5,5 +5,6 @@
 pub mod client;
 pub mod crypto;
 pub mod errcode;
+pub mod manage;
 pub mod push;
 pub mod urls;
