@@ -9,7 +9,7 @@ use super::DbConn;
 use super::bindings;
 use super::schema::{requirement_confirmations, requirement_history, requirement_snapshots, requirements};
 use crate::domain::failure::Failure;
-use crate::domain::requirements::{Config, Evaluation, Item, Problem, State};
+use crate::domain::requirements::{Config, Evaluation, Item, Problem, Remedy, State};
 
 /// The platform setting that holds the configuration (JSON).
 pub const CONFIG_KEY: &str = "requirements_config";
@@ -33,6 +33,7 @@ pub struct Stored {
     pub problems: Vec<Problem>,
     pub deadline: Option<i64>,
     pub failure: Option<Failure>,
+    pub remedy: Remedy,
     pub changed_at: i64,
 }
 
@@ -44,6 +45,7 @@ struct Row {
     deadline: Option<i64>,
     failure_kind: Option<String>,
     failure_code: Option<i64>,
+    remedy: String,
     changed_at: i64,
 }
 
@@ -55,6 +57,7 @@ impl Row {
             problems: serde_json::from_str(&self.problems).unwrap_or_default(),
             deadline: self.deadline,
             failure: self.failure_kind.and_then(|k| Failure::from_parts(&k, self.failure_code)),
+            remedy: Remedy::from_stored(&self.remedy),
             changed_at: self.changed_at,
         })
     }
@@ -72,6 +75,7 @@ pub fn for_tenant(conn: &mut DbConn, tenant_id: &str) -> QueryResult<(Vec<Stored
             requirements::deadline,
             requirements::failure_kind,
             requirements::failure_code,
+            requirements::remedy,
             requirements::changed_at,
         ))
         .load(conn)?;
@@ -139,10 +143,11 @@ pub fn save(
         let (failure_kind, failure_code) = e.failure.map(Failure::as_parts).map_or((None, None), |(k, c)| (Some(k), c));
         let changed_at = if old == Some(e.state) { None } else { Some(now) };
         diesel::sql_query(
-            "INSERT INTO requirements (tenant_id, item, state, problems, deadline, failure_kind, failure_code, changed_at, evaluated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+            "INSERT INTO requirements (tenant_id, item, state, problems, deadline, failure_kind, failure_code, remedy, changed_at, evaluated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $8, $8) \
              ON CONFLICT (tenant_id, item) DO UPDATE SET state = excluded.state, problems = excluded.problems, \
              deadline = excluded.deadline, failure_kind = excluded.failure_kind, failure_code = excluded.failure_code, \
+             remedy = excluded.remedy, \
              changed_at = CASE WHEN requirements.state = excluded.state THEN requirements.changed_at ELSE excluded.changed_at END, \
              evaluated_at = excluded.evaluated_at",
         )
@@ -154,6 +159,7 @@ pub fn save(
         .bind::<Nullable<Text>, _>(failure_kind)
         .bind::<Nullable<BigInt>, _>(failure_code)
         .bind::<BigInt, _>(now)
+        .bind::<Text, _>(e.remedy.to_stored())
         .execute(conn)?;
         if changed_at.is_some() {
             diesel::insert_into(requirement_history::table)

@@ -269,6 +269,7 @@ diesel::table! {
         deadline -> Nullable<BigInt>,
         failure_kind -> Nullable<Text>,
         failure_code -> Nullable<BigInt>,
+        remedy -> Text,
         changed_at -> BigInt,
         evaluated_at -> BigInt,
     }

@@ -293,6 +293,31 @@ pub enum Remedy {
     Reauthorize(i64),
 }
 
+impl Remedy {
+    /// The stored form.
+    pub fn to_stored(self) -> String {
+        match self {
+            Self::None => "none".into(),
+            Self::Fix => "fix".into(),
+            Self::After(item) => format!("after:{}", item.as_str()),
+            Self::ByHand => "by_hand".into(),
+            Self::Reauthorize(set) => format!("reauthorize:{set}"),
+        }
+    }
+
+    pub fn from_stored(s: &str) -> Self {
+        match s.split_once(':') {
+            Some(("after", item)) => Item::parse(item).map_or(Self::None, Self::After),
+            Some(("reauthorize", set)) => set.parse().map_or(Self::None, Self::Reauthorize),
+            _ => match s {
+                "fix" => Self::Fix,
+                "by_hand" => Self::ByHand,
+                _ => Self::None,
+            },
+        }
+    }
+}
+
 /// An item's evaluation.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
@@ -868,6 +893,13 @@ mod tests {
         assert_eq!(back.icp.as_ref().unwrap_err(), &Failure::Transport);
         let states = |s: &Snapshot| evaluate(&Config::default(), s, NOW).iter().map(|e| e.state).collect::<Vec<_>>();
         assert_eq!(states(&back), states(&snap));
+    }
+
+    #[test]
+    fn remedies_round_trip_their_stored_form() {
+        for r in [Remedy::None, Remedy::Fix, Remedy::After(Item::Categories), Remedy::ByHand, Remedy::Reauthorize(18)] {
+            assert_eq!(Remedy::from_stored(&r.to_stored()), r);
+        }
     }
 
     #[test]

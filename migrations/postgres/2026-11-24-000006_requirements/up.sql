@@ -20,6 +20,8 @@ CREATE TABLE requirements (
     deadline BIGINT,
     failure_kind TEXT,
     failure_code BIGINT,
+    -- What the console can do: none, fix, after:<item>, by_hand, reauthorize:<set id>.
+    remedy TEXT NOT NULL,
     changed_at BIGINT NOT NULL,
     evaluated_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, item)
