@@ -56,7 +56,7 @@ impl TabPage {
     }
 }
 
-fn tab_path(tenant_id: &str) -> String {
+pub fn tab_path(tenant_id: &str) -> String {
     format!("/w/{tenant_id}/store/mini-program")
 }
 

@@ -13,6 +13,7 @@ mod mailbox;
 mod mini_program;
 mod operator;
 mod platform;
+mod requirements;
 mod tenants;
 mod wechat_callback;
 mod wechat_events;
@@ -66,7 +67,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/store/mini-program/reauthorize", web::post().to(mini_program::reauthorize))
                 .route("/store/mini-program/authorizations/{state}", web::get().to(mini_program::status))
                 .route("/store/mini-program/unbind", web::post().to(mini_program::unbind))
-                .route("/store/mini-program/refresh", web::post().to(mini_program::refresh)),
+                .route("/store/mini-program/refresh", web::post().to(mini_program::refresh))
+                .route("/store/mini-program/upgrade", web::get().to(requirements::upgrade))
+                .route("/store/requirements", web::get().to(requirements::page))
+                .route("/store/requirements/check", web::post().to(requirements::check))
+                .route("/store/requirements/{item}/fix", web::post().to(requirements::fix))
+                .route("/store/requirements/{item}/confirm", web::post().to(requirements::confirm)),
         )
         .service(
             web::scope("/operator")
