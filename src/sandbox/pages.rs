@@ -44,6 +44,7 @@ pub struct Choice {
 pub struct InterfaceView {
     pub api_name: &'static str,
     pub api_ch_name: &'static str,
+    pub status: i32,
     pub options: Vec<Choice>,
     pub fail_reason: String,
 }
@@ -74,6 +75,7 @@ impl MpView {
                 .map(|i| InterfaceView {
                     api_name: i.api.api_name,
                     api_ch_name: i.api.api_ch_name,
+                    status: i.status,
                     options: choices(ctx, "sandbox.iface_status", &[1, 2, 3, 4, 5], i.status),
                     fail_reason: i.fail_reason.clone(),
                 })
@@ -317,9 +319,14 @@ fn mp_edit(form: &CheckedForm) -> Result<edit::MpEdit, &'static str> {
     if let Some(text) = form.field("requestdomain") {
         e.requestdomain = Some(edit::parse_domains_text(text).map_err(|_| "domains_invalid")?);
     }
+    // Only the interfaces whose select was changed: the others follow the categories.
     let mut interfaces = Vec::new();
     for (key, value) in &form.0 {
         if let Some(api_name) = key.strip_prefix("iface:") {
+            let was = form.field(&format!("iface_was:{api_name}"));
+            if was == Some(value.trim()) {
+                continue;
+            }
             let status: i64 = value.trim().parse().map_err(|_| "status_invalid")?;
             interfaces.push(edit::interface_edit(api_name, status, "").map_err(|_| "status_invalid")?);
         }

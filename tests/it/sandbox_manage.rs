@@ -946,7 +946,11 @@ async fn the_sandbox_page_edits_the_management_state_and_decides_reviews() {
                 ("categories", "IT & Technology / Software Service Provider\n商家自营 / 服装/内衣 : 3"),
                 ("requestdomain", "https://api.example.com\nhttps://img.example.com"),
                 ("iface:wx.getLocation", "5"),
+                ("iface_was:wx.getLocation", "2"),
                 ("iface:wx.chooseAddress", "2"),
+                // Left as the page showed it: it follows the new category.
+                ("iface:wx.choosePoi", "2"),
+                ("iface_was:wx.choosePoi", "2"),
             ]),
         )
         .await;

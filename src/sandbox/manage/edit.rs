@@ -345,14 +345,18 @@ pub fn apply(conn: &mut DbConn, appid: &str, edit: &MpEdit, now: i64) -> Result<
         set_pending_nickname(conn, appid, pending.as_deref(), now)?;
     }
     if let Some(plugins) = &edit.plugins {
-        for old in state::plugins(conn, appid)? {
+        let previous = state::plugins(conn, appid)?;
+        for old in &previous {
             if !plugins.iter().any(|p| p.appid == old.plugin_appid) {
                 state::drop_pending(conn, appid, PLUGIN, Some(&old.plugin_appid))?;
             }
         }
         state::delete_all_plugins(conn, appid)?;
         for p in plugins {
-            state::put_plugin(conn, appid, &p.appid, p.status, &p.reason, Some(now), now)?;
+            // A plugin kept in its state keeps its application time.
+            let kept = previous.iter().find(|o| o.plugin_appid == p.appid && o.status == p.status);
+            let apply_time = kept.map_or(now, |o| o.apply_time);
+            state::put_plugin(conn, appid, &p.appid, p.status, &p.reason, Some(apply_time), now)?;
             follow_queue(conn, appid, PLUGIN, &p.appid, p.status == 1, now)?;
         }
     }
@@ -365,10 +369,9 @@ pub fn apply(conn: &mut DbConn, appid: &str, edit: &MpEdit, now: i64) -> Result<
         let previous = state::categories(conn, appid)?;
         state::delete_all_categories(conn, appid)?;
         for c in categories {
-            let certicates = previous
-                .iter()
-                .find(|p| (p.first, p.second) == (c.first, c.second))
-                .map_or_else(|| "[]".to_string(), |p| p.certicates.clone());
+            let kept = previous.iter().find(|p| (p.first, p.second) == (c.first, c.second));
+            let certicates = kept.map_or_else(|| "[]".to_string(), |p| p.certicates.clone());
+            let created_at = kept.map_or(now, |p| p.created_at);
             let new = state::NewCategory {
                 first: c.first,
                 second: c.second,
@@ -376,7 +379,7 @@ pub fn apply(conn: &mut DbConn, appid: &str, edit: &MpEdit, now: i64) -> Result<
                 audit_reason: &c.audit_reason,
                 certicates: &certicates,
             };
-            state::insert_category(conn, appid, &new, now)?;
+            state::insert_category(conn, appid, &new, created_at)?;
             let subject = state::category_subject(c.first, c.second);
             follow_queue(conn, appid, CATEGORY, &subject, c.audit_status == 1, now)?;
         }

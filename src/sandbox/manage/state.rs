@@ -290,7 +290,8 @@ pub struct NewCategory<'a> {
     pub certicates: &'a str,
 }
 
-pub fn insert_category(conn: &mut DbConn, appid: &str, c: &NewCategory<'_>, now: i64) -> QueryResult<()> {
+/// Adds a category, as added at `created_at`.
+pub fn insert_category(conn: &mut DbConn, appid: &str, c: &NewCategory<'_>, created_at: i64) -> QueryResult<()> {
     diesel::insert_into(sandbox_mp_categories::table)
         .values((
             sandbox_mp_categories::appid.eq(appid),
@@ -299,7 +300,7 @@ pub fn insert_category(conn: &mut DbConn, appid: &str, c: &NewCategory<'_>, now:
             sandbox_mp_categories::audit_status.eq(c.audit_status),
             sandbox_mp_categories::audit_reason.eq(c.audit_reason),
             sandbox_mp_categories::certicates.eq(c.certicates),
-            sandbox_mp_categories::created_at.eq(now),
+            sandbox_mp_categories::created_at.eq(created_at),
         ))
         .execute(conn)
         .map(|_| ())
