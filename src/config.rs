@@ -61,6 +61,9 @@ pub struct Settings {
     pub sandbox_ticket_interval_secs: u64,
     /// Lifetime of the tokens the sandbox issues (WeChat: 7200 s).
     pub sandbox_token_ttl_secs: i64,
+    /// When set, the sandbox's reviewer approves pending reviews by itself after this many
+    /// seconds (`MINIHOST_SANDBOX_REVIEW_DELAY_SECS`); unset, they wait for a person.
+    pub sandbox_review_delay_secs: Option<u64>,
     /// How long the job worker waits when nothing is due.
     pub job_poll_interval: std::time::Duration,
     /// How long a running job may take to finish when the server stops (then it is released).
@@ -106,6 +109,9 @@ impl Settings {
             operator_password: get("MINIHOST_OPERATOR_PASSWORD").map(Secret::new),
             sandbox_ticket_interval_secs: parse_number(&get, "MINIHOST_SANDBOX_TICKET_INTERVAL", 600)?,
             sandbox_token_ttl_secs: parse_number(&get, "MINIHOST_SANDBOX_TOKEN_TTL", 7200)?,
+            sandbox_review_delay_secs: get("MINIHOST_SANDBOX_REVIEW_DELAY_SECS")
+                .map(|_| parse_number(&get, "MINIHOST_SANDBOX_REVIEW_DELAY_SECS", 0))
+                .transpose()?,
             job_poll_interval: std::time::Duration::from_millis(parse_number(&get, "MINIHOST_JOB_POLL_MS", 1000)?),
             job_shutdown_grace: std::time::Duration::from_secs(parse_number(&get, "MINIHOST_JOB_SHUTDOWN_GRACE", 10)?),
             requirements_recheck_every: std::time::Duration::from_secs(
@@ -210,6 +216,7 @@ pub struct AppConfig {
     pub cookie_secure: bool,
     pub sandbox_ticket_interval_secs: u64,
     pub sandbox_token_ttl_secs: i64,
+    pub sandbox_review_delay_secs: Option<u64>,
 }
 
 impl AppConfig {
@@ -236,6 +243,7 @@ impl AppConfig {
             cookie_secure: public_url.starts_with("https://"),
             sandbox_ticket_interval_secs: settings.sandbox_ticket_interval_secs,
             sandbox_token_ttl_secs: settings.sandbox_token_ttl_secs,
+            sandbox_review_delay_secs: settings.sandbox_review_delay_secs,
             sandbox: settings.sandbox,
             component: settings.component.clone(),
             public_url,

@@ -250,6 +250,7 @@ fn sandbox_config(config: &AppConfig) -> crate::sandbox::SandboxConfig {
         token_ttl_secs: config.sandbox_token_ttl_secs,
         api_base: config.wechat_api_base.clone(),
         mp_base: config.wechat_mp_base.clone(),
+        review_delay_secs: config.sandbox_review_delay_secs,
     }
 }
 

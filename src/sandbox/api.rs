@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::db::{self, DbConn};
 
+use super::manage::state;
 use super::{Sandbox, sim, store, with_conn};
 
 /// Largest response body the call log reads to find the errcode.
@@ -47,6 +48,7 @@ pub fn errmsg(code: i64) -> &'static str {
         -1 => "system error",
         40001 => "invalid credential, access_token is invalid or not latest",
         40013 => "invalid appid",
+        40014 => "invalid access_token",
         40066 => "invalid url",
         40097 => "invalid args",
         40125 => "invalid appsecret",
@@ -54,6 +56,7 @@ pub fn errmsg(code: i64) -> &'static str {
         41002 => "appid missing",
         41004 => "appsecret missing",
         42001 => "access_token expired",
+        43001 => "require GET method",
         43002 => "require POST method",
         45009 => "reach max api daily quota limit",
         45011 => "api minute-quota reach limit, must slower, retry next minute",
@@ -66,6 +69,45 @@ pub fn errmsg(code: i64) -> &'static str {
         61010 => "code is expired",
         61011 => "invalid component",
         61023 => "refresh_token is invalid",
+        _ => manage_errmsg(code),
+    }
+}
+
+/// Messages of the mini program management errcodes (`manage::api`).
+fn manage_errmsg(code: i64) -> &'static str {
+    match code {
+        53300 => "category modify count reach monthly limit",
+        53301 => "category count reach limit",
+        53303 => "invalid category args",
+        53304 => "category already exists",
+        53308 => "category under review cannot be deleted",
+        53311 => "qualification material of this category is required",
+        61007 => "api is unauthorized to component",
+        61031 => "the interface is under review, do not apply again",
+        61032 => "the video must be mp4",
+        61034 => "required args are missing",
+        61035 => "this api needs no application and can be used directly",
+        61036 => "this account cannot apply for the api, check its categories",
+        61037 => "content must be utf-8",
+        85015 => "not a mini program account",
+        85016 => "domain count reach limit",
+        85017 => {
+            "no domain to modify after filtered, please confirm the domain has been set in the third-party platform"
+        }
+        85301 => "no domain to modify after filtered, please confirm the domain follows the rule of domains",
+        86069 => "owner_setting required fields are missing",
+        86070 => "notice_method is missing",
+        86071 => "privacy_ver is invalid",
+        86072 => "store_expire_timestamp is invalid",
+        86073 => "ext_file_media_id is invalid",
+        86074 => "the released privacy setting does not exist",
+        89044 => "plugin appid does not exist",
+        89236 => "this plugin cannot be applied for",
+        89237 => "plugin already added",
+        89238 => "plugin count reach limit",
+        89239 => "plugin does not exist",
+        89243 => "a pending application cannot be deleted",
+        89257 => "this plugin version does not support quick update",
         _ => "sandbox error",
     }
 }
@@ -107,6 +149,16 @@ impl Body {
             Ok(Value::Object(map)) => Ok(Self(map)),
             _ => Err(wx(47001)),
         }
+    }
+
+    /// Like [`Body::parse`], but an empty body reads as `{}`.
+    pub fn parse_or_empty(bytes: &[u8]) -> Result<Self, ApiError> {
+        if bytes.iter().all(u8::is_ascii_whitespace) { Ok(Self(serde_json::Map::new())) } else { Self::parse(bytes) }
+    }
+
+    /// The whole object.
+    pub fn map(&self) -> &serde_json::Map<String, Value> {
+        &self.0
     }
 
     /// A non-empty string field (numbers are accepted as their text).
@@ -306,8 +358,9 @@ pub async fn get_authorizer_info(sb: web::Data<Sandbox>, req: HttpRequest, bytes
         let authorizer = body.str("authorizer_appid").ok_or(wx(40013))?;
         let auth = store::find_authorization(c, &authorizer)?.filter(|a| a.active).ok_or(wx(61003))?;
         let account = store::find_account(c, &authorizer)?.ok_or(wx(61003))?;
+        let categories = state::categories(c, &authorizer)?;
         Ok(json!({
-            "authorizer_info": authorizer_info(&account),
+            "authorizer_info": authorizer_info(&account, &categories),
             "authorization_info": {
                 "authorizer_appid": authorizer,
                 "authorizer_refresh_token": auth.refresh_token,
@@ -318,7 +371,9 @@ pub async fn get_authorizer_info(sb: web::Data<Sandbox>, req: HttpRequest, bytes
     .await
 }
 
-fn authorizer_info(a: &store::Account) -> Value {
+/// `authorizer_info`; a mini program's `MiniProgramInfo.categories` are its approved
+/// service categories, by name.
+fn authorizer_info(a: &store::Account, categories: &[state::CategoryRow]) -> Value {
     let mut info = json!({
         "nick_name": a.nick_name,
         "head_img": a.head_img,
@@ -338,9 +393,17 @@ fn authorizer_info(a: &store::Account) -> Value {
         && let Some(obj) = info.as_object_mut()
     {
         let network = serde_json::from_str::<Value>(&a.network).unwrap_or_else(|_| json!({}));
+        let categories: Vec<Value> = categories
+            .iter()
+            .filter(|c| c.audit_status == 3)
+            .map(|c| {
+                let (first, second) = c.names();
+                json!({ "first": first, "second": second })
+            })
+            .collect();
         obj.insert(
             "MiniProgramInfo".into(),
-            json!({ "network": network, "categories": a.categories(), "visit_status": 0 }),
+            json!({ "network": network, "categories": categories, "visit_status": 0 }),
         );
     }
     info
@@ -409,6 +472,11 @@ pub async fn start_push_ticket(sb: web::Data<Sandbox>, bytes: web::Bytes) -> Htt
 /// Any method but POST on an API path.
 pub async fn require_post() -> HttpResponse {
     error_response(43002)
+}
+
+/// A method other than GET (or POST) on a read-only API path.
+pub async fn require_get() -> HttpResponse {
+    error_response(43001)
 }
 
 /// A path the sandbox does not simulate.

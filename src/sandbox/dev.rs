@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::manage::{self, catalog, state};
 use super::{Sandbox, api, run_sim, sim, store, with_conn};
 
 fn error(status: StatusCode, message: &str) -> HttpResponse {
@@ -168,14 +169,32 @@ pub async fn pushes(sb: web::Data<Sandbox>) -> HttpResponse {
     }
 }
 
-/// `GET /sandbox/dev/accounts`: the simulated accounts with their authorization.
+/// `GET /sandbox/dev/accounts`: the simulated accounts with their authorization and
+/// approved service categories (by name).
 pub async fn accounts(sb: web::Data<Sandbox>) -> HttpResponse {
-    let loaded = read(&sb, |c| Ok((store::list_accounts(c)?, store::list_authorizations(c)?))).await;
+    let loaded = read(&sb, |c| {
+        let accounts = store::list_accounts(c)?;
+        let mut categories = Vec::with_capacity(accounts.len());
+        for a in &accounts {
+            let approved: Vec<Value> = state::categories(c, &a.appid)?
+                .iter()
+                .filter(|x| x.audit_status == 3)
+                .map(|x| {
+                    let (first, second) = x.names();
+                    json!({ "first": first, "second": second })
+                })
+                .collect();
+            categories.push(approved);
+        }
+        Ok((accounts, categories, store::list_authorizations(c)?))
+    })
+    .await;
     match loaded {
-        Ok((accounts, auths)) => {
+        Ok((accounts, categories, auths)) => {
             let list: Vec<Value> = accounts
                 .into_iter()
-                .map(|a| {
+                .zip(categories)
+                .map(|(a, categories)| {
                     let auth = auths.iter().find(|x| x.authorizer_appid == a.appid);
                     json!({
                         "appid": a.appid,
@@ -183,7 +202,7 @@ pub async fn accounts(sb: web::Data<Sandbox>) -> HttpResponse {
                         "nick_name": a.nick_name,
                         "principal_name": a.principal_name,
                         "verified": a.verified,
-                        "categories": a.categories(),
+                        "categories": categories,
                         "authorized": auth.is_some_and(|x| x.active),
                         "func_ids": auth.filter(|x| x.active).map(|x| x.func_ids()).unwrap_or_default(),
                     })
@@ -195,16 +214,55 @@ pub async fn accounts(sb: web::Data<Sandbox>) -> HttpResponse {
     }
 }
 
+/// The body of `POST /sandbox/dev/accounts/{appid}`.
+#[derive(Deserialize)]
+pub struct AccountEditRequest {
+    #[serde(flatten)]
+    edit: store::AccountEdit,
+    /// A mini program's service categories by name (`{first, second}`), all approved;
+    /// they replace its categories.
+    categories: Option<Vec<CategoryName>>,
+}
+
+#[derive(Deserialize)]
+pub struct CategoryName {
+    first: String,
+    second: String,
+}
+
 /// `POST /sandbox/dev/accounts/{appid}`: edits fields (see [`store::AccountEdit`]).
 pub async fn edit_account(sb: web::Data<Sandbox>, path: web::Path<String>, bytes: web::Bytes) -> HttpResponse {
-    let edit: store::AccountEdit = match parse(&bytes) {
+    let AccountEditRequest { edit, categories } = match parse(&bytes) {
         Ok(e) => e,
         Err(resp) => return *resp,
+    };
+    let categories = match categories {
+        None => None,
+        Some(names) => {
+            let found: Option<Vec<_>> = names
+                .iter()
+                .map(|n| {
+                    catalog::category_by_name(&n.first, &n.second)
+                        .and_then(|(f, s)| manage::edit::category_edit(f.id, s.id, 3, "").ok())
+                })
+                .collect();
+            match found {
+                Some(c) => Some(c),
+                None => return error(StatusCode::BAD_REQUEST, "categories_invalid"),
+            }
+        }
     };
     let appid = path.into_inner();
     let result = run_sim(&sb.pool, move |c, now| {
         if store::update_account(c, &appid, &edit, now)? == 0 {
             return Err(sim::SimError::Refused("sandbox.err.no_account"));
+        }
+        if let Some(categories) = categories {
+            let change = manage::edit::MpEdit { categories: Some(categories), ..Default::default() };
+            manage::edit::apply(c, &appid, &change, now).map_err(|e| match e {
+                manage::edit::EditError::NotFound => sim::SimError::Refused("sandbox.err.categories_invalid"),
+                manage::edit::EditError::Db(e) => sim::SimError::Db(e),
+            })?;
         }
         Ok(())
     })

@@ -14,8 +14,12 @@
 //!
 //! * [`api`]: `api.weixin.qq.com` under `/sandbox/wechat` (component endpoints, fault
 //!   injection, call log, token checks).
+//! * [`manage`]: the mini program management APIs (basic info, plugins, categories,
+//!   privacy interfaces and guide, server domains, ICP), WeChat's reviewer, and their
+//!   dev endpoints.
 //! * [`authpage`]: WeChat's authorization page under `/sandbox/mp`.
-//! * [`push`]: encrypted pushes to `{public_url}/wechat/component/events`.
+//! * [`push`]: encrypted pushes to `{public_url}/wechat/component/events` and, for an
+//!   authorizer's message events, `{public_url}/wechat/mp/{appid}/events`.
 //! * [`pages`]: the human page `/sandbox/`; [`dev`]: JSON endpoints for tests.
 
 use std::sync::Arc;
@@ -28,6 +32,7 @@ use crate::db::{DbConn, DbPool};
 pub mod api;
 pub mod authpage;
 pub mod dev;
+pub mod manage;
 pub mod page;
 pub mod pages;
 pub mod push;
@@ -55,6 +60,9 @@ pub struct SandboxConfig {
     /// The base URLs the console uses for it, shown on its page.
     pub api_base: String,
     pub mp_base: String,
+    /// When set, the sandbox's reviewer approves a pending review by itself this many
+    /// seconds after it was queued; when `None`, reviews wait for a decision by hand.
+    pub review_delay_secs: Option<u64>,
 }
 
 impl SandboxConfig {
@@ -125,6 +133,7 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
     post!("/cgi-bin/component/api_get_authorizer_info", api::get_authorizer_info);
     post!("/cgi-bin/component/api_get_authorizer_list", api::get_authorizer_list);
     post!("/cgi-bin/component/api_start_push_ticket", api::start_push_ticket);
+    manage::api::routes(cfg);
 }
 
 /// Mounts every sandbox route. `startup` registers them before the console's scope: each
@@ -160,6 +169,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .route("/pushes", web::get().to(dev::pushes))
                 .route("/accounts", web::get().to(dev::accounts))
                 .route("/accounts/{appid}", web::post().to(dev::edit_account))
+                .route("/accounts/{appid}/settings", web::get().to(manage::dev::get_settings))
+                .route("/accounts/{appid}/settings", web::post().to(manage::dev::set_settings))
+                .route("/reviews", web::get().to(manage::dev::reviews))
+                .route("/reviews/{id}", web::post().to(manage::dev::decide))
+                .route("/platform-domains", web::get().to(manage::dev::platform_domains))
+                .route("/platform-domains", web::post().to(manage::dev::set_platform_domains))
                 .route("/authorize", web::post().to(dev::authorize))
                 .route("/revoke", web::post().to(dev::revoke))
                 .route("/update-permissions", web::post().to(dev::update_permissions))
@@ -179,6 +194,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
             web::resource("/sandbox/accounts/{appid}/permissions")
                 .app_data(form())
                 .route(web::post().to(pages::permissions)),
+        )
+        .service(web::resource("/sandbox/reviews/{id}").app_data(form()).route(web::post().to(pages::decide_review)))
+        .service(
+            web::resource("/sandbox/platform-domains").app_data(form()).route(web::post().to(pages::platform_domains)),
         )
         .service(web::resource("/sandbox/faults").app_data(form()).route(web::post().to(pages::add_fault)))
         .service(web::resource("/sandbox/faults/clear").app_data(form()).route(web::post().to(pages::clear_faults)));

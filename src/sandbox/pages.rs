@@ -1,12 +1,15 @@
-//! The human sandbox page `/sandbox/`: the platform's credentials and ticket, the
-//! simulated accounts (edit, revoke, change permission sets), fault injection, and the
-//! recent API calls and pushes. Its forms carry the sandbox's own CSRF token
-//! ([`CheckedForm`]).
+//! The human sandbox page `/sandbox/`: the platform's credentials, ticket and registered
+//! server domains, the simulated accounts (edit, including a mini program's management
+//! state; revoke; change permission sets), WeChat's reviewer (approve or reject), fault
+//! injection, and the recent API calls and pushes. Its forms carry the sandbox's own
+//! CSRF token ([`CheckedForm`]).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::authpage::FuncChoice;
+use super::manage::review::Decision;
+use super::manage::{self, catalog, edit, rules, state};
 use super::page::{CheckedForm, SandboxCtx, SandboxError};
 use super::{Sandbox, SandboxConfig, api, dev, run_sim, sim, store, with_conn};
 
@@ -16,7 +19,69 @@ pub struct AccountView {
     pub revoked: bool,
     pub auth_time: Option<i64>,
     pub funcs: Vec<FuncChoice>,
+    /// A mini program's management state.
+    pub mp: Option<MpView>,
+}
+
+/// A mini program's management state as the page's form shows it.
+pub struct MpView {
+    pub nickname_pending: String,
+    pub annual_review_end: String,
+    pub icp_options: Vec<Choice>,
+    pub plugins_text: String,
     pub categories_text: String,
+    pub domains_text: String,
+    pub interfaces: Vec<InterfaceView>,
+}
+
+/// An option of a select.
+pub struct Choice {
+    pub value: i32,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub struct InterfaceView {
+    pub api_name: &'static str,
+    pub api_ch_name: &'static str,
+    pub status: i32,
+    pub options: Vec<Choice>,
+    pub fail_reason: String,
+}
+
+fn choices(ctx: &SandboxCtx, group: &str, values: &[i32], current: i32) -> Vec<Choice> {
+    values
+        .iter()
+        .map(|&value| Choice {
+            value,
+            label: format!("{value} · {}", ctx.t_in(group, value.to_string())),
+            selected: value == current,
+        })
+        .collect()
+}
+
+impl MpView {
+    fn of(st: &state::MpState, ctx: &SandboxCtx) -> Self {
+        Self {
+            nickname_pending: st.settings.nickname_pending.clone().unwrap_or_default(),
+            annual_review_end: st.settings.annual_review_end.map(rules::unix_to_date).unwrap_or_default(),
+            icp_options: choices(ctx, "sandbox.icp", catalog::ICP_STATUSES, st.settings.icp_status),
+            plugins_text: edit::plugins_text(&st.plugins),
+            categories_text: edit::categories_text(&st.categories),
+            domains_text: st.domain_list(rules::DomainList::Request).join("\n"),
+            interfaces: st
+                .interfaces
+                .iter()
+                .map(|i| InterfaceView {
+                    api_name: i.api.api_name,
+                    api_ch_name: i.api.api_ch_name,
+                    status: i.status,
+                    options: choices(ctx, "sandbox.iface_status", &[1, 2, 3, 4, 5], i.status),
+                    fail_reason: i.fail_reason.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -33,10 +98,22 @@ struct SandboxHome {
     error: Option<String>,
     fault_kinds: Vec<&'static str>,
     interval_text: String,
+    reviews: Vec<state::Review>,
+    platform_domains_text: String,
 }
 
-const NOTICES: [&str; 7] = ["saved", "revoked", "permissions", "unchanged", "ticket", "fault_added", "faults_cleared"];
-const ERRORS: [&str; 10] = [
+const NOTICES: [&str; 9] = [
+    "saved",
+    "revoked",
+    "permissions",
+    "unchanged",
+    "ticket",
+    "fault_added",
+    "faults_cleared",
+    "decided",
+    "platform_domains",
+];
+const ERRORS: [&str; 22] = [
     "not_authorized",
     "no_permissions",
     "no_account",
@@ -47,6 +124,18 @@ const ERRORS: [&str; 10] = [
     "fault_count",
     "categories_invalid",
     "name_required",
+    "plugins_invalid",
+    "domains_invalid",
+    "date_invalid",
+    "icp_invalid",
+    "signature_invalid",
+    "status_invalid",
+    "reason_required",
+    "reason_too_long",
+    "already_decided",
+    "no_review",
+    "bad_decision",
+    "platform_domains_invalid",
 ];
 
 /// `GET /sandbox/`.
@@ -63,11 +152,26 @@ pub async fn home(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> 
             store::list_faults(c)?,
             store::list_calls(c, None, 30)?,
             store::list_pushes(c, 20)?,
+            state::reviews(c, 100)?,
+            state::registered_hosts(c)?,
         ))
     })
     .await;
-    let (ticket, accounts, auths, faults, calls, pushes) = match loaded {
+    let (ticket, accounts, auths, faults, calls, pushes, reviews, platform_domains) = match loaded {
         Ok(Ok(state)) => state,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "sandbox: cannot load the page");
+            return Err(ctx.internal());
+        }
+        Err(_) => return Err(ctx.internal()),
+    };
+    let appids: Vec<String> = accounts.iter().filter(|a| a.is_mini_program()).map(|a| a.appid.clone()).collect();
+    let states = with_conn(&sb.pool, move |c| {
+        appids.iter().map(|id| state::load(c, id)).collect::<Result<Vec<_>, diesel::result::Error>>()
+    })
+    .await;
+    let states: Vec<state::MpState> = match states {
+        Ok(Ok(s)) => s.into_iter().flatten().collect(),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "sandbox: cannot load the page");
             return Err(ctx.internal());
@@ -92,7 +196,7 @@ pub async fn home(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> 
                 revoked: auth.is_some_and(|x| !x.active),
                 auth_time: auth.map(|x| x.auth_time),
                 funcs,
-                categories_text: a.categories_text(),
+                mp: states.iter().find(|st| st.account.appid == a.appid).map(|st| MpView::of(st, &ctx)),
                 a,
             }
         })
@@ -114,6 +218,8 @@ pub async fn home(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> 
         notice,
         error,
         fault_kinds: store::FAULT_KINDS.to_vec(),
+        reviews,
+        platform_domains_text: platform_domains.join("\n"),
     })
 }
 
@@ -139,7 +245,8 @@ pub async fn push_ticket(sb: web::Data<Sandbox>, _form: CheckedForm) -> HttpResp
     }
 }
 
-/// Edits an account's name, logo URL, verification, legal subject and categories.
+/// Edits an account's name, logo URL, verification and legal subject, and for a mini
+/// program its management state (the fields its form has), in one transaction.
 pub async fn edit_account(sb: web::Data<Sandbox>, path: web::Path<String>, form: CheckedForm) -> HttpResponse {
     let appid = path.into_inner();
     let anchor = format!("account-{appid}");
@@ -147,28 +254,112 @@ pub async fn edit_account(sb: web::Data<Sandbox>, path: web::Path<String>, form:
     if name.is_empty() || name.chars().count() > 60 {
         return back("error=name_required", &anchor);
     }
-    let categories = match store::parse_categories_text(form.field("categories").unwrap_or_default()) {
-        Ok(c) => c,
-        Err(_) => return back("error=categories_invalid", &anchor),
-    };
-    let edit = store::AccountEdit {
+    let account = store::AccountEdit {
         nick_name: Some(name),
         head_img: Some(form.field("head_img").unwrap_or_default().to_string()),
         verified: Some(form.field("verified").is_some()),
         principal_name: form.field("principal_name").map(str::to_string),
-        categories: Some(categories),
         ..Default::default()
     };
+    let mp = match mp_edit(&form) {
+        Ok(e) => e,
+        Err(key) => return back(&format!("error={key}"), &anchor),
+    };
     let result = run_sim(&sb.pool, move |c, now| {
-        if store::update_account(c, &appid, &edit, now)? == 0 {
+        if store::update_account(c, &appid, &account, now)? == 0 {
             return Err(sim::SimError::Refused("sandbox.err.no_account"));
+        }
+        if mp != edit::MpEdit::default() {
+            edit::apply(c, &appid, &mp, now).map_err(|e| match e {
+                edit::EditError::NotFound => sim::SimError::Refused("sandbox.err.no_account"),
+                edit::EditError::Db(e) => sim::SimError::Db(e),
+            })?;
         }
         Ok(())
     })
     .await;
     match result {
-        Ok(()) => back("notice=saved", &anchor),
+        Ok(()) => {
+            sb.pusher.wake();
+            back("notice=saved", &anchor)
+        }
         Err(e) => refused(&e, &anchor),
+    }
+}
+
+/// The management fields of a mini program's form; a field the form does not have is
+/// left as it is. `Err` is the error key.
+fn mp_edit(form: &CheckedForm) -> Result<edit::MpEdit, &'static str> {
+    let mut e = edit::MpEdit::default();
+    if let Some(s) = form.field("signature") {
+        if s.chars().count() > 120 {
+            return Err("signature_invalid");
+        }
+        e.signature = Some(s.to_string());
+    }
+    if let Some(n) = form.field("nickname_pending") {
+        if n.chars().count() > 60 {
+            return Err("name_required");
+        }
+        e.nickname_under_review = Some((!n.is_empty()).then(|| n.to_string()));
+    }
+    if let Some(d) = form.field("annual_review_end") {
+        e.annual_review_end_time =
+            Some(if d.is_empty() { None } else { Some(rules::date_to_unix(d).ok_or("date_invalid")?) });
+    }
+    if let Some(icp) = form.field("icp_status") {
+        e.icp_status = Some(icp.parse().ok().and_then(edit::icp_ok).ok_or("icp_invalid")?);
+    }
+    if let Some(text) = form.field("plugins") {
+        e.plugins = Some(edit::parse_plugins_text(text).map_err(|_| "plugins_invalid")?);
+    }
+    if let Some(text) = form.field("categories") {
+        e.categories = Some(edit::parse_categories_text(text).map_err(|_| "categories_invalid")?);
+    }
+    if let Some(text) = form.field("requestdomain") {
+        e.requestdomain = Some(edit::parse_domains_text(text).map_err(|_| "domains_invalid")?);
+    }
+    // Only the interfaces whose select was changed: the others follow the categories.
+    let mut interfaces = Vec::new();
+    for (key, value) in &form.0 {
+        if let Some(api_name) = key.strip_prefix("iface:") {
+            let was = form.field(&format!("iface_was:{api_name}"));
+            if was == Some(value.trim()) {
+                continue;
+            }
+            let status: i64 = value.trim().parse().map_err(|_| "status_invalid")?;
+            interfaces.push(edit::interface_edit(api_name, status, "").map_err(|_| "status_invalid")?);
+        }
+    }
+    if !interfaces.is_empty() {
+        e.privacy_interfaces = Some(interfaces);
+    }
+    Ok(e)
+}
+
+/// Approve, or reject with a reason, a review of WeChat's reviewer.
+pub async fn decide_review(sb: web::Data<Sandbox>, path: web::Path<String>, form: CheckedForm) -> HttpResponse {
+    let decision = match Decision::parse(form.field("decision").unwrap_or_default(), form.field("reason")) {
+        Ok(d) => d,
+        Err(e) => return back(&format!("error={}", e.key()), "reviews"),
+    };
+    match manage::dev::decide_now(&sb, path.into_inner(), decision).await {
+        Ok(_) => back("notice=decided", "reviews"),
+        Err(e) => back(&format!("error={}", e.key()), "reviews"),
+    }
+}
+
+/// Replaces the platform's registered server domains (one host per line).
+pub async fn platform_domains(sb: web::Data<Sandbox>, form: CheckedForm) -> HttpResponse {
+    let text = form.field("domains").unwrap_or_default();
+    let entries = text.split(['\n', ';']).map(str::trim).filter(|d| !d.is_empty());
+    let domains = match manage::dev::parse_platform_domains(entries) {
+        Ok(d) => d,
+        Err(_) => return back("error=platform_domains_invalid", "platform-domains"),
+    };
+    match with_conn(&sb.pool, move |c| manage::dev::replace_platform_domains(c, &domains)).await {
+        Ok(Ok(())) => back("notice=platform_domains", "platform-domains"),
+        _ => back("error=internal", "platform-domains"),
     }
 }
 

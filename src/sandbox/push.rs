@@ -1,6 +1,9 @@
 //! Delivery of the sandbox's pushes to the console: encrypted (WXBizMsgCrypt) POSTs to
-//! `{public_url}/wechat/component/events`, retried with backoff a bounded number of times,
-//! and the background task that mints a `component_verify_ticket` every interval.
+//! `{public_url}/wechat/component/events` (authorization events) or
+//! `{public_url}/wechat/mp/{appid}/events` (an authorizer's message events), retried with
+//! backoff a bounded number of times, and the background task that mints a
+//! `component_verify_ticket` every interval and, when the sandbox decides reviews by
+//! itself (`review_delay_secs`), applies the decisions that are due.
 //!
 //! Pushes are rows in `sandbox_pushes`, queued in the transaction of the change they
 //! report; a process claims a row before sending it, so several console processes on
@@ -14,8 +17,9 @@ use rand::RngExt as _;
 use tokio::sync::Notify;
 
 use crate::db::{self, DbPool};
-use crate::wechat::crypto::MsgCrypt;
+use crate::wechat::crypto::{MsgCrypt, parse_flat_xml};
 
+use super::manage::review;
 use super::{SandboxConfig, sim, store, with_conn};
 
 /// Attempts per push before it is given up (1 s, 2 s, 4 s, 8 s, 16 s between them).
@@ -71,7 +75,7 @@ impl Pusher {
                 return None;
             }
         };
-        let (http_status, delivered, error) = self.send(&push.payload).await;
+        let (http_status, delivered, error) = self.send(&push).await;
         let (status, next) = if delivered {
             ("delivered", now)
         } else if push.attempts >= MAX_ATTEMPTS {
@@ -95,8 +99,11 @@ impl Pusher {
         Some(Attempt { push_id: push.id, http_status, delivered })
     }
 
-    /// Encrypts and POSTs one decrypted XML payload (reference §2.3, §2.4).
-    async fn send(&self, payload: &str) -> (Option<u16>, bool, Option<String>) {
+    /// Encrypts and POSTs one push (reference §2.3, §2.4): to the authorization event URL,
+    /// or for a message event to the message URL of its authorizer, whose envelope names
+    /// the mini program (`ToUserName`, its original ID) instead of the platform.
+    async fn send(&self, push: &store::Push) -> (Option<u16>, bool, Option<String>) {
+        let payload = push.payload.as_str();
         let c = &self.config;
         let crypt = match MsgCrypt::new(&c.component_token, &c.component_aes_key, &c.component_appid) {
             Ok(crypt) => crypt,
@@ -104,7 +111,15 @@ impl Pusher {
         };
         let timestamp = crate::now().to_string();
         let nonce = rand::rng().random_range(100_000_000u64..10_000_000_000).to_string();
-        let (body, msg_signature) = crypt.seal_envelope(payload, &timestamp, &nonce, None);
+        let (path, to_user) = match (push.target.as_str(), push.authorizer_appid.as_deref()) {
+            (store::TO_MINI_PROGRAM, Some(appid)) => {
+                let fields = parse_flat_xml(payload).unwrap_or_default();
+                let to = fields.into_iter().find(|(k, _)| k == "ToUserName").map(|(_, v)| v).unwrap_or_default();
+                (format!("/wechat/mp/{appid}/events"), Some(to))
+            }
+            _ => ("/wechat/component/events".to_string(), None),
+        };
+        let (body, msg_signature) = crypt.seal_envelope(payload, &timestamp, &nonce, to_user.as_deref());
         let signature = crypt.plain_signature(&timestamp, &nonce);
         let query = serde_urlencoded::to_string([
             ("signature", signature.as_str()),
@@ -114,7 +129,7 @@ impl Pusher {
             ("msg_signature", &msg_signature),
         ])
         .unwrap_or_default();
-        let url = format!("{}/wechat/component/events?{query}", self.config.public_url);
+        let url = format!("{}{path}?{query}", self.config.public_url);
         let sent = self
             .client
             .post(&url)
@@ -160,6 +175,14 @@ impl Pusher {
             if let Ok(Err(e)) = ticked {
                 tracing::warn!(error = ?e, "sandbox: cannot mint a component_verify_ticket");
             }
+            if let Some(delay) = self.config.review_delay_secs {
+                let decided = with_conn(&self.pool, move |c| review::decide_due(c, delay, crate::now())).await;
+                match decided {
+                    Ok(Ok(n)) if n > 0 => tracing::info!(count = n, "sandbox: the reviewer approved due reviews"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "sandbox: cannot decide due reviews"),
+                    _ => {}
+                }
+            }
             while !self.stopped.load(Ordering::SeqCst) {
                 if self.deliver(None).await.is_none() {
                     break;
@@ -175,13 +198,19 @@ impl Pusher {
         tracing::debug!("sandbox: pusher stopped");
     }
 
-    /// Until the next due push or ticket, between 1 and 5 seconds (other processes may
-    /// queue pushes too, so the database is looked at now and then).
+    /// Until the next due push, ticket or automatic review decision, between 1 and 5
+    /// seconds (other processes may queue pushes too, so the database is looked at now
+    /// and then).
     async fn next_wait(&self, interval: i64) -> Duration {
+        let delay = self.config.review_delay_secs;
         let next = with_conn(&self.pool, move |c| {
             let push = store::next_due_push_at(c)?;
             let ticket = store::last_ticket(c)?.map(|t| t.created_at + interval);
-            Ok::<_, diesel::result::Error>([push, ticket].into_iter().flatten().min())
+            let review = match delay {
+                Some(d) => review::next_due_at(c, d)?,
+                None => None,
+            };
+            Ok::<_, diesel::result::Error>([push, ticket, review].into_iter().flatten().min())
         })
         .await
         .ok()

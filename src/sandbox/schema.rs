@@ -15,6 +15,7 @@ diesel::table! {
         qrcode_url -> Text,
         service_type -> Integer,
         account_status -> Integer,
+        /// No longer read: service categories live in `sandbox_mp_categories` (2026-11-24-000002).
         categories -> Text,
         network -> Text,
         business_info -> Text,
@@ -110,5 +111,80 @@ diesel::table! {
         error -> Nullable<Text>,
         created_at -> BigInt,
         last_attempt_at -> Nullable<BigInt>,
+        target -> Text,
+    }
+}
+
+diesel::table! {
+    sandbox_mp_settings (appid) {
+        appid -> Text,
+        nickname_pending -> Nullable<Text>,
+        nickname_used -> Integer,
+        signature_used -> Integer,
+        head_image_used -> Integer,
+        annual_review_begin -> Nullable<BigInt>,
+        annual_review_end -> Nullable<BigInt>,
+        icp_status -> Integer,
+        category_period -> Text,
+        category_adds -> Integer,
+        privacy_setting -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_mp_plugins (appid, plugin_appid) {
+        appid -> Text,
+        plugin_appid -> Text,
+        status -> Integer,
+        reason -> Text,
+        apply_time -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_mp_categories (appid, first, second) {
+        appid -> Text,
+        first -> BigInt,
+        second -> BigInt,
+        audit_status -> Integer,
+        audit_reason -> Text,
+        certicates -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_mp_privacy_interfaces (appid, api_name) {
+        appid -> Text,
+        api_name -> Text,
+        status -> Integer,
+        fail_reason -> Text,
+        apply_time -> Nullable<BigInt>,
+        audit_id -> Nullable<BigInt>,
+        content -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_reviews (id) {
+        id -> Text,
+        kind -> Text,
+        appid -> Text,
+        subject -> Text,
+        status -> Text,
+        reason -> Text,
+        audit_id -> Nullable<BigInt>,
+        created_at -> BigInt,
+        decided_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sandbox_platform_domains (list, domain) {
+        list -> Text,
+        domain -> Text,
     }
 }

@@ -50,47 +50,17 @@ pub struct Account {
     pub qrcode_url: String,
     pub service_type: i32,
     pub account_status: i32,
-    pub categories: String,
+    /// `MiniProgramInfo.network`; its six server-domain lists are what `modify_domain` sets.
     pub network: String,
     pub business_info: String,
     pub position: i32,
     pub updated_at: i64,
 }
 
-/// One `{first, second}` service category, as `MiniProgramInfo.categories` lists them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Category {
-    pub first: String,
-    pub second: String,
-}
-
 impl Account {
     pub fn is_mini_program(&self) -> bool {
         self.kind == "mp"
     }
-
-    pub fn categories(&self) -> Vec<Category> {
-        serde_json::from_str(&self.categories).unwrap_or_default()
-    }
-
-    /// Categories as the edit form shows them: `first / second`, one per line.
-    pub fn categories_text(&self) -> String {
-        self.categories().iter().map(|c| format!("{} / {}", c.first, c.second)).collect::<Vec<_>>().join("\n")
-    }
-}
-
-/// Reads `first / second` lines (also `first>second`); blank lines are skipped.
-pub fn parse_categories_text(text: &str) -> Result<Vec<Category>, String> {
-    let mut out = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let (first, second) = line.split_once('/').or_else(|| line.split_once('>')).ok_or_else(|| line.to_string())?;
-        let (first, second) = (first.trim(), second.trim());
-        if first.is_empty() || second.is_empty() {
-            return Err(line.to_string());
-        }
-        out.push(Category { first: first.to_string(), second: second.to_string() });
-    }
-    Ok(out)
 }
 
 pub fn list_accounts(conn: &mut DbConn) -> QueryResult<Vec<Account>> {
@@ -112,7 +82,6 @@ pub struct AccountEdit {
     pub verified: Option<bool>,
     pub principal_name: Option<String>,
     pub signature: Option<String>,
-    pub categories: Option<Vec<Category>>,
     pub account_status: Option<i32>,
 }
 
@@ -124,7 +93,6 @@ struct AccountChanges<'a> {
     verified: Option<bool>,
     principal_name: Option<&'a str>,
     signature: Option<&'a str>,
-    categories: Option<String>,
     account_status: Option<i32>,
     updated_at: i64,
 }
@@ -136,7 +104,6 @@ pub fn update_account(conn: &mut DbConn, appid: &str, edit: &AccountEdit, now: i
         verified: edit.verified,
         principal_name: edit.principal_name.as_deref(),
         signature: edit.signature.as_deref(),
-        categories: edit.categories.as_ref().map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into())),
         account_status: edit.account_status,
         updated_at: now,
     };
@@ -558,7 +525,15 @@ pub struct Push {
     pub error: Option<String>,
     pub created_at: i64,
     pub last_attempt_at: Option<i64>,
+    /// Where it goes: [`TO_COMPONENT`] or [`TO_MINI_PROGRAM`].
+    pub target: String,
 }
+
+/// Pushes to the platform's authorization event URL, `{public_url}/wechat/component/events`.
+pub const TO_COMPONENT: &str = "component";
+/// Pushes to the platform's message URL for one authorizer,
+/// `{public_url}/wechat/mp/{authorizer_appid}/events`.
+pub const TO_MINI_PROGRAM: &str = "mp";
 
 pub fn enqueue_push(
     conn: &mut DbConn,
@@ -580,10 +555,35 @@ pub fn enqueue_push_at(
     now: i64,
     due: i64,
 ) -> QueryResult<String> {
+    insert_push(conn, TO_COMPONENT, info_type, authorizer_appid, payload, now, due)
+}
+
+/// Queues a message event for an authorizer (its `Event` as the info type), sent to the
+/// platform's message URL for that authorizer.
+pub fn enqueue_message_push(
+    conn: &mut DbConn,
+    event: &str,
+    appid: &str,
+    payload: &str,
+    now: i64,
+) -> QueryResult<String> {
+    insert_push(conn, TO_MINI_PROGRAM, event, Some(appid), payload, now, now)
+}
+
+fn insert_push(
+    conn: &mut DbConn,
+    target: &str,
+    info_type: &str,
+    authorizer_appid: Option<&str>,
+    payload: &str,
+    now: i64,
+    due: i64,
+) -> QueryResult<String> {
     let id = crate::new_id();
     diesel::insert_into(sandbox_pushes::table)
         .values((
             sandbox_pushes::id.eq(&id),
+            sandbox_pushes::target.eq(target),
             sandbox_pushes::info_type.eq(info_type),
             sandbox_pushes::authorizer_appid.eq(authorizer_appid),
             sandbox_pushes::payload.eq(payload),

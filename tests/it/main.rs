@@ -15,4 +15,5 @@ mod i18n;
 mod mini_program;
 mod platform;
 mod sandbox;
+mod sandbox_manage;
 mod worker;
