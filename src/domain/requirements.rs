@@ -240,9 +240,11 @@ impl Default for Config {
     }
 }
 
-/// Category ids of the defaults (WeChat's category tree, `getallcategories`).
-pub const DEFAULT_IT_FIRST: i64 = 8;
-pub const DEFAULT_IT_SECOND: i64 = 39;
+/// Category ids of the defaults, as the sandbox's tree has them. WeChat's real ids are
+/// read from `getallcategories` on the live platform; the operator sets them on the
+/// Platform page (they are configuration, not constants).
+pub const DEFAULT_IT_FIRST: i64 = 7;
+pub const DEFAULT_IT_SECOND: i64 = 70;
 pub const DEFAULT_MERCHANT_FIRST: i64 = 304;
 pub const DEFAULT_MERCHANT_SECOND: i64 = 305;
 

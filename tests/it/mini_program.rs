@@ -89,7 +89,10 @@ async fn upgrade_bind_reauthorize_and_unbind() {
     unbound.assert_contains("Platform mini program in use");
     unbound.assert_contains("Minihost Store");
     unbound.assert_contains("Upgrade to Company Dedicated Mini Program");
-    unbound.assert_contains("wx069ba97219f66d99");
+    // The button leads to the checklist as a guide first, then to the QR page.
+    let guide = b.get(&format!("{}/upgrade", tab(&t))).await;
+    guide.assert_contains("wx069ba97219f66d99");
+    guide.assert_contains("0 of 7 items marked done");
 
     let link = start(&b, &t, "authorize").await;
     assert_eq!(query_param(&link, "auth_type"), "2", "mini programs only");
