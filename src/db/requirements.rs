@@ -144,7 +144,7 @@ pub fn save(
         let changed_at = if old == Some(e.state) { None } else { Some(now) };
         diesel::sql_query(
             "INSERT INTO requirements (tenant_id, item, state, problems, deadline, failure_kind, failure_code, remedy, changed_at, evaluated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $8, $8) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
              ON CONFLICT (tenant_id, item) DO UPDATE SET state = excluded.state, problems = excluded.problems, \
              deadline = excluded.deadline, failure_kind = excluded.failure_kind, failure_code = excluded.failure_code, \
              remedy = excluded.remedy, \
@@ -158,8 +158,9 @@ pub fn save(
         .bind::<Nullable<BigInt>, _>(e.deadline)
         .bind::<Nullable<Text>, _>(failure_kind)
         .bind::<Nullable<BigInt>, _>(failure_code)
-        .bind::<BigInt, _>(now)
+        // SQLite numbers `$n` parameters in the order they first appear: keep them in order.
         .bind::<Text, _>(e.remedy.to_stored())
+        .bind::<BigInt, _>(now)
         .execute(conn)?;
         if changed_at.is_some() {
             diesel::insert_into(requirement_history::table)

@@ -146,7 +146,8 @@ pub struct PrivacyApiNeed {
     pub api_name: String,
     /// The reason sent with the application (≤ 300 characters).
     pub reason: String,
-    /// Supporting pictures (image URLs, at most 10).
+    /// Supporting pictures (image URLs, or paths on the console such as
+    /// [`LOCATION_PICTURE`], at most 10).
     pub pictures: Vec<String>,
 }
 
@@ -157,7 +158,7 @@ pub struct GuideNeed {
     pub items: Vec<manage::PrivacyItem>,
     /// How users are told of changes (e.g. "Pop-up message").
     pub notice_method: String,
-    /// How long data is kept (free text WeChat shows users).
+    /// How long data is kept: a number of days ("365 days"), which WeChat shows users.
     pub store_expire: String,
 }
 
@@ -183,7 +184,7 @@ impl Default for GuideNeed {
                 },
             ],
             notice_method: "Pop-up message".into(),
-            store_expire: "Until the account is closed".into(),
+            store_expire: "365 days".into(),
         }
     }
 }
@@ -201,6 +202,10 @@ pub const SEED_DOMAINS: [&str; 10] = [
     "https://www.ceshi112.com",
     "https://www.fxiaoke.com",
 ];
+
+/// The template's delivery-address screen, served by the console (a path: the fix
+/// prefixes the console's public URL, from which WeChat fetches it).
+pub const LOCATION_PICTURE: &str = "/static/location-purpose.png";
 
 /// Seed 000 §2's recommended reason for the location API.
 pub const SEED_LOCATION_REASON: &str =
@@ -232,7 +237,9 @@ impl Default for Config {
             privacy_apis: vec![PrivacyApiNeed {
                 api_name: "wx.getLocation".into(),
                 reason: SEED_LOCATION_REASON.into(),
-                pictures: Vec::new(),
+                // WeChat refuses a location application without a picture, page or video
+                // showing the feature; this one is served by the console itself.
+                pictures: vec![LOCATION_PICTURE.into()],
             }],
             privacy_guide: GuideNeed::default(),
             review_warning_days: 30,

@@ -4,10 +4,12 @@ use actix_web::{HttpResponse, http::header, web};
 
 use crate::error::AppError;
 
-const FILES: [(&str, &str, &[u8]); 3] = [
+const FILES: [(&str, &str, &[u8]); 4] = [
     ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("../../static/htmx.min.js")),
     ("app.css", "text/css; charset=utf-8", include_bytes!("../../static/app.css")),
     ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../static/app.js")),
+    // The picture sent with the location API application (domain::requirements).
+    ("location-purpose.png", "image/png", include_bytes!("../../static/location-purpose.png")),
 ];
 
 pub async fn serve(file: web::Path<String>) -> Result<HttpResponse, AppError> {

@@ -11,6 +11,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::{CurrentTenant, TypedSession};
+use crate::config::AppConfig;
 use crate::db::{self, DbConn, bindings, models::Tenant, requirements as store};
 use crate::domain::requirements::{Item, Problem, Remedy, State};
 use crate::error::AppError;
@@ -167,12 +168,27 @@ impl TenantLoader for PageData {
 
 pub async fn page(page: TenantPage<PageData>) -> Result<HttpResponse, AppError> {
     let TenantPage { ctx, current, data } = page;
-    let views: Vec<ItemView> = data.items.into_iter().map(|s| ItemView::of(&ctx, s)).collect();
+    render_page(ctx, current.tenant, data, None)
+}
+
+/// The whole page; `error` is shown inside its item (a refused fix without JavaScript).
+fn render_page(
+    ctx: PageCtx,
+    tenant: Tenant,
+    data: PageData,
+    error: Option<(Item, String)>,
+) -> Result<HttpResponse, AppError> {
+    let mut views: Vec<ItemView> = data.items.into_iter().map(|s| ItemView::of(&ctx, s)).collect();
+    if let Some((item, text)) = error
+        && let Some(v) = views.iter_mut().find(|v| v.item == item)
+    {
+        v.error = Some(text);
+    }
     let due_now = views.iter().filter(|v| v.state == State::DueNow).count();
     ok(&RequirementsPage {
         groups: groups(views),
         ctx,
-        tenant: current.tenant,
+        tenant,
         bound: data.bound,
         checked_at: data.checked_at,
         due_now,
@@ -222,12 +238,13 @@ pub async fn fix(
     current: CurrentTenant,
     path: web::Path<ItemPath>,
     platform: web::Data<Platform>,
+    config: web::Data<AppConfig>,
     session: TypedSession,
     htmx: Htmx,
 ) -> Result<HttpResponse, AppError> {
     let item = Item::parse(&path.item).ok_or(AppError::NotFound)?;
     let tid = current.tenant.id.clone();
-    let result = service::fix(&platform, &tid, item, current.actor()).await;
+    let result = service::fix(&platform, &tid, item, current.actor(), &config.public_url).await;
     let error = match result {
         Ok(_) => None,
         Err(FixError::NotBound) => {
@@ -239,13 +256,14 @@ pub async fn fix(
         Err(FixError::Platform(e)) => return Err(AppError::Internal(e.into())),
     };
     if !htmx.wants_fragment() {
-        match &error {
-            None => session.flash("success", "requirements.fixed"),
-            // The sentence is WeChat's answer in words; the flash carries a key, so the
-            // item's own error shows on the page after the redirect only with HTMX.
-            Some(_) => session.flash("error", "requirements.fix_refused"),
-        }
-        return Ok(see_other(&format!("{}#req-{}", page_path(&tid), item.as_str())));
+        let Some(error) = error else {
+            session.flash("success", "requirements.fixed");
+            return Ok(see_other(&format!("{}#req-{}", page_path(&tid), item.as_str())));
+        };
+        // WeChat's answer is shown in the item, on the page itself (no redirect).
+        let tenant = current.tenant.clone();
+        let data = db::read(platform.pool(), move |c| PageData::load(c, &tenant, ())).await?;
+        return render_page(ctx, current.tenant, data, Some((item, error)));
     }
     let (items, _) = read_items(&platform, &tid).await?;
     let stored = items.into_iter().find(|s| s.item == item).ok_or(AppError::NotFound)?;

@@ -120,11 +120,15 @@ fn refused(e: PlatformError) -> FixError {
 
 /// Fixes one item with WeChat's write API, records who did it, then checks again.
 /// Returns what was sent (for the audit log's "after").
+///
+/// `public_url` resolves configured pictures given as paths (`/static/…`): WeChat fetches
+/// them from the console.
 pub async fn fix(
     platform: &Platform,
     tenant_id: &str,
     item: Item,
     actor: audit::Actor,
+    public_url: &str,
 ) -> Result<Option<Checked>, FixError> {
     let tid = tenant_id.to_string();
     let (appid, config, contact) = db::run(platform.pool(), move |c| -> Result<_, FixError> {
@@ -137,9 +141,14 @@ pub async fn fix(
         Item::BasicInfo | Item::Standing => return Err(FixError::ByHand),
         Item::Plugins => fix_plugins(platform, &appid, &config).await?,
         Item::Categories => fix_categories(platform, &appid, &config).await?,
-        Item::PrivacyApi => fix_privacy_apis(platform, &appid, &config).await?,
+        Item::PrivacyApi => fix_privacy_apis(platform, &appid, &config, public_url).await?,
         Item::Domains => fix_domains(platform, &appid, &config).await?,
         Item::PrivacyGuide => {
+            let mut contact = contact;
+            // A workspace whose application gave no contact: the admin fixing it is one.
+            if contact.email.trim().is_empty() && contact.phone.trim().is_empty() && actor.user_id.is_some() {
+                contact.email = actor.label.clone();
+            }
             let body = rules::privacy_setting_body(&config, &contact);
             let _: Empty = platform.call_authorizer(&appid, api::SET_PRIVACY_SETTING, &body).await.map_err(refused)?;
             json!({ "privacy_guide": "set" })
@@ -192,14 +201,26 @@ async fn fix_categories(platform: &Platform, appid: &str, config: &Config) -> Re
     Ok(json!({ "categories_added": add }))
 }
 
-async fn fix_privacy_apis(platform: &Platform, appid: &str, config: &Config) -> Result<serde_json::Value, FixError> {
+async fn fix_privacy_apis(
+    platform: &Platform,
+    appid: &str,
+    config: &Config,
+    public_url: &str,
+) -> Result<serde_json::Value, FixError> {
     let list: api::PrivacyInterfaces =
         platform.get_authorizer(appid, api::GET_PRIVACY_INTERFACE).await.map_err(refused)?;
     let mut applied = Vec::new();
     for need in rules::apis_to_apply(config, &list) {
         let mut body = json!({ "api_name": need.api_name, "content": need.reason });
         if !need.pictures.is_empty() {
-            body["pic_list"] = json!(need.pictures);
+            let pictures: Vec<String> = need
+                .pictures
+                .iter()
+                .map(
+                    |p| if p.starts_with('/') { format!("{}{p}", public_url.trim_end_matches('/')) } else { p.clone() },
+                )
+                .collect();
+            body["pic_list"] = json!(pictures);
         }
         let got: AuditId =
             platform.call_authorizer(appid, api::APPLY_PRIVACY_INTERFACE, &body).await.map_err(refused)?;

@@ -14,6 +14,7 @@ mod events;
 mod i18n;
 mod mini_program;
 mod platform;
+mod requirements;
 mod sandbox;
 mod sandbox_manage;
 mod worker;

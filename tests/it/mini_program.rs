@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 use crate::helpers::{Browser, Page, TestApp};
 use crate::platform::{authorization_link, query_param, wait_for_ticket};
 
-const VERIFIED: &str = "wx5b1c0a3e7d2f4a01";
-const UNVERIFIED: &str = "wx5b1c0a3e7d2f4a02";
+pub const VERIFIED: &str = "wx5b1c0a3e7d2f4a01";
+pub const UNVERIFIED: &str = "wx5b1c0a3e7d2f4a02";
 const OTHER_SUBJECT: &str = "wx5b1c0a3e7d2f4a03";
 const OFFICIAL_ACCOUNT: &str = "wx5b1c0a3e7d2f4a04";
-const ALL_SETS: [i64; 7] = [17, 18, 19, 25, 30, 31, 40];
+pub const ALL_SETS: [i64; 7] = [17, 18, 19, 25, 30, 31, 40];
 
-fn tab(tenant: &str) -> String {
+pub fn tab(tenant: &str) -> String {
     format!("/w/{tenant}/store/mini-program")
 }
 
@@ -25,7 +25,7 @@ fn path_of(url: &str) -> String {
     format!("{}?{}", u.path(), u.query().unwrap_or_default())
 }
 
-async fn sandbox_post(app: &TestApp, path: &str, body: Value) -> Value {
+pub async fn sandbox_post(app: &TestApp, path: &str, body: Value) -> Value {
     let resp = reqwest::Client::new().post(format!("{}{path}", app.base)).json(&body).send().await.unwrap();
     resp.json().await.unwrap_or(Value::Null)
 }
@@ -54,13 +54,13 @@ async fn admin_authorizes(app: &TestApp, link: &str, appid: &str, sets: &[i64]) 
 }
 
 /// The whole round trip for a tenant admin.
-async fn bind(app: &TestApp, b: &Browser, tenant: &str, appid: &str, sets: &[i64]) -> Page {
+pub async fn bind(app: &TestApp, b: &Browser, tenant: &str, appid: &str, sets: &[i64]) -> Page {
     let link = start(b, tenant, "authorize").await;
     let redirect = admin_authorizes(app, &link, appid, sets).await;
     b.get(&path_of(&redirect)).await
 }
 
-async fn ready(email: &str, company: &str, app: &TestApp) -> (Browser, String) {
+pub async fn ready(email: &str, company: &str, app: &TestApp) -> (Browser, String) {
     wait_for_ticket(app).await;
     app.approved_tenant(email, company).await
 }
@@ -70,7 +70,7 @@ fn active(app: &TestApp, tenant: &str) -> Option<bindings::Binding> {
     app.db(move |c| bindings::active_for_tenant(c, &tenant).unwrap())
 }
 
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     for _ in 0..200 {
         if check() {
             return;
