@@ -7,6 +7,7 @@ pub mod binding;
 pub mod failure;
 pub mod logo;
 pub mod requirements;
+pub mod setup;
 pub mod throttle;
 
 /// The calendar day (UTC, `YYYY-MM-DD`) of a Unix time.

@@ -3,10 +3,12 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::auth::{CurrentTenant, CurrentUser};
-use crate::db::{self, DbPool, models::Tenant};
+use crate::auth::CurrentUser;
+use crate::db::{self, DbConn, DbPool, bindings, models::Tenant, requirements};
+use crate::domain::requirements::State;
+use crate::domain::setup::{self, Standing, Step};
 use crate::error::AppError;
-use crate::views::{PageCtx, ok};
+use crate::views::{PageCtx, TenantLoader, TenantPage, ok};
 
 #[derive(Template)]
 #[template(path = "workspace/home.html")]
@@ -14,12 +16,66 @@ struct HomePage {
     ctx: PageCtx,
     tenant: Tenant,
     members: Vec<(String, String, String)>,
+    steps: Vec<(Step, bool)>,
+    next: Option<Step>,
+    standing: Standing,
 }
 
-pub async fn home(ctx: PageCtx, current: CurrentTenant, pool: web::Data<DbPool>) -> Result<HttpResponse, AppError> {
-    let tid = current.tenant.id.clone();
-    let members = db::read(&pool, move |c| -> Result<_, AppError> { Ok(db::tenants::members(c, &tid)?) }).await?;
-    ok(&HomePage { ctx, tenant: current.tenant, members })
+impl HomePage {
+    fn done_count(&self) -> usize {
+        self.steps.iter().filter(|(_, done)| *done).count()
+    }
+
+    /// Where a step's button leads.
+    fn link(&self, step: &Step) -> String {
+        let t = &self.tenant.id;
+        match (step, self.standing.first_due) {
+            (Step::Requirements, Some(item)) => format!("/w/{t}/store/requirements#req-{}", item.as_str()),
+            (Step::Requirements, None) => format!("/w/{t}/store/requirements"),
+            (Step::Prepare | Step::Authorize, _) => format!("/w/{t}/store/mini-program/upgrade"),
+            (Step::Approved, _) => format!("/w/{t}"),
+        }
+    }
+
+    fn title_key(&self, step: &Step) -> String {
+        format!("setup.{}.title", step.as_str())
+    }
+
+    fn text_key(&self, step: &Step) -> String {
+        format!("setup.{}.text", step.as_str())
+    }
+}
+
+/// The home page's data: members and where the setup stands.
+pub struct HomeData {
+    members: Vec<(String, String, String)>,
+    standing: Standing,
+}
+
+impl TenantLoader for HomeData {
+    type Params = ();
+
+    fn load(c: &mut DbConn, tenant: &Tenant, (): ()) -> Result<Self, AppError> {
+        let members = db::tenants::members(c, &tenant.id)?;
+        let bound = bindings::active_for_tenant(c, &tenant.id)?.is_some();
+        let (items, checked_at) = requirements::for_tenant(c, &tenant.id)?;
+        let due: Vec<_> = items.iter().filter(|i| i.state == State::DueNow).collect();
+        let standing = Standing {
+            confirmed: requirements::confirmations(c, &tenant.id)?.len(),
+            bound,
+            checked: checked_at.is_some(),
+            due_now: due.len(),
+            first_due: due.first().map(|i| i.item),
+            earliest_deadline: items.iter().filter_map(|i| i.deadline).min(),
+        };
+        Ok(HomeData { members, standing })
+    }
+}
+
+pub async fn home(page: TenantPage<HomeData>) -> Result<HttpResponse, AppError> {
+    let TenantPage { ctx, current, data: HomeData { members, standing } } = page;
+    let (steps, next) = (setup::steps(&standing), setup::next(&standing));
+    ok(&HomePage { ctx, tenant: current.tenant, members, steps, next, standing })
 }
 
 pub async fn logo(

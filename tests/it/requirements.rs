@@ -91,6 +91,11 @@ async fn a_fresh_binding_is_checked_then_fixed_item_by_item_until_nothing_is_due
     first.assert_contains("WeChat allows this only once a service category is approved.");
     assert_eq!(state(&app, &t, Item::BasicInfo), Some(State::Done));
     assert_eq!(state(&app, &t, Item::Standing), Some(State::Done));
+    // The home's setup guide points at the first item due.
+    let home = b.get(&format!("/w/{t}")).await;
+    home.assert_contains("3 of 4 steps done");
+    home.assert_contains("5 item(s) due now");
+    home.assert_contains(&format!("/w/{t}/store/requirements#req-categories"));
 
     // Categories: both are added and, needing no qualification, approved at once.
     let after = fix(&b, &t, "categories").await;
@@ -137,6 +142,9 @@ async fn a_fresh_binding_is_checked_then_fixed_item_by_item_until_nothing_is_due
     let checked = b.post(&format!("{}/check", page(&t)), &[]).await;
     checked.assert_contains("Checked with WeChat just now.");
     assert!(states(&app, &t).iter().all(|(_, s)| *s == State::Done), "{:?}", states(&app, &t));
+    let home = b.get(&format!("/w/{t}")).await;
+    home.assert_contains("4 of 4 steps done");
+    home.assert_contains("meets every requirement of the store template");
 
     // Each fix by a person is in the audit log, and each change of state in the history.
     assert_eq!(fixes_audited(&app, &t), 5);
@@ -237,6 +245,9 @@ async fn the_upgrade_guide_keeps_each_confirmation() {
     let app = TestApp::spawn().await;
     let (b, t) = ready("guide@acme.example", "Acme Trading", &app).await;
     let guide = format!("/w/{t}/store/mini-program/upgrade");
+    let home = b.get(&format!("/w/{t}")).await;
+    home.assert_contains("1 of 4 steps done");
+    home.assert_contains("Open the guide");
     b.get(&guide).await.assert_contains("0 of 7 items marked done");
     let confirmed = b.post(&format!("{}/plugins/confirm", page(&t)), &[("confirmed", "1")]).await;
     confirmed.assert_contains("1 of 7 items marked done");
