@@ -316,8 +316,9 @@ pub async fn confirm(
         return Ok(see_other(&format!("{}#guide-{}", upgrade_path(&current.tenant.id), item.as_str())));
     }
     let guide = GuideItem::list(&confirmations);
+    let (confirmed, total) = (guide.iter().filter(|g| g.confirmed_at.is_some()).count(), guide.len());
     let g = guide.into_iter().find(|g| g.item == item).ok_or(AppError::NotFound)?;
-    ok(&GuideItemFragment { ctx, tenant: current.tenant, g })
+    ok(&GuideItemFragment { ctx, tenant: current.tenant, g, confirmed, total })
 }
 
 pub fn upgrade_path(tenant_id: &str) -> String {
@@ -360,11 +361,14 @@ struct UpgradePage {
 }
 
 #[derive(Template)]
-#[template(path = "requirements/_guide_item.html")]
+#[template(path = "requirements/_guide_fragment.html")]
 struct GuideItemFragment {
     ctx: PageCtx,
     tenant: Tenant,
     g: GuideItem,
+    /// The progress line, swapped out of band.
+    confirmed: usize,
+    total: usize,
 }
 
 /// The guide's data: the confirmations, and whether a binding is already active.

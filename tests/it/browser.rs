@@ -187,6 +187,12 @@ async fn browser_upgrades_to_a_dedicated_mini_program_and_unbinds_it() {
     click_link(&c, "Store Settings").await;
     wait_for_heading(&c, "Platform mini program in use").await;
     screenshot(&c, "mp-01-tab-unbound").await;
+    // The button leads through the checklist as a guide, each item confirmed and saved.
+    click_link(&c, "Upgrade to Company Dedicated Mini Program").await;
+    wait_for_heading(&c, "Plugins the template uses").await;
+    click_in(&c, "guide-plugins", "Mark as done").await;
+    wait_for_text(&c, "1 of 7 items marked done").await;
+    screenshot(&c, "mp-01b-upgrade-guide").await;
     click_button(&c, "Upgrade to Company Dedicated Mini Program").await;
     wait_for_heading(&c, "Has the WeChat mini program been successfully authorized?").await;
     screenshot(&c, "mp-02-authorization-qr").await;
@@ -243,5 +249,111 @@ async fn browser_upgrades_to_a_dedicated_mini_program_and_unbinds_it() {
     screenshot(&c, "mp-06-unbound").await;
     let source = c.source().await.unwrap();
     assert!(source.contains("Second step, on WeChat"));
+    c.close().await.unwrap();
+}
+
+/// Clicks the button with these words inside the element with id `container`.
+/// Waits (at most 10 s) for the button to appear: HTMX may still be swapping it in.
+async fn click_in(c: &Client, container: &str, text: &str) {
+    let xpath = format!("//*[@id={}]//button[normalize-space()={}]", xpath_str(container), xpath_str(text));
+    let button = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::XPath(&xpath)).await;
+    button.unwrap_or_else(|e| panic!("{text} in #{container}: {e}")).click().await.unwrap();
+}
+
+/// Waits (at most 10 s) until the page shows these words.
+async fn wait_for_text(c: &Client, text: &str) {
+    let xpath = format!("//*[contains(normalize-space(), {})]", xpath_str(text));
+    if let Err(e) = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::XPath(&xpath)).await {
+        screenshot(c, "failure").await;
+        panic!("{text:?} did not appear: {e}");
+    }
+}
+
+/// Waits (polling, at most 10 s) until exactly `n` elements match `xpath`.
+async fn wait_for_count(c: &Client, xpath: &str, n: usize) {
+    for _ in 0..100 {
+        if c.find_all(Locator::XPath(xpath)).await.map(|v| v.len()).unwrap_or(usize::MAX) == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(c, "failure").await;
+    panic!("{xpath} never matched {n} elements");
+}
+
+/// Waits until the item `id` shows the state badge `state`.
+async fn wait_for_state(c: &Client, id: &str, state: &str) {
+    let xpath =
+        format!("//*[@id={}]//span[contains(@class,'badge')][normalize-space()={}]", xpath_str(id), xpath_str(state));
+    if let Err(e) = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::XPath(&xpath)).await {
+        screenshot(c, "failure").await;
+        panic!("#{id} did not become {state}: {e}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it in the browser lane"]
+async fn browser_fixes_the_requirements_of_a_freshly_bound_mini_program() {
+    use crate::mini_program::{ALL_SETS, VERIFIED, bind, eventually};
+    let app = TestApp::spawn().await;
+    crate::platform::wait_for_ticket(&app).await;
+    let (http, t) = app.approved_tenant("req-browser@example.com", "Browser Mall Co.").await;
+    bind(&app, &http, &t, VERIFIED, &ALL_SETS).await;
+    let tid = t.clone();
+    eventually("the first check", || {
+        let tid = tid.clone();
+        app.db(move |c| minihost::db::requirements::for_tenant(c, &tid).unwrap().0.len()) == 7
+    })
+    .await;
+
+    let driver = start_chromedriver().await;
+    let c = open_browser(&driver).await;
+    c.goto(&format!("{}/login", app.base)).await.unwrap();
+    fill(&c, "E-mail", "req-browser@example.com").await;
+    fill(&c, "Password", crate::helpers::PASSWORD).await;
+    click_button(&c, "Log in").await;
+    wait_for_heading(&c, "Set up your dedicated mini program").await;
+    wait_for_text(&c, "5 item(s) due now").await;
+    screenshot(&c, "req-00-home-setup-guide").await;
+
+    click_link(&c, "Fix what is due").await;
+    wait_for_heading(&c, "Due now (5)").await;
+    screenshot(&c, "req-01-due-now").await;
+
+    // Each "Fix" swaps its item in place.
+    for (id, state) in
+        [("req-categories", "Done"), ("req-plugins", "Pending"), ("req-domains", "Done"), ("req-privacy_guide", "Done")]
+    {
+        click_in(&c, id, "Fix").await;
+        wait_for_state(&c, id, state).await;
+    }
+    // The location API could not be applied for before a category: "Check again" offers it now.
+    click_button(&c, "Check again").await;
+    click_in(&c, "req-privacy_api", "Fix").await;
+    wait_for_state(&c, "req-privacy_api", "Pending").await;
+    screenshot(&c, "req-02-fixed-and-pending").await;
+
+    // WeChat's reviewer (the sandbox's page) approves both applications.
+    let console = c.window().await.unwrap();
+    let reviewer = c.new_window(true).await.unwrap();
+    c.switch_to_window(reviewer.handle).await.unwrap();
+    c.goto(&format!("{}/sandbox/#reviews", app.base)).await.unwrap();
+    let approve = "//button[normalize-space()='Approve']";
+    for left in [1, 0] {
+        click_button(&c, "Approve").await;
+        wait_for_count(&c, approve, left).await;
+    }
+    screenshot(&c, "req-03-sandbox-reviewer").await;
+    c.close_window().await.unwrap();
+    c.switch_to_window(console).await.unwrap();
+
+    click_button(&c, "Check again").await;
+    wait_for_text(&c, "Nothing is due now").await;
+    wait_for_state(&c, "req-privacy_api", "Done").await;
+    wait_for_state(&c, "req-plugins", "Done").await;
+    screenshot(&c, "req-04-all-done").await;
+    click_link(&c, "Home").await;
+    wait_for_text(&c, "4 of 4 steps done").await;
+    screenshot(&c, "req-05-home-complete").await;
     c.close().await.unwrap();
 }
