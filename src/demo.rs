@@ -1,6 +1,8 @@
 //! `minihost demo-data`: many approved tenants, each with a bound, verified dedicated mini
 //! program, so that pages can be measured at a realistic size (the page benchmark,
-//! `scripts/bench-page.sh`). The AppIDs are fictitious: nothing here calls WeChat.
+//! `scripts/bench-page.sh`). By default the AppIDs are fictitious and nothing calls
+//! WeChat for them; with [`Accounts::Sandbox`] each is an account of the sandbox whose
+//! refresh token the console keeps, so checks reach it (`scripts/bench-requirements.sh`).
 
 use diesel::prelude::*;
 
@@ -14,6 +16,7 @@ use crate::db::{
     schema::{applications, tenant_members, tenants},
 };
 use crate::domain::{application::ROLE_TECHNICAL_MERCHANT, avatar};
+use crate::secrets::Sealer;
 
 pub const DEFAULT_PASSWORD: &str = "demo-password-1";
 /// Every permission set the platform requires by default, so no tenant shows a missing one.
@@ -29,6 +32,24 @@ pub fn appid(i: usize) -> String {
     format!("wxdemo{i:012x}")
 }
 
+/// A demo tenant's mini program, as [`Accounts::Sandbox`] is asked to create it.
+pub struct DemoMp<'a> {
+    pub index: usize,
+    pub appid: &'a str,
+    pub nick_name: &'a str,
+    pub user_name: &'a str,
+    pub principal_name: &'a str,
+}
+
+/// Where the demo mini programs live.
+pub enum Accounts<'a> {
+    /// Fictitious AppIDs: nothing calls WeChat for them (the page benchmark).
+    Fictitious,
+    /// Accounts created by `create` (in the sandbox), which answers their refresh token;
+    /// the console keeps it sealed, as after a real authorization.
+    Sandbox { sealer: &'a Sealer, create: &'a dyn Fn(&mut DbConn, &DemoMp) -> QueryResult<String> },
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Loaded {
     /// `admin-00001@demo.example` exists: nothing was written.
@@ -42,6 +63,11 @@ pub enum Loaded {
 /// Creates `count` demo tenants in one write transaction on a migrated database, or nothing
 /// when the demo data is already there (`admin-00001@demo.example` exists).
 pub fn load(conn: &mut DbConn, count: usize, demo_password: &str) -> anyhow::Result<Loaded> {
+    load_with(conn, count, demo_password, &Accounts::Fictitious)
+}
+
+/// [`load`], with the mini programs where `accounts` says.
+pub fn load_with(conn: &mut DbConn, count: usize, demo_password: &str, accounts: &Accounts) -> anyhow::Result<Loaded> {
     anyhow::ensure!(count > 0, "--tenants must be at least 1");
     anyhow::ensure!(!demo_password.is_empty(), "the demo password must not be empty");
     if db::users::find_by_email(conn, &email(1))?.is_some() {
@@ -56,7 +82,7 @@ pub fn load(conn: &mut DbConn, count: usize, demo_password: &str) -> anyhow::Res
             return Ok(Loaded::AlreadyThere);
         }
         for i in 1..=count {
-            tenant(conn, i, &hash, now)?;
+            tenant(conn, i, &hash, accounts, now)?;
         }
         audit::write(
             conn,
@@ -80,7 +106,7 @@ pub fn load(conn: &mut DbConn, count: usize, demo_password: &str) -> anyhow::Res
 
 /// One tenant: its admin, the approved application, the workspace and membership, the
 /// authorized mini program and its active binding.
-fn tenant(conn: &mut DbConn, i: usize, password_hash: &str, now: i64) -> QueryResult<()> {
+fn tenant(conn: &mut DbConn, i: usize, password_hash: &str, accounts: &Accounts, now: i64) -> QueryResult<()> {
     let (user_id, application_id, tenant_id) = (crate::new_id(), crate::new_id(), crate::new_id());
     let (email, appid) = (email(i), appid(i));
     let company = format!("Demo Company {i}");
@@ -137,20 +163,43 @@ fn tenant(conn: &mut DbConn, i: usize, password_hash: &str, now: i64) -> QueryRe
             tenant_members::created_at.eq(now),
         ))
         .execute(conn)?;
-    // No tokens: the tab only reads the row, and nothing refreshes an account without one.
+    let (nick_name, user_name, principal_name) =
+        (format!("Demo Store {i}"), format!("gh_demo{i:06x}"), format!("{company} Co., Ltd."));
+    // Fictitious: no tokens (the tab only reads the row, and nothing refreshes an account
+    // without one). In the sandbox: its refresh token, sealed; the access token is
+    // obtained on the first call.
+    let refresh_token_enc = match accounts {
+        Accounts::Fictitious => None,
+        Accounts::Sandbox { sealer, create } => {
+            let mp = DemoMp {
+                index: i,
+                appid: &appid,
+                nick_name: &nick_name,
+                user_name: &user_name,
+                principal_name: &principal_name,
+            };
+            Some(sealer.seal(&create(conn, &mp)?))
+        }
+    };
     store::upsert_grant(
         conn,
-        &Grant { appid: &appid, refresh_token_enc: None, access_token_enc: None, access_expires_at: 0, func_ids: None },
+        &Grant {
+            appid: &appid,
+            refresh_token_enc: refresh_token_enc.as_deref(),
+            access_token_enc: None,
+            access_expires_at: 0,
+            func_ids: None,
+        },
         now,
     )?;
     store::update_details(
         conn,
         &appid,
         &Details {
-            nick_name: &format!("Demo Store {i}"),
+            nick_name: &nick_name,
             head_img: "",
-            user_name: &format!("gh_demo{i:06x}"),
-            principal_name: &format!("{company} Co., Ltd."),
+            user_name: &user_name,
+            principal_name: &principal_name,
             service_type: 0,
             verify_type: 0,
             is_mini_program: true,

@@ -30,6 +30,10 @@ enum Command {
         /// The password of every demo admin (admin-00001@demo.example, …).
         #[arg(long, default_value = minihost::demo::DEFAULT_PASSWORD)]
         password: String,
+        /// Make each mini program an authorized account of the sandbox (with its refresh
+        /// token), so requirement checks and other WeChat calls reach it.
+        #[arg(long)]
+        sandbox: bool,
     },
     /// Manage operator accounts.
     Operator {
@@ -57,7 +61,7 @@ fn main() -> std::process::ExitCode {
                 tracing::info!("migrations are up to date");
             })
         }
-        Command::DemoData { tenants, password } => demo_data(tenants, &password),
+        Command::DemoData { tenants, password, sandbox } => demo_data(tenants, &password, sandbox),
         Command::Operator { command: OperatorCommand::Create { email } } => create_operator(&email),
     };
     match result {
@@ -91,19 +95,58 @@ fn create_operator(email: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn demo_data(tenants: usize, password: &str) -> anyhow::Result<()> {
+fn demo_data(tenants: usize, password: &str, in_sandbox: bool) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     let pool = startup::prepare_database(&settings.database_url, settings.sandbox)?;
     let mut conn = pool.get()?;
     let started = std::time::Instant::now();
-    match minihost::demo::load(&mut conn, tenants, password)? {
+    let loaded = if in_sandbox {
+        anyhow::ensure!(settings.sandbox, "--sandbox needs sandbox mode on (MINIHOST_SANDBOX)");
+        let sealer = minihost::secrets::Sealer::new(&settings.load_secret_key()?);
+        load_in_sandbox(&mut conn, tenants, password, &sealer)?
+    } else {
+        minihost::demo::load(&mut conn, tenants, password)?
+    };
+    match loaded {
         minihost::demo::Loaded::AlreadyThere => {
             println!("demo data is already there (log in as {})", minihost::demo::email(1));
         }
         minihost::demo::Loaded::Created { tenants, first_email } => println!(
-            "created {tenants} demo tenants in {:.2} s; first login: {first_email}",
+            "created {tenants} demo tenants{} in {:.2} s; first login: {first_email}",
+            if in_sandbox { " with sandbox mini programs" } else { "" },
             started.elapsed().as_secs_f64()
         ),
     }
     Ok(())
+}
+
+#[cfg(feature = "sandbox")]
+fn load_in_sandbox(
+    conn: &mut minihost::db::DbConn,
+    tenants: usize,
+    password: &str,
+    sealer: &minihost::secrets::Sealer,
+) -> anyhow::Result<minihost::demo::Loaded> {
+    use minihost::sandbox::demo::{DemoAccount, create_account};
+    let create = |c: &mut minihost::db::DbConn, mp: &minihost::demo::DemoMp| {
+        let account = DemoAccount {
+            appid: mp.appid,
+            nick_name: mp.nick_name,
+            user_name: mp.user_name,
+            principal_name: mp.principal_name,
+            position: 1000 + i32::try_from(mp.index).unwrap_or(i32::MAX - 1000),
+        };
+        create_account(c, &account, minihost::now())
+    };
+    minihost::demo::load_with(conn, tenants, password, &minihost::demo::Accounts::Sandbox { sealer, create: &create })
+}
+
+#[cfg(not(feature = "sandbox"))]
+fn load_in_sandbox(
+    _conn: &mut minihost::db::DbConn,
+    _tenants: usize,
+    _password: &str,
+    _sealer: &minihost::secrets::Sealer,
+) -> anyhow::Result<minihost::demo::Loaded> {
+    anyhow::bail!("this build has no sandbox (cargo feature `sandbox`)")
 }

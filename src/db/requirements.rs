@@ -25,6 +25,12 @@ pub fn put_config(conn: &mut DbConn, config: &Config, now: i64) -> QueryResult<(
     bindings::put_setting(conn, CONFIG_KEY, &json, now)
 }
 
+/// How many tenants have been checked at least once (what a configuration change
+/// re-evaluates).
+pub fn checked_tenants(conn: &mut DbConn) -> QueryResult<i64> {
+    requirement_snapshots::table.count().get_result(conn)
+}
+
 /// A stored item, as pages read it.
 #[derive(Debug, Clone)]
 pub struct Stored {

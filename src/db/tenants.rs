@@ -2,6 +2,7 @@
 //! queries that join on the membership in SQL.
 
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::DbConn;
 use super::models::Tenant;
@@ -61,9 +62,81 @@ pub fn members(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Vec<(String, S
         .load(conn)
 }
 
-/// Every tenant, for operators.
-pub fn list_all(conn: &mut DbConn) -> QueryResult<Vec<Tenant>> {
-    tenants::table.select(Tenant::as_select()).order(tenants::created_at.desc()).load(conn)
+/// What the operator's tenants page asks for.
+#[derive(Debug, Clone, Default)]
+pub struct OperatorFilter {
+    /// "platform", "dedicated" or "" for every tenant.
+    pub mode: String,
+    /// Part of the name or AppID (case-insensitive); "" for any.
+    pub text: String,
+    /// Only tenants with at least one requirement due now.
+    pub blocked: bool,
+}
+
+/// One tenant as the operator's list shows it: its latest binding of the template
+/// application, its requirements' summary and the last WeChat event of its AppID.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct OperatorRow {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = BigInt)]
+    pub created_at: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub appid: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub binding_status: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub due_now: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub earliest_deadline: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_event_kind: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub last_event_at: Option<i64>,
+}
+
+/// A page of tenants for operators, newest first, filtered in SQL (10,000 tenants are
+/// never loaded to filter them here).
+pub fn operator_page(
+    conn: &mut DbConn,
+    filter: &OperatorFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<OperatorRow>> {
+    let pattern = if filter.text.is_empty() {
+        String::new()
+    } else {
+        let escaped = filter.text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        format!("%{escaped}%")
+    };
+    // SQLite numbers `$n` in the order they first appear: keep them increasing.
+    diesel::sql_query(
+        "SELECT t.id, t.name, t.created_at, b.appid, b.status AS binding_status, \
+           COALESCE(r.due_now, 0) AS due_now, r.earliest_deadline, \
+           (SELECT e.info_type FROM wechat_events e WHERE e.authorizer_appid = b.appid \
+              ORDER BY e.received_at DESC LIMIT 1) AS last_event_kind, \
+           (SELECT MAX(e.received_at) FROM wechat_events e WHERE e.authorizer_appid = b.appid) AS last_event_at \
+         FROM tenants t \
+         LEFT JOIN mp_bindings b ON b.id = (SELECT b2.id FROM mp_bindings b2 \
+              WHERE b2.tenant_id = t.id AND b2.application = $1 ORDER BY b2.bound_at DESC, b2.id DESC LIMIT 1) \
+         LEFT JOIN (SELECT tenant_id, SUM(CASE WHEN state = 'due_now' THEN 1 ELSE 0 END) AS due_now, \
+              MIN(deadline) AS earliest_deadline FROM requirements GROUP BY tenant_id) r ON r.tenant_id = t.id \
+         WHERE ($2 = '' OR ($2 = 'dedicated' AND b.status = 'active') \
+                OR ($2 = 'platform' AND (b.status IS NULL OR b.status <> 'active'))) \
+           AND ($3 = '' OR LOWER(t.name) LIKE $3 ESCAPE '\\' OR LOWER(COALESCE(b.appid, '')) LIKE $3 ESCAPE '\\') \
+           AND ($4 = 0 OR COALESCE(r.due_now, 0) > 0) \
+         ORDER BY t.created_at DESC, t.id \
+         LIMIT $5 OFFSET $6",
+    )
+    .bind::<Text, _>(crate::domain::binding::APPLICATION)
+    .bind::<Text, _>(&filter.mode)
+    .bind::<Text, _>(&pattern)
+    .bind::<BigInt, _>(i64::from(filter.blocked))
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(offset)
+    .load(conn)
 }
 
 /// The legal subject of the tenant's linked official account, when one is linked.

@@ -8,6 +8,7 @@ pub mod failure;
 pub mod logo;
 pub mod requirements;
 pub mod setup;
+pub mod template_needs;
 pub mod throttle;
 
 /// The calendar day (UTC, `YYYY-MM-DD`) of a Unix time.

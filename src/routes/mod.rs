@@ -14,6 +14,7 @@ mod mini_program;
 mod operator;
 mod platform;
 mod requirements;
+mod template_needs;
 mod tenants;
 mod wechat_callback;
 mod wechat_events;
@@ -86,6 +87,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/tenants", web::get().to(tenants::list))
                 .route("/platform", web::get().to(platform::page))
                 .route("/platform/settings", web::post().to(platform::save_settings))
+                .route("/platform/requirements", web::get().to(template_needs::page))
+                .route("/platform/requirements", web::post().to(template_needs::save))
+                .route("/platform/requirements/defaults", web::post().to(template_needs::restore_defaults))
                 .route("/platform/refresh-token", web::post().to(platform::refresh_token))
                 .route("/platform/authorize", web::post().to(platform::authorize))
                 .route("/platform/events/{id}", web::get().to(platform::event))

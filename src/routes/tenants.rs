@@ -1,11 +1,13 @@
-//! The operator's list of tenants with their mini program state.
+//! The operator's list of tenants: mini program state, requirements due and the last
+//! WeChat event, filtered and paged in SQL.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::Operator;
-use crate::db::{self, DbPool, bindings, platform as store};
+use crate::db::tenants::{OperatorFilter, OperatorRow};
+use crate::db::{self, DbPool};
 use crate::domain::binding::BindingStatus;
 use crate::error::AppError;
 use crate::views::{PageCtx, ok};
@@ -17,7 +19,26 @@ pub struct TenantRow {
     pub dedicated: bool,
     pub appid: Option<String>,
     pub binding_status: Option<BindingStatus>,
+    pub due_now: i64,
+    pub earliest_deadline: Option<i64>,
     pub last_event: Option<(String, i64)>,
+}
+
+impl From<OperatorRow> for TenantRow {
+    fn from(r: OperatorRow) -> Self {
+        let binding_status = r.binding_status.and_then(|s| BindingStatus::try_from(s).ok());
+        Self {
+            dedicated: binding_status == Some(BindingStatus::Active),
+            id: r.id,
+            name: r.name,
+            created_at: r.created_at,
+            appid: r.appid,
+            binding_status,
+            due_now: r.due_now,
+            earliest_deadline: r.earliest_deadline,
+            last_event: r.last_event_kind.zip(r.last_event_at),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -26,6 +47,10 @@ pub struct TenantsQuery {
     mode: Option<String>,
     #[serde(default)]
     q: Option<String>,
+    #[serde(default)]
+    blocked: Option<String>,
+    #[serde(default)]
+    page: Option<i64>,
 }
 
 #[derive(Template)]
@@ -35,7 +60,25 @@ struct TenantsPage {
     rows: Vec<TenantRow>,
     mode: String,
     q: String,
+    blocked: bool,
+    page: i64,
+    has_next: bool,
 }
+
+impl TenantsPage {
+    fn page_link(&self, page: i64) -> String {
+        let blocked = if self.blocked { "1" } else { "" };
+        let pairs = [("mode", self.mode.as_str()), ("q", self.q.as_str()), ("blocked", blocked)];
+        let mut query = serde_urlencoded::to_string(pairs.iter().filter(|(_, v)| !v.is_empty()).collect::<Vec<_>>())
+            .unwrap_or_default();
+        if !query.is_empty() {
+            query.push('&');
+        }
+        format!("/operator/tenants?{query}page={page}")
+    }
+}
+
+const PAGE_SIZE: i64 = 50;
 
 pub async fn list(
     ctx: PageCtx,
@@ -43,47 +86,27 @@ pub async fn list(
     pool: web::Data<DbPool>,
     query: web::Query<TenantsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let mode = query.mode.clone().filter(|m| m == "platform" || m == "dedicated").unwrap_or_default();
-    let q = query.q.clone().unwrap_or_default().trim().to_string();
-    let (m, needle) = (mode.clone(), q.to_lowercase());
-    let rows = db::run(&pool, move |c| -> Result<_, AppError> {
-        let tenants = db::tenants::list_all(c)?;
-        let latest = bindings::all_latest(c)?;
-        let events = store::recent_events(c, 500)?;
-        let mut rows = Vec::new();
-        for t in tenants {
-            let binding = latest.iter().find(|b| b.tenant_id == t.id);
-            let appid = binding.map(|b| b.appid.clone());
-            let dedicated = binding.is_some_and(|b| b.status == BindingStatus::Active);
-            let last_event = appid.as_ref().and_then(|a| {
-                events
-                    .iter()
-                    .find(|e| e.authorizer_appid.as_deref() == Some(a.as_str()))
-                    .map(|e| (e.info_type.clone(), e.received_at))
-            });
-            let row = TenantRow {
-                id: t.id.clone(),
-                name: t.name.clone(),
-                created_at: t.created_at,
-                dedicated,
-                appid,
-                binding_status: binding.map(|b| b.status),
-                last_event,
-            };
-            let mode_ok = match m.as_str() {
-                "platform" => !row.dedicated,
-                "dedicated" => row.dedicated,
-                _ => true,
-            };
-            let text_ok = needle.is_empty()
-                || row.name.to_lowercase().contains(&needle)
-                || row.appid.as_deref().is_some_and(|a| a.to_lowercase().contains(&needle));
-            if mode_ok && text_ok {
-                rows.push(row);
-            }
-        }
-        Ok(rows)
+    let q = query.into_inner();
+    let filter = OperatorFilter {
+        mode: q.mode.filter(|m| m == "platform" || m == "dedicated").unwrap_or_default(),
+        text: q.q.unwrap_or_default().trim().chars().take(100).collect(),
+        blocked: q.blocked.is_some_and(|b| !b.is_empty() && b != "0"),
+    };
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let f = filter.clone();
+    let mut rows = db::run(&pool, move |c| {
+        Ok::<_, AppError>(db::tenants::operator_page(c, &f, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)?)
     })
     .await?;
-    ok(&TenantsPage { ctx, rows, mode, q })
+    let has_next = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    ok(&TenantsPage {
+        ctx,
+        rows: rows.into_iter().map(TenantRow::from).collect(),
+        mode: filter.mode,
+        q: filter.text,
+        blocked: filter.blocked,
+        page,
+        has_next,
+    })
 }

@@ -150,12 +150,14 @@ pub async fn clear_faults(sb: web::Data<Sandbox>) -> HttpResponse {
     }
 }
 
-/// `GET /sandbox/dev/calls?endpoint=…`: the call log, oldest first (last 1000).
+/// `GET /sandbox/dev/calls?endpoint=…&since=…&limit=…`: the call log, oldest first (the
+/// newest `limit`, 1000 unless asked; `since` in Unix seconds).
 pub async fn calls(sb: web::Data<Sandbox>, req: HttpRequest) -> HttpResponse {
-    let endpoint = api::query_map(&req)
-        .remove("endpoint")
-        .map(|e| e.strip_prefix("/sandbox/wechat").map(str::to_string).unwrap_or(e));
-    match read(&sb, move |c| store::list_calls(c, endpoint.as_deref(), 1000)).await {
+    let mut query = api::query_map(&req);
+    let endpoint = query.remove("endpoint").map(|e| e.strip_prefix("/sandbox/wechat").map(str::to_string).unwrap_or(e));
+    let since = query.remove("since").and_then(|s| s.parse::<i64>().ok());
+    let limit = query.remove("limit").and_then(|s| s.parse::<i64>().ok()).unwrap_or(1000).clamp(1, 100_000);
+    match read(&sb, move |c| store::list_calls_since(c, endpoint.as_deref(), since, limit)).await {
         Ok(calls) => HttpResponse::Ok().json(json!({ "count": calls.len(), "calls": calls })),
         Err(resp) => resp,
     }

@@ -31,6 +31,7 @@ use crate::db::{DbConn, DbPool};
 
 pub mod api;
 pub mod authpage;
+pub mod demo;
 pub mod dev;
 pub mod manage;
 pub mod page;

@@ -498,11 +498,24 @@ pub fn insert_call(
         .map(|_| ())
 }
 
-/// Calls, oldest first, optionally for one endpoint.
+/// The newest `limit` calls, oldest first, optionally for one endpoint.
 pub fn list_calls(conn: &mut DbConn, endpoint: Option<&str>, limit: i64) -> QueryResult<Vec<Call>> {
+    list_calls_since(conn, endpoint, None, limit)
+}
+
+/// [`list_calls`], only those made at or after `since` (Unix seconds).
+pub fn list_calls_since(
+    conn: &mut DbConn,
+    endpoint: Option<&str>,
+    since: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<Call>> {
     let mut q = sandbox_calls::table.select(Call::as_select()).into_boxed();
     if let Some(e) = endpoint {
         q = q.filter(sandbox_calls::endpoint.eq(e.to_string()));
+    }
+    if let Some(at) = since {
+        q = q.filter(sandbox_calls::at.ge(at));
     }
     let mut calls: Vec<Call> = q.order(sandbox_calls::id.desc()).limit(limit).load(conn)?;
     calls.reverse();

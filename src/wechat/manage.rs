@@ -231,6 +231,52 @@ pub struct AuditId {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Empty {}
 
+/// The privacy-sensitive interfaces a mini program applies for with
+/// `apply_privacy_interface` (reference §3.6).
+pub const PRIVACY_INTERFACES: &[&str] = &[
+    "wx.getLocation",
+    "wx.getFuzzyLocation",
+    "wx.chooseLocation",
+    "wx.choosePoi",
+    "wx.chooseAddress",
+    "wx.onLocationChange",
+    "wx.startLocationUpdate",
+    "wx.startLocationUpdateBackground",
+];
+
+/// The privacy guide's information types (`privacy_key`, reference §3.7) and what each
+/// means, in English.
+pub const PRIVACY_KEYS: &[(&str, &str)] = &[
+    ("UserInfo", "User info (nickname, avatar)"),
+    ("Location", "Location"),
+    ("Address", "Address"),
+    ("Invoice", "Invoice details"),
+    ("RunData", "WeRun data"),
+    ("Record", "Microphone"),
+    ("Album", "Chosen photos or videos"),
+    ("Camera", "Camera"),
+    ("PhoneNumber", "Phone number"),
+    ("Contact", "Contacts (write only)"),
+    ("DeviceInfo", "Device info"),
+    ("EXIDNumber", "ID card number"),
+    ("EXOrderInfo", "Order details"),
+    ("EXUserPublishContent", "Published content"),
+    ("EXUserFollowAcct", "Followed accounts"),
+    ("EXUserOpLog", "Activity log"),
+    ("AlbumWriteOnly", "Album (write only)"),
+    ("LicensePlate", "Licence plate"),
+    ("BlueTooth", "Bluetooth"),
+    ("CalendarWriteOnly", "Calendar (write only)"),
+    ("Email", "E-mail"),
+    ("MessageFile", "Chosen files"),
+    ("ChooseLocation", "Chosen location"),
+    ("Accelerometer", "Accelerometer"),
+    ("Compass", "Compass"),
+    ("DeviceMotion", "Device orientation"),
+    ("Gyroscope", "Gyroscope"),
+    ("Clipboard", "Clipboard"),
+];
+
 /// The host of an `https://host[:port]` origin, as the platform's server-domain list
 /// names it (no scheme, no path).
 pub fn host_of(origin: &str) -> &str {

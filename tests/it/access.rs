@@ -12,8 +12,30 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
     let app_b = app.application_id_of("bob@b.example");
 
     assert_eq!(alice.get(&format!("/w/{tenant_a}")).await.status(), StatusCode::OK);
-    for path in [format!("/w/{tenant_b}"), format!("/w/{tenant_b}/logo"), "/w/does-not-exist".to_string()] {
+    let b_pages = [
+        "",
+        "/logo",
+        "/store/mini-program",
+        "/store/mini-program/upgrade",
+        "/store/mini-program/authorizations/some-state",
+        "/store/requirements",
+    ];
+    let b_actions = [
+        "/store/mini-program/authorize",
+        "/store/mini-program/reauthorize",
+        "/store/mini-program/unbind",
+        "/store/mini-program/refresh",
+        "/store/requirements/check",
+        "/store/requirements/plugins/fix",
+        "/store/requirements/plugins/confirm",
+    ];
+    for path in b_pages.iter().map(|p| format!("/w/{tenant_b}{p}")).chain(["/w/does-not-exist".to_string()]) {
         let page = alice.get(&path).await;
+        assert_eq!(page.status(), StatusCode::NOT_FOUND, "{path}");
+        page.assert_lacks("Beta Ltd");
+    }
+    for path in b_actions.iter().map(|p| format!("/w/{tenant_b}{p}")) {
+        let page = alice.post(&path, &[("confirmed", "1"), ("appid_hint", "")]).await;
         assert_eq!(page.status(), StatusCode::NOT_FOUND, "{path}");
         page.assert_lacks("Beta Ltd");
     }
@@ -23,12 +45,23 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         format!("/operator/applications/{app_b}"),
         format!("/operator/applications/{app_b}/logo"),
         "/operator/audit".to_string(),
+        "/operator/tenants".to_string(),
+        "/operator/platform".to_string(),
+        "/operator/platform/requirements".to_string(),
     ] {
         let page = alice.get(&path).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
         page.assert_lacks("Beta Ltd");
     }
-    for path in [format!("/operator/applications/{app_b}/approve"), format!("/operator/applications/{app_b}/reject")] {
+    for path in [
+        format!("/operator/applications/{app_b}/approve"),
+        format!("/operator/applications/{app_b}/reject"),
+        "/operator/platform/settings".to_string(),
+        "/operator/platform/requirements".to_string(),
+        "/operator/platform/requirements/defaults".to_string(),
+        "/operator/platform/refresh-token".to_string(),
+        "/operator/platform/authorize".to_string(),
+    ] {
         let page = alice.post(&path, &[("reason", "x")]).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
     }

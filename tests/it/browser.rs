@@ -357,3 +357,81 @@ async fn browser_fixes_the_requirements_of_a_freshly_bound_mini_program() {
     screenshot(&c, "req-05-home-complete").await;
     c.close().await.unwrap();
 }
+
+/// Empties the field whose visible label is `label` (the first with it) and types `value`.
+async fn replace_text(c: &Client, label: &str, value: &str) {
+    let label_el = c.find(Locator::XPath(&format!("//label[normalize-space()={}]", xpath_str(label)))).await.unwrap();
+    let id = label_el.attr("for").await.unwrap().expect("the label names its field");
+    let field = c.find(Locator::Id(&id)).await.unwrap();
+    field.clear().await.unwrap();
+    if !value.is_empty() {
+        field.send_keys(value).await.unwrap();
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it in the browser lane"]
+async fn browser_operator_sets_the_template_requirements_and_sees_who_is_blocked() {
+    use crate::mini_program::{ALL_SETS, VERIFIED, bind, eventually};
+    use minihost::domain::requirements::State;
+    let app = TestApp::spawn().await;
+    crate::platform::wait_for_ticket(&app).await;
+    let (http, t) = app.approved_tenant("needs-browser@example.com", "Blocked Goods Co.").await;
+    bind(&app, &http, &t, VERIFIED, &ALL_SETS).await;
+    let due_now = |app: &TestApp| {
+        let tid = t.clone();
+        app.db(move |c| {
+            let items = minihost::db::requirements::for_tenant(c, &tid).unwrap().0;
+            (items.len(), items.iter().filter(|i| i.state == State::DueNow).count())
+        })
+    };
+    eventually("the first check", || due_now(&app) == (7, 5)).await;
+
+    let driver = start_chromedriver().await;
+    let c = open_browser(&driver).await;
+    c.goto(&format!("{}/login", app.base)).await.unwrap();
+    fill(&c, "E-mail", crate::helpers::OPERATOR_EMAIL).await;
+    fill(&c, "Password", crate::helpers::OPERATOR_PASSWORD).await;
+    click_button(&c, "Log in").await;
+    wait_for_heading(&c, "Workspace applications").await;
+    click_link(&c, "Tenants").await;
+    wait_for_heading(&c, "Tenants").await;
+    click_label(&c, "Blocked by requirements").await;
+    click_button(&c, "Filter").await;
+    wait_for_text(&c, "Blocked Goods Co.").await;
+    screenshot(&c, "needs-01-tenants-blocked").await;
+
+    click_link(&c, "Platform").await;
+    wait_for_text(&c, "Edit template requirements").await;
+    click_link(&c, "Edit template requirements").await;
+    wait_for_heading(&c, "Template requirements").await;
+    screenshot(&c, "needs-02-form").await;
+
+    // A domain WeChat would refuse: the error beside the field, the input kept.
+    fill(&c, "Domains, one per line", "\nhttp://cdn.example.com").await;
+    click_button(&c, "Save requirements").await;
+    wait_for_text(&c, "Each line must be https:// and a host name").await;
+    screenshot(&c, "needs-03-domain-refused").await;
+    // The summary on top leads to the field, where the same sentence stands beside it.
+    c.find(Locator::Css(".error-summary a")).await.unwrap().click().await.unwrap();
+    let beside = "//div[contains(@class,'has-error')][.//textarea[@id='domains']]//p[@class='field-error']";
+    c.find(Locator::XPath(beside)).await.expect("the error beside the domains field");
+    screenshot(&c, "needs-03b-domain-field").await;
+
+    // The template no longer needs the translation plugin.
+    replace_text(&c, "Domains, one per line", &minihost::domain::requirements::SEED_DOMAINS.join("\n")).await;
+    replace_text(&c, "Plugin AppID", "").await;
+    replace_text(&c, "Plugin name", "").await;
+    click_button(&c, "Save requirements").await;
+    wait_for_text(&c, "Template requirements saved.").await;
+    screenshot(&c, "needs-04-saved").await;
+    eventually("the re-evaluation", || due_now(&app) == (7, 4)).await;
+
+    click_link(&c, "Tenants").await;
+    wait_for_heading(&c, "Tenants").await;
+    wait_for_text(&c, "Items due now").await;
+    let badge = c.find(Locator::Css(".badge-req-due_now")).await.unwrap().text().await.unwrap();
+    assert_eq!(badge, "4", "the tenants page counts what is due after the change");
+    screenshot(&c, "needs-05-tenants-after").await;
+    c.close().await.unwrap();
+}

@@ -13,6 +13,7 @@ mod demo;
 mod events;
 mod i18n;
 mod mini_program;
+mod operator_requirements;
 mod platform;
 mod requirements;
 mod sandbox;

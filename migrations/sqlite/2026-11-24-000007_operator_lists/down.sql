@@ -1,0 +1,1 @@
+DROP INDEX wechat_events_authorizer;
