@@ -65,8 +65,7 @@ async fn run(runner: Runner, idle: Duration, grace: Duration, mut stop: watch::R
     if runner.pace.calls_per_minute > 0 {
         // The first round of the background re-check; each round queues the next.
         let queued = db::run(&pool, |c| -> Result<_, DbError> {
-            let now = crate::now();
-            Ok(jobs::enqueue(c, &jobs::SweepRequirements, Some("next"), now, now)?)
+            Ok(requirements::start_sweeping(c, SWEEP_WINDOW, crate::now())?)
         })
         .await;
         if let Err(e) = queued {

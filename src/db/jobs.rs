@@ -187,6 +187,11 @@ fn enqueue_raw(
     Ok(inserted == 1)
 }
 
+/// How many jobs of `kind` are queued or running.
+pub fn pending_of_kind(conn: &mut DbConn, kind: &str) -> QueryResult<i64> {
+    jobs::table.filter(jobs::kind.eq(kind)).filter(jobs::status.eq_any(["queued", "running"])).count().get_result(conn)
+}
+
 /// Claims the next due job for `worker`, or None.
 pub fn claim(conn: &mut DbConn, worker: &str, now: i64, lock_secs: i64) -> QueryResult<Option<Job>> {
     // Jobs whose worker died mid-run go back to the queue.

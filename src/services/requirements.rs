@@ -325,10 +325,35 @@ pub fn sweep(conn: &mut DbConn, pace: Pace, window: Duration, now: i64) -> diese
                 queued += 1;
             }
         }
-        let next = now + window.as_secs() as i64;
-        jobs::enqueue(conn, &jobs::SweepRequirements, Some("next"), next, now)?;
+        // The next round's key names its window. The running round still holds its own key
+        // (keys are freed when a job completes), so a fixed key would refuse the next round
+        // and end the chain; a key per window lets it through, and two chains (two
+        // instances started at once) meet on the same key and merge.
+        let next = round_start(now, window) + window.as_secs() as i64;
+        jobs::enqueue(conn, &jobs::SweepRequirements, Some(&round_key(next)), next, now)?;
         Ok(queued)
     })
+}
+
+/// Queues the first round of the background re-check unless a round is already queued or
+/// running (another instance's, or one left from before a restart).
+pub fn start_sweeping(conn: &mut DbConn, window: Duration, now: i64) -> diesel::QueryResult<bool> {
+    db::write_tx(conn, |conn| {
+        if jobs::pending_of_kind(conn, <jobs::SweepRequirements as jobs::JobKind>::NAME)? > 0 {
+            return Ok(false);
+        }
+        jobs::enqueue(conn, &jobs::SweepRequirements, Some(&round_key(round_start(now, window))), now, now)
+    })
+}
+
+/// The start of the window `now` falls in (windows are aligned to the Unix epoch).
+fn round_start(now: i64, window: Duration) -> i64 {
+    let w = (window.as_secs() as i64).max(1);
+    now.div_euclid(w) * w
+}
+
+fn round_key(start: i64) -> String {
+    format!("round:{start}")
 }
 
 #[cfg(test)]

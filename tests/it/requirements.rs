@@ -277,3 +277,44 @@ async fn requirements_are_only_for_the_tenants_own_admins() {
     let tid = t.clone();
     assert!(app.db(move |c| store::confirmations(c, &tid).unwrap()).is_empty());
 }
+
+#[tokio::test]
+async fn the_background_re_check_queues_round_after_round_and_two_chains_merge() {
+    use diesel::prelude::*;
+    use minihost::db::schema::jobs as j;
+    use minihost::services::requirements::{Pace, start_sweeping, sweep};
+    use std::time::Duration;
+    // This app's own worker does not sweep; the rounds here are run by hand, a day ahead
+    // so that the worker never finds them due.
+    let app = TestApp::spawn_with(&[("MINIHOST_REQUIREMENTS_CALLS_PER_MINUTE", "0")]).await;
+    let later = minihost::now() + 86_400;
+    let window = Duration::from_secs(60);
+    let pace = Pace { every: Duration::from_secs(3600), calls_per_minute: 600 };
+    let rounds = |app: &TestApp| {
+        app.db(|c| {
+            j::table
+                .filter(j::kind.eq("sweep_requirements"))
+                .filter(j::status.eq("queued"))
+                .select(j::run_at)
+                .order(j::run_at)
+                .load::<i64>(c)
+                .unwrap()
+        })
+    };
+
+    assert!(app.db(|c| start_sweeping(c, window, later).unwrap()), "the first round is queued");
+    assert!(!app.db(|c| start_sweeping(c, window, later).unwrap()), "a second instance adds none");
+    assert_eq!(rounds(&app), vec![later]);
+
+    // The round runs (it holds its key while running) and queues the next window's round.
+    app.db(|c| {
+        diesel::update(j::table.filter(j::kind.eq("sweep_requirements"))).set(j::status.eq("running")).execute(c)
+    })
+    .unwrap();
+    app.db(|c| sweep(c, pace, window, later).unwrap());
+    let next = later - later.rem_euclid(60) + 60;
+    assert_eq!(rounds(&app), vec![next], "the chain goes on");
+    // Another chain's round in the same window meets it on the same key.
+    app.db(|c| sweep(c, pace, window, later + 5).unwrap());
+    assert_eq!(rounds(&app), vec![next], "two chains merge");
+}
