@@ -101,7 +101,9 @@ checks = sum(1 for c in ours if c["endpoint"] == "/cgi-bin/account/getaccountbas
 by = collections.Counter(c["endpoint"] for c in ours)
 print(f"   {len(ours)} calls in {window} s: {len(ours) * 60 / window:.0f} a minute on average, "
       f"{busiest} in the busiest 60 s (configured: {rate} a minute)")
-print(f"   {checks} tenants checked; all {tenants} take about {tenants * 8 / rate:.0f} minutes at this rate")
+per_minute = checks * 60 / window
+print(f"   {checks} tenants checked ({per_minute:.0f} a minute); all {tenants} take about "
+      f"{tenants / max(per_minute, 1e-9):.0f} minutes at this pace")
 for endpoint, n in sorted(by.items()):
     print(f"     {n:6d}  {endpoint}")
 if busiest > rate:

@@ -299,27 +299,37 @@ pub struct Pace {
 pub const CALLS_PER_CHECK: u32 = 8;
 
 /// How far apart the sweep's jobs run, and how many fit in one sweep of `window`.
+///
+/// One check's worth of calls is held back: job times are whole seconds and rounds meet
+/// at window boundaries, so a 60-second span can hold one check more than the spacing
+/// alone gives; with the headroom even that span stays within the rate.
 pub fn spacing(pace: Pace, window: Duration) -> (Duration, usize) {
-    let checks_per_minute = (pace.calls_per_minute / CALLS_PER_CHECK).max(1);
+    let checks_per_minute = (pace.calls_per_minute / CALLS_PER_CHECK).saturating_sub(1).max(1);
     let gap = Duration::from_secs_f64(60.0 / f64::from(checks_per_minute));
     let fit = (window.as_secs_f64() / gap.as_secs_f64()).floor() as usize;
     (gap, fit.max(1))
 }
 
 /// One round of the background re-check: queues the stalest tenants' checks, spread
-/// evenly over the next `window` so the call rate stays under the configured pace, and
-/// queues the next round after it. Checks already queued are not queued twice.
+/// evenly over what is left of the round's window so the call rate stays under the
+/// configured pace, and queues the next round at the next window. Checks already queued
+/// are not queued twice.
 pub fn sweep(conn: &mut DbConn, pace: Pace, window: Duration, now: i64) -> diesel::QueryResult<usize> {
     let (gap, fit) = spacing(pace, window);
+    let gap_ms = (gap.as_millis() as i64).max(1);
+    // A round that starts late (the first after a start, or a busy worker) only fills the
+    // rest of its window, so it never overlaps the next round's checks.
+    let round_end = round_start(now, window) + window.as_secs() as i64;
+    let left_ms = (round_end - now) * 1000;
+    let count = (fit as i64).min((left_ms + gap_ms - 1) / gap_ms).max(1);
     let stale_before = now - pace.every.as_secs() as i64;
     db::write_tx(conn, |conn| {
-        let due = store::stalest(conn, stale_before, fit as i64)?;
-        let gap_ms = gap.as_millis() as i64;
+        let due = store::stalest(conn, stale_before, count)?;
         let mut queued = 0;
         for (i, tenant_id) in due.iter().enumerate() {
-            // Job times are whole seconds: the offset is rounded up so two never share a
-            // second beyond the pace.
-            let at = now + (i as i64 * gap_ms + 999) / 1000;
+            // Job times are whole seconds, rounded down: never later than the spacing, and
+            // the headroom in `spacing` absorbs the rounding.
+            let at = now + i as i64 * gap_ms / 1000;
             if jobs::enqueue(conn, &jobs::CheckRequirements { tenant_id: tenant_id.clone() }, Some(tenant_id), at, now)?
             {
                 queued += 1;
@@ -362,12 +372,13 @@ mod tests {
 
     #[test]
     fn the_sweep_spaces_checks_to_stay_under_the_rate() {
-        let pace = Pace { every: Duration::from_secs(86_400), calls_per_minute: 80 };
+        let pace = Pace { every: Duration::from_secs(86_400), calls_per_minute: 88 };
         let (gap, fit) = spacing(pace, Duration::from_secs(60));
         assert_eq!(gap, Duration::from_secs(6));
         assert_eq!(fit, 10);
         let fit_calls = fit as u32 * CALLS_PER_CHECK;
         assert!(fit_calls <= pace.calls_per_minute);
+        assert!(fit_calls + CALLS_PER_CHECK <= pace.calls_per_minute, "room for one check across a boundary");
     }
 
     #[test]
