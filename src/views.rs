@@ -234,15 +234,17 @@ impl<T: TenantLoader> FromRequest for TenantPage<T> {
                 }
                 None => {
                     let key = ContextKey::of(&req);
+                    // One read transaction for both: one snapshot, and on SQLite one read
+                    // lock for all the statements instead of one per statement.
                     let (resolved, data) = db::run(&pool, move |c| -> Result<_, AppError> {
-                        let resolved = key.read(c)?;
-                        let data = match &resolved.url_tenant {
-                            Some(tenant) if resolved.user.is_some() => {
-                                Some(db::read_tx(c, |c| T::load(c, tenant, params))?)
-                            }
-                            _ => None,
-                        };
-                        Ok((resolved, data))
+                        db::read_tx(c, |c| {
+                            let resolved = key.read(c)?;
+                            let data = match &resolved.url_tenant {
+                                Some(tenant) if resolved.user.is_some() => Some(T::load(c, tenant, params)?),
+                                _ => None,
+                            };
+                            Ok((resolved, data))
+                        })
                     })
                     .await?;
                     let resolved = session::keep(&req, resolved);

@@ -146,6 +146,8 @@ pub const SHARED_NAME: &str = "shared_mp_name";
 pub const SHARED_SHORT_NAME: &str = "shared_mp_short_name";
 pub const SHARED_ICON: &str = "shared_mp_icon";
 pub const REQUIRED_SETS: &str = "required_permission_sets";
+/// What the template needs of every mini program (JSON; `db::requirements::config`).
+pub const REQUIREMENTS_CONFIG: &str = "requirements_config";
 
 /// A setting, or its default.
 pub fn setting(conn: &mut DbConn, key: &str) -> QueryResult<String> {
@@ -157,9 +159,12 @@ pub fn setting(conn: &mut DbConn, key: &str) -> QueryResult<String> {
 /// Several settings in one query, each with its default, in the order asked.
 pub fn settings<const N: usize>(conn: &mut DbConn, keys: &[&str; N]) -> QueryResult<[String; N]> {
     // The table holds a few operator settings: reading it whole keeps one cached statement
-    // (an `IN (…)` list is prepared anew on every call).
-    let stored: Vec<(String, String)> =
-        platform_settings::table.select((platform_settings::key, platform_settings::value)).load(conn)?;
+    // (an `IN (…)` list is prepared anew on every call). The requirements configuration is
+    // a large JSON document only its own pages read; it is left out.
+    let stored: Vec<(String, String)> = platform_settings::table
+        .filter(platform_settings::key.ne(REQUIREMENTS_CONFIG))
+        .select((platform_settings::key, platform_settings::value))
+        .load(conn)?;
     Ok(keys.map(|key| {
         stored
             .iter()

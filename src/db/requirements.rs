@@ -12,7 +12,7 @@ use crate::domain::failure::Failure;
 use crate::domain::requirements::{Config, Evaluation, Item, Problem, Remedy, State};
 
 /// The platform setting that holds the configuration (JSON).
-pub const CONFIG_KEY: &str = "requirements_config";
+pub const CONFIG_KEY: &str = bindings::REQUIREMENTS_CONFIG;
 
 /// The operator's configuration, or the defaults of seed 000 when none was saved.
 pub fn config(conn: &mut DbConn) -> QueryResult<Config> {
