@@ -205,9 +205,11 @@ impl ContextKey {
         }
     }
 
-    /// Reads who is asking on a connection the caller holds. Plain statements, not a
-    /// transaction: each is a cached, indexed single-row read, and BEGIN/COMMIT would cost
-    /// more than they save (measured with scripts/bench-page.sh).
+    /// Reads who is asking on a connection the caller holds. Alone (the `resolve` path)
+    /// these run as plain statements: each is a cached, indexed single-row read, and
+    /// BEGIN/COMMIT for two reads cost more than they save. Together with a page's own
+    /// data (`views::TenantPage`) they share that page's read transaction: one snapshot,
+    /// one SQLite read lock (both measured with scripts/bench-page.sh).
     pub fn read(self, conn: &mut db::DbConn) -> Result<Resolved, AppError> {
         let Some(sid) = self.sid else {
             return Ok(Resolved::default());
