@@ -1,10 +1,20 @@
 # Shared by the benchmark scripts (sourced, not run): build minihost in release, make a
 # fresh database, start and stop the server on a free port, log in as a browser does.
-# Callers set: root (the repository), backend (sqlite|postgres), work (a temporary folder).
+# Callers set root (the repository) and work (a temporary folder), and call
+# bench_backend "$@" for backend (sqlite|postgres).
 
 pg_server=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
 pg_db=minihost_bench
 server_pid=
+
+# The backend from the script's first argument (sqlite when none).
+bench_backend() {
+  backend=${1:-sqlite}
+  case $backend in
+    sqlite | postgres) ;;
+    *) echo "usage: $0 [sqlite|postgres]" >&2; exit 2 ;;
+  esac
+}
 
 bench_build() {
   local features=()

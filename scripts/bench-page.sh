@@ -14,11 +14,6 @@
 # on a free port, logs in as admin-00001@demo.example, checks the tab, measures, stops.
 set -euo pipefail
 
-backend=${1:-sqlite}
-case $backend in
-  sqlite | postgres) ;;
-  *) echo "usage: $0 [sqlite|postgres]" >&2; exit 2 ;;
-esac
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 shared=$root/../shared/bench
 [ -f "$shared/page-vs-baseline.sh" ] || { echo "no $shared/page-vs-baseline.sh (the shared benchmark sits next to the repository)" >&2; exit 1; }
@@ -26,9 +21,10 @@ tenants=${TENANTS:-10000}
 password=demo-password-1
 email=admin-00001@demo.example
 appid=$(printf 'wxdemo%012x' 1)
-work=$(mktemp -d)
 # shellcheck source=scripts/bench-lib.sh
 . "$root/scripts/bench-lib.sh"
+bench_backend "$@"
+work=$(mktemp -d)
 trap bench_cleanup EXIT
 
 bench_build

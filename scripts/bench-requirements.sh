@@ -17,11 +17,6 @@
 # with it on (figure 2). It reads the sandbox's call log, which records every API call.
 set -euo pipefail
 
-backend=${1:-sqlite}
-case $backend in
-  sqlite | postgres) ;;
-  *) echo "usage: $0 [sqlite|postgres]" >&2; exit 2 ;;
-esac
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 tenants=${TENANTS:-10000}
 latency=${LATENCY_MS:-100}
@@ -30,9 +25,10 @@ rate=${RATE:-600}
 window=${WINDOW_SECONDS:-180}
 password=demo-password-1
 email=admin-00001@demo.example
-work=$(mktemp -d)
 # shellcheck source=scripts/bench-lib.sh
 . "$root/scripts/bench-lib.sh"
+bench_backend "$@"
+work=$(mktemp -d)
 trap bench_cleanup EXIT
 
 bench_build

@@ -296,6 +296,16 @@ pub fn ok(template: &impl Template) -> Result<HttpResponse, AppError> {
 }
 
 /// A 303 redirect that HTMX follows as a full navigation too.
+/// A list page's link to page `page`, keeping the filters that are set (`path?k=v&…&page=N`).
+pub fn page_link(path: &str, filters: &[(&str, &str)], page: i64) -> String {
+    let set: Vec<_> = filters.iter().filter(|(_, v)| !v.is_empty()).collect();
+    let mut query = serde_urlencoded::to_string(set).unwrap_or_default();
+    if !query.is_empty() {
+        query.push('&');
+    }
+    format!("{path}?{query}page={page}")
+}
+
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header(("Location", location)).finish()
 }

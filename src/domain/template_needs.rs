@@ -154,13 +154,11 @@ impl NeedsForm {
 
     /// The rows to show: the entries plus one blank row to add another.
     pub fn with_blank_rows(mut self) -> Self {
-        let blank_plugin = PluginRow::default();
-        if self.plugins.last() != Some(&blank_plugin) {
-            self.plugins.push(blank_plugin);
+        if !self.plugins.last().is_some_and(PluginRow::is_blank) {
+            self.plugins.push(PluginRow::default());
         }
-        let blank_category = CategoryRow { matching: "exact".into(), ..CategoryRow::default() };
         if !self.categories.last().is_some_and(CategoryRow::is_blank) {
-            self.categories.push(blank_category);
+            self.categories.push(CategoryRow { matching: "exact".into(), ..CategoryRow::default() });
         }
         if !self.apis.last().is_some_and(ApiRow::is_blank) {
             self.apis.push(ApiRow::default());
@@ -184,10 +182,10 @@ impl NeedsForm {
         };
 
         for (i, row) in self.plugins.iter().enumerate() {
-            let (appid, name) = (row.appid.trim().to_ascii_lowercase(), row.name.trim());
-            if appid.is_empty() && name.is_empty() {
+            if row.is_blank() {
                 continue;
             }
+            let (appid, name) = (row.appid.trim().to_ascii_lowercase(), row.name.trim());
             if !is_appid(&appid) {
                 errors.push(FieldError::new(format!("plugin_appid_{i}"), "needs.plugin_appid_invalid"));
             } else if config.plugins.iter().any(|p| p.appid == appid) {
@@ -307,6 +305,12 @@ impl NeedsForm {
         }
 
         if errors.is_empty() { Ok(config) } else { Err(errors) }
+    }
+}
+
+impl PluginRow {
+    fn is_blank(&self) -> bool {
+        self.appid.trim().is_empty() && self.name.trim().is_empty()
     }
 }
 

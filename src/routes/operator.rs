@@ -216,13 +216,9 @@ struct AuditPage {
 
 impl AuditPage {
     fn page_link(&self, page: i64) -> String {
-        let pairs = [("action", &self.action), ("tenant", &self.tenant), ("actor", &self.actor)];
-        let mut query = serde_urlencoded::to_string(pairs.iter().filter(|(_, v)| !v.is_empty()).collect::<Vec<_>>())
-            .unwrap_or_default();
-        if !query.is_empty() {
-            query.push('&');
-        }
-        format!("/operator/audit?{query}page={page}")
+        let filters =
+            [("action", self.action.as_str()), ("tenant", self.tenant.as_str()), ("actor", self.actor.as_str())];
+        crate::views::page_link("/operator/audit", &filters, page)
     }
 }
 

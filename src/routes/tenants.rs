@@ -68,13 +68,8 @@ struct TenantsPage {
 impl TenantsPage {
     fn page_link(&self, page: i64) -> String {
         let blocked = if self.blocked { "1" } else { "" };
-        let pairs = [("mode", self.mode.as_str()), ("q", self.q.as_str()), ("blocked", blocked)];
-        let mut query = serde_urlencoded::to_string(pairs.iter().filter(|(_, v)| !v.is_empty()).collect::<Vec<_>>())
-            .unwrap_or_default();
-        if !query.is_empty() {
-            query.push('&');
-        }
-        format!("/operator/tenants?{query}page={page}")
+        let filters = [("mode", self.mode.as_str()), ("q", self.q.as_str()), ("blocked", blocked)];
+        crate::views::page_link("/operator/tenants", &filters, page)
     }
 }
 

@@ -76,11 +76,16 @@ async fn screenshot(c: &Client, name: &str) {
     std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
 }
 
-/// Types into the input whose visible label is `label`.
-async fn fill(c: &Client, label: &str, value: &str) {
+/// The field whose visible label is `label` (the first with it).
+async fn field(c: &Client, label: &str) -> fantoccini::elements::Element {
     let label_el = c.find(Locator::XPath(&format!("//label[normalize-space()={}]", xpath_str(label)))).await.unwrap();
     let id = label_el.attr("for").await.unwrap().expect("the label names its field");
-    c.find(Locator::Id(&id)).await.unwrap().send_keys(value).await.unwrap();
+    c.find(Locator::Id(&id)).await.unwrap()
+}
+
+/// Types into the input whose visible label is `label`.
+async fn fill(c: &Client, label: &str, value: &str) {
+    field(c, label).await.send_keys(value).await.unwrap();
 }
 
 async fn click_label(c: &Client, label: &str) {
@@ -360,9 +365,7 @@ async fn browser_fixes_the_requirements_of_a_freshly_bound_mini_program() {
 
 /// Empties the field whose visible label is `label` (the first with it) and types `value`.
 async fn replace_text(c: &Client, label: &str, value: &str) {
-    let label_el = c.find(Locator::XPath(&format!("//label[normalize-space()={}]", xpath_str(label)))).await.unwrap();
-    let id = label_el.attr("for").await.unwrap().expect("the label names its field");
-    let field = c.find(Locator::Id(&id)).await.unwrap();
+    let field = field(c, label).await;
     field.clear().await.unwrap();
     if !value.is_empty() {
         field.send_keys(value).await.unwrap();

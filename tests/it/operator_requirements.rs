@@ -8,17 +8,12 @@ use reqwest::StatusCode;
 
 use crate::helpers::TestApp;
 use crate::mini_program::{ALL_SETS, VERIFIED, bind, eventually, ready};
+use crate::requirements::{state, states};
 
 const NEEDS: &str = "/operator/platform/requirements";
 
-fn state(app: &TestApp, tenant: &str, item: Item) -> Option<State> {
-    let tenant = tenant.to_string();
-    app.db(move |c| store::for_tenant(c, &tenant).unwrap().0).into_iter().find(|s| s.item == item).map(|s| s.state)
-}
-
 fn item_count(app: &TestApp, tenant: &str) -> usize {
-    let tenant = tenant.to_string();
-    app.db(move |c| store::for_tenant(c, &tenant).unwrap().0.len())
+    states(app, tenant).len()
 }
 
 /// The form as the page posts it for `config`.

@@ -15,12 +15,12 @@ fn page(tenant: &str) -> String {
     format!("/w/{tenant}/store/requirements")
 }
 
-fn states(app: &TestApp, tenant: &str) -> Vec<(Item, State)> {
+pub(crate) fn states(app: &TestApp, tenant: &str) -> Vec<(Item, State)> {
     let tenant = tenant.to_string();
     app.db(move |c| store::for_tenant(c, &tenant).unwrap().0).into_iter().map(|s| (s.item, s.state)).collect()
 }
 
-fn state(app: &TestApp, tenant: &str, item: Item) -> Option<State> {
+pub(crate) fn state(app: &TestApp, tenant: &str, item: Item) -> Option<State> {
     states(app, tenant).into_iter().find(|(i, _)| *i == item).map(|(_, s)| s)
 }
 
