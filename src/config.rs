@@ -64,6 +64,13 @@ pub struct Settings {
     /// When set, the sandbox's reviewer approves pending reviews by itself after this many
     /// seconds (`MINIHOST_SANDBOX_REVIEW_DELAY_SECS`); unset, they wait for a person.
     pub sandbox_review_delay_secs: Option<u64>,
+    /// Of the code audits the reviewer decides by itself, the percentage it rejects
+    /// (`MINIHOST_SANDBOX_REVIEW_REJECT_PERCENT`) and delays (`..._DELAY_PERCENT`).
+    pub sandbox_review_reject_percent: u8,
+    pub sandbox_review_delay_percent: u8,
+    /// How long the sandbox's code privacy scan takes after a commit
+    /// (`MINIHOST_SANDBOX_PRIVACY_SCAN_SECS`).
+    pub sandbox_privacy_scan_secs: u64,
     /// How long the job worker waits when nothing is due.
     pub job_poll_interval: std::time::Duration,
     /// How long a running job may take to finish when the server stops (then it is released).
@@ -73,6 +80,9 @@ pub struct Settings {
     pub requirements_recheck_every: std::time::Duration,
     /// At most this many WeChat calls per minute for the background re-check (0: off).
     pub requirements_calls_per_minute: u32,
+    /// Timings of the review pipeline: when an overdue review is asked about, how soon
+    /// the code privacy scan is asked about again after 61039.
+    pub review_timing: crate::domain::release::Timing,
 }
 
 impl Settings {
@@ -112,12 +122,32 @@ impl Settings {
             sandbox_review_delay_secs: get("MINIHOST_SANDBOX_REVIEW_DELAY_SECS")
                 .map(|_| parse_number(&get, "MINIHOST_SANDBOX_REVIEW_DELAY_SECS", 0))
                 .transpose()?,
+            sandbox_review_reject_percent: parse_percent(&get, "MINIHOST_SANDBOX_REVIEW_REJECT_PERCENT")?,
+            sandbox_review_delay_percent: parse_percent(&get, "MINIHOST_SANDBOX_REVIEW_DELAY_PERCENT")?,
+            sandbox_privacy_scan_secs: parse_number(&get, "MINIHOST_SANDBOX_PRIVACY_SCAN_SECS", 3)?,
             job_poll_interval: std::time::Duration::from_millis(parse_number(&get, "MINIHOST_JOB_POLL_MS", 1000)?),
             job_shutdown_grace: std::time::Duration::from_secs(parse_number(&get, "MINIHOST_JOB_SHUTDOWN_GRACE", 10)?),
             requirements_recheck_every: std::time::Duration::from_secs(
                 60 * parse_number(&get, "MINIHOST_REQUIREMENTS_RECHECK_MINUTES", 24 * 60)?,
             ),
             requirements_calls_per_minute: parse_number(&get, "MINIHOST_REQUIREMENTS_CALLS_PER_MINUTE", 300)?,
+            review_timing: {
+                let d = crate::domain::release::Timing::default();
+                crate::domain::release::Timing {
+                    reconcile_after_secs: parse_number(
+                        &get,
+                        "MINIHOST_REVIEW_RECONCILE_AFTER_SECS",
+                        d.reconcile_after_secs,
+                    )?,
+                    reconcile_every_secs: parse_number(
+                        &get,
+                        "MINIHOST_REVIEW_RECONCILE_EVERY_SECS",
+                        d.reconcile_every_secs,
+                    )?,
+                    scan_retry_secs: parse_number(&get, "MINIHOST_PRIVACY_SCAN_RETRY_SECS", d.scan_retry_secs)?,
+                    scan_max_attempts: parse_number(&get, "MINIHOST_PRIVACY_SCAN_MAX_ATTEMPTS", d.scan_max_attempts)?,
+                }
+            },
         })
     }
 
@@ -189,6 +219,12 @@ fn parse_number<T: std::str::FromStr>(
     }
 }
 
+/// A percentage from 0 to 100 (0 when unset).
+fn parse_percent(get: &impl Fn(&str) -> Option<String>, key: &str) -> anyhow::Result<u8> {
+    let v: u64 = parse_number(get, key, 0)?;
+    u8::try_from(v).ok().filter(|p| *p <= 100).ok_or_else(|| anyhow::anyhow!("{key} must be from 0 to 100, not {v}"))
+}
+
 fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -217,6 +253,9 @@ pub struct AppConfig {
     pub sandbox_ticket_interval_secs: u64,
     pub sandbox_token_ttl_secs: i64,
     pub sandbox_review_delay_secs: Option<u64>,
+    pub sandbox_review_reject_percent: u8,
+    pub sandbox_review_delay_percent: u8,
+    pub sandbox_privacy_scan_secs: u64,
 }
 
 impl AppConfig {
@@ -244,6 +283,9 @@ impl AppConfig {
             sandbox_ticket_interval_secs: settings.sandbox_ticket_interval_secs,
             sandbox_token_ttl_secs: settings.sandbox_token_ttl_secs,
             sandbox_review_delay_secs: settings.sandbox_review_delay_secs,
+            sandbox_review_reject_percent: settings.sandbox_review_reject_percent,
+            sandbox_review_delay_percent: settings.sandbox_review_delay_percent,
+            sandbox_privacy_scan_secs: settings.sandbox_privacy_scan_secs,
             sandbox: settings.sandbox,
             component: settings.component.clone(),
             public_url,

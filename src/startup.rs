@@ -123,6 +123,7 @@ impl Application {
                 every: settings.requirements_recheck_every,
                 calls_per_minute: settings.requirements_calls_per_minute,
             },
+            settings.review_timing,
         );
         tracing::info!(url = %config.public_url, sandbox = config.sandbox, "minihost is listening on {addr}");
         Ok(Self {

@@ -14,6 +14,7 @@ use crate::db::jobs::{self, JobKind};
 use crate::db::{self, DbError, DbPool};
 use crate::services::authorization;
 use crate::services::platform::{Platform, PlatformError};
+use crate::services::releases::{self, Next, Timing};
 use crate::services::requirements::{self, Pace};
 
 /// How long a claimed job is ours before another worker may take it over.
@@ -43,9 +44,16 @@ impl WorkerHandle {
 
 /// Starts the worker. `idle` is the pause when nothing is due; `grace` how long a running
 /// job may take to finish once shutdown is asked for.
-pub fn start(pool: DbPool, platform: Arc<Platform>, idle: Duration, grace: Duration, pace: Pace) -> WorkerHandle {
+pub fn start(
+    pool: DbPool,
+    platform: Arc<Platform>,
+    idle: Duration,
+    grace: Duration,
+    pace: Pace,
+    timing: Timing,
+) -> WorkerHandle {
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(run(Runner { pool, platform, pace }, idle, grace, stopped));
+    let task = tokio::spawn(run(Runner { pool, platform, pace, timing }, idle, grace, stopped));
     WorkerHandle { stop: Arc::new(stop), task }
 }
 
@@ -54,6 +62,7 @@ struct Runner {
     pool: DbPool,
     platform: Arc<Platform>,
     pace: Pace,
+    timing: Timing,
 }
 
 /// The background re-check queues one minute of checks at a time.
@@ -71,6 +80,14 @@ async fn run(runner: Runner, idle: Duration, grace: Duration, mut stop: watch::R
         if let Err(e) = queued {
             tracing::warn!(error = %e, "could not queue the requirements re-check");
         }
+    }
+    // The review reconciliation: each round queues the next.
+    let timing = runner.timing;
+    let queued =
+        db::run(&pool, move |c| -> Result<_, DbError> { Ok(releases::queue_reconcile(c, timing, crate::now())?) })
+            .await;
+    if let Err(e) = queued {
+        tracing::warn!(error = %e, "could not queue the review reconciliation");
     }
     while !*stop.borrow() {
         let pause = match claim(&pool, &worker).await {
@@ -119,15 +136,17 @@ async fn run_one(runner: &Runner, worker: &str, job: jobs::Job, grace: Duration,
         }
         Some(outcome) => {
             match &outcome {
-                Ok(()) => tracing::info!("job done"),
+                Ok(Next::Finished) => tracing::info!("job done"),
+                Ok(Next::Again(at)) => tracing::info!(run_at = at, "job waits and runs again"),
                 Err(e) => tracing::warn!(error = %e, "job failed"),
             }
-            let error = outcome.err().map(|e| e.to_string());
+            let outcome = outcome.map_err(|e| e.to_string());
             db::run(pool, move |c| -> Result<_, DbError> {
                 let now = crate::now();
-                match error {
-                    None => jobs::complete(c, &job_id, now)?,
-                    Some(e) => jobs::fail(c, &job, &e, now)?,
+                match outcome {
+                    Ok(Next::Finished) => jobs::complete(c, &job_id, now)?,
+                    Ok(Next::Again(at)) => jobs::reschedule(c, &job_id, at, now)?,
+                    Err(e) => jobs::fail(c, &job, &e, now)?,
                 };
                 Ok(())
             })
@@ -169,17 +188,30 @@ fn payload<J: JobKind>(job: &jobs::Job) -> Result<J, JobError> {
     Ok(serde_json::from_str(&job.payload)?)
 }
 
-async fn execute(runner: &Runner, job: &jobs::Job) -> Result<(), JobError> {
+async fn execute(runner: &Runner, job: &jobs::Job) -> Result<Next, JobError> {
     let platform = &*runner.platform;
     match job.kind.as_str() {
+        jobs::SubmitUpdate::NAME => {
+            let p: jobs::SubmitUpdate = payload(job)?;
+            let last_attempt = job.attempts >= job.max_attempts;
+            Ok(releases::run_submission(platform, runner.timing, &p, last_attempt).await?)
+        }
+        jobs::ReconcileReviews::NAME => {
+            let changed = releases::reconcile(platform, runner.timing).await?;
+            if changed > 0 {
+                tracing::info!(changed, "review results found by asking WeChat");
+            }
+            // This round holds the unique key, so the next round is this job rescheduled.
+            Ok(Next::Again(crate::now() + runner.timing.reconcile_every_secs.max(1)))
+        }
         jobs::CheckRequirements::NAME => {
             let p: jobs::CheckRequirements = payload(job)?;
             requirements::check(platform, &p.tenant_id).await?;
-            Ok(())
+            Ok(Next::Finished)
         }
         jobs::SweepRequirements::NAME => {
             if runner.pace.calls_per_minute == 0 {
-                return Ok(());
+                return Ok(Next::Finished);
             }
             let pace = runner.pace;
             let queued = db::run(platform.pool(), move |c| -> Result<_, DbError> {
@@ -187,7 +219,7 @@ async fn execute(runner: &Runner, job: &jobs::Job) -> Result<(), JobError> {
             })
             .await?;
             tracing::info!(queued, "queued background requirement checks");
-            Ok(())
+            Ok(Next::Finished)
         }
         jobs::ReevaluateRequirements::NAME => {
             let count = db::run(platform.pool(), |c| -> Result<_, DbError> {
@@ -195,7 +227,7 @@ async fn execute(runner: &Runner, job: &jobs::Job) -> Result<(), JobError> {
             })
             .await?;
             tracing::info!(tenants = count, "re-evaluated requirements");
-            Ok(())
+            Ok(Next::Finished)
         }
         jobs::RefreshComponentToken::NAME => {
             let p: jobs::RefreshComponentToken = payload(job)?;
@@ -204,17 +236,17 @@ async fn execute(runner: &Runner, job: &jobs::Job) -> Result<(), JobError> {
             } else {
                 platform.component_token().await?;
             }
-            Ok(())
+            Ok(Next::Finished)
         }
         jobs::RefreshAuthorizerToken::NAME => {
             let p: jobs::RefreshAuthorizerToken = payload(job)?;
             platform.authorizer_token(&p.appid).await?;
-            Ok(())
+            Ok(Next::Finished)
         }
         jobs::SyncAuthorizer::NAME => {
             let p: jobs::SyncAuthorizer = payload(job)?;
             platform.sync_authorizer(&p.appid).await?;
-            Ok(())
+            Ok(Next::Finished)
         }
         jobs::CompleteTenantAuthorization::NAME => {
             let p: jobs::CompleteTenantAuthorization = payload(job)?;
@@ -228,7 +260,7 @@ async fn execute(runner: &Runner, job: &jobs::Job) -> Result<(), JobError> {
                 let actor = db::audit::Actor::system();
                 authorization::complete_for_tenant(platform, &state, &p.auth_code, actor).await;
             }
-            Ok(())
+            Ok(Next::Finished)
         }
         other => Err(JobError::UnknownKind(other.to_string())),
     }

@@ -92,6 +92,28 @@ impl JobKind for ReevaluateRequirements {
     const NAME: &'static str = "reevaluate_requirements";
 }
 
+/// "Submit Update" for one tenant's mini program: the pre-flight, the commit, the wait for
+/// the code privacy scan and the submission, one step after another; the step reached is
+/// kept in the tenant's release row, so a restarted job goes on from there.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct SubmitUpdate {
+    pub tenant_id: String,
+    pub appid: String,
+}
+
+impl JobKind for SubmitUpdate {
+    const NAME: &'static str = "submit_update";
+}
+
+/// One round of review reconciliation: asks WeChat about submissions whose result is
+/// overdue (its push may have been lost), then queues the next round.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct ReconcileReviews;
+
+impl JobKind for ReconcileReviews {
+    const NAME: &'static str = "reconcile_reviews";
+}
+
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStatus {
@@ -261,6 +283,22 @@ pub fn fail(conn: &mut DbConn, job: &Job, error: &str, now: i64) -> QueryResult<
             jobs::run_at.eq(now + backoff),
             jobs::locked_by.eq(None::<String>),
             jobs::last_error.eq(Some(error)),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Puts a running job back in the queue to run again at `run_at`, without counting the
+/// attempt: the job is waiting on WeChat (the code privacy scan), not failing. Its unique
+/// key stays, so nobody queues a second one meanwhile.
+pub fn reschedule(conn: &mut DbConn, id: &str, run_at: i64, now: i64) -> QueryResult<usize> {
+    diesel::update(jobs::table.find(id).filter(jobs::status.eq("running")))
+        .set((
+            jobs::status.eq("queued"),
+            jobs::run_at.eq(run_at),
+            jobs::locked_by.eq(None::<String>),
+            jobs::locked_until.eq(None::<i64>),
+            jobs::attempts.eq(jobs::attempts - 1),
             jobs::updated_at.eq(now),
         ))
         .execute(conn)

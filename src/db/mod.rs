@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod models;
 pub mod outbox;
 pub mod platform;
+pub mod releases;
 pub mod requirements;
 pub mod schema;
 pub mod sessions;

@@ -295,6 +295,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    template_versions (id) {
+        id -> Text,
+        template_id -> BigInt,
+        version -> Text,
+        sort_key -> Text,
+        notes -> Text,
+        user_version -> Text,
+        published_by -> Text,
+        published_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    releases (tenant_id, appid) {
+        tenant_id -> Text,
+        appid -> Text,
+        stage -> Text,
+        step -> Nullable<Text>,
+        version_id -> Nullable<Text>,
+        version -> Nullable<Text>,
+        auditid -> Nullable<BigInt>,
+        submitted_at -> Nullable<BigInt>,
+        expedited -> Bool,
+        reason -> Text,
+        screenshots -> Text,
+        blockers -> Text,
+        failure_kind -> Nullable<Text>,
+        failure_code -> Nullable<BigInt>,
+        scan_attempts -> Integer,
+        polled_at -> Nullable<BigInt>,
+        released_version_id -> Nullable<Text>,
+        released_version -> Nullable<Text>,
+        released_at -> Nullable<BigInt>,
+        campaign_id -> Nullable<Text>,
+        stage_changed_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    release_history (id) {
+        id -> Text,
+        tenant_id -> Text,
+        appid -> Text,
+        action -> Text,
+        version_id -> Nullable<Text>,
+        version -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    review_withdrawals (id) {
+        id -> Text,
+        tenant_id -> Text,
+        appid -> Text,
+        at -> BigInt,
+    }
+}
+
 diesel::joinable!(requirements -> tenants (tenant_id));
 diesel::joinable!(requirement_snapshots -> tenants (tenant_id));
 
@@ -321,4 +382,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     requirements,
     requirement_history,
     requirement_confirmations,
+    template_versions,
+    releases,
+    release_history,
+    review_withdrawals,
 );

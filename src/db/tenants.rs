@@ -155,3 +155,8 @@ pub fn contact(conn: &mut DbConn, tenant_id: &str) -> QueryResult<crate::domain:
         tenants::table.find(tenant_id).select((tenants::contact_email, tenants::contact_phone)).get_result(conn)?;
     Ok(crate::domain::requirements::Contact { email, phone })
 }
+
+/// The tenant's name ("" for an unknown id).
+pub fn name_of(conn: &mut DbConn, tenant_id: &str) -> QueryResult<String> {
+    Ok(tenants::table.find(tenant_id).select(tenants::name).first(conn).optional()?.unwrap_or_default())
+}

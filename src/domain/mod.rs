@@ -6,6 +6,7 @@ pub mod avatar;
 pub mod binding;
 pub mod failure;
 pub mod logo;
+pub mod release;
 pub mod requirements;
 pub mod setup;
 pub mod template_needs;

@@ -15,6 +15,8 @@ use crate::services::platform::Platform;
 use crate::views::{PageCtx, TenantLoader, TenantPage, ok, see_other};
 use crate::wechat::urls::AuthType;
 
+use super::version_card::{VersionCard, VersionData};
+
 /// The platform mini program every store starts on (operator configuration).
 pub struct SharedProgram {
     pub name: String,
@@ -37,6 +39,8 @@ struct TabPage {
     authorizer: Option<store::Authorizer>,
     granted: Vec<SetView>,
     missing: Vec<SetView>,
+    /// The Version card, when a dedicated mini program is bound.
+    card: Option<VersionCard>,
 }
 
 impl TabPage {
@@ -69,6 +73,7 @@ pub struct TabData {
     settings: [String; 4],
     binding: Option<bindings::Binding>,
     authorizer: Option<store::Authorizer>,
+    version: Option<VersionData>,
 }
 
 impl TenantLoader for TabData {
@@ -84,19 +89,32 @@ impl TenantLoader for TabData {
             Some(b) => store::authorizer(c, &b.appid)?,
             None => None,
         };
-        Ok(TabData { settings, binding, authorizer })
+        let version = VersionData::load(c, &tenant.id)?;
+        Ok(TabData { settings, binding, authorizer, version })
     }
 }
 
 pub async fn tab(page: TenantPage<TabData>) -> Result<HttpResponse, AppError> {
-    let TenantPage { ctx, current, data: TabData { settings, binding, authorizer } } = page;
+    let TenantPage { ctx, current, data } = page;
+    render_tab(ctx, current, data, None)
+}
+
+/// The tab, with WeChat's refusal of a Version card action shown on the card.
+pub fn render_tab(
+    ctx: PageCtx,
+    current: CurrentTenant,
+    data: TabData,
+    card_error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let TabData { settings, binding, authorizer, version } = data;
     let [name, short_name, icon, required] = settings;
     let shared = SharedProgram { name, short_name, icon };
     let required = rules::parse_ids(&required);
     let granted_ids = authorizer.as_ref().map(|a| a.func_id_list()).unwrap_or_default();
     let missing_ids: Vec<i64> = required.iter().copied().filter(|id| !granted_ids.contains(id)).collect();
     let (granted, missing) = (set_views(&ctx, &granted_ids), set_views(&ctx, &missing_ids));
-    ok(&TabPage { ctx, tenant: current.tenant, shared, binding, authorizer, granted, missing })
+    let card = version.as_ref().map(|v| VersionCard::new(&ctx, tab_path(&current.tenant.id), v, card_error));
+    ok(&TabPage { ctx, tenant: current.tenant, shared, binding, authorizer, granted, missing, card })
 }
 
 #[derive(Template)]

@@ -13,9 +13,12 @@ mod mailbox;
 mod mini_program;
 mod operator;
 mod platform;
+mod releases;
 mod requirements;
 mod template_needs;
+mod templates;
 mod tenants;
+mod version_card;
 mod wechat_callback;
 mod wechat_events;
 mod workspace;
@@ -70,6 +73,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/store/mini-program/unbind", web::post().to(mini_program::unbind))
                 .route("/store/mini-program/refresh", web::post().to(mini_program::refresh))
                 .route("/store/mini-program/upgrade", web::get().to(requirements::upgrade))
+                .route("/store/mini-program/version", web::get().to(releases::card))
+                .route("/store/mini-program/submit", web::post().to(releases::submit))
+                .route("/store/mini-program/publish", web::post().to(releases::publish))
+                .route("/store/mini-program/withdraw", web::post().to(releases::withdraw))
+                .route("/store/mini-program/expedite", web::post().to(releases::expedite))
+                .route("/store/mini-program/roll-back", web::post().to(releases::roll_back))
+                .route("/store/mini-program/check-review", web::post().to(releases::check))
+                .route("/store/mini-program/screenshots/{media_id}", web::get().to(releases::screenshot))
                 .route("/store/requirements", web::get().to(requirements::page))
                 .route("/store/requirements/check", web::post().to(requirements::check))
                 .route("/store/requirements/{item}/fix", web::post().to(requirements::fix))
@@ -90,6 +101,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/platform/requirements", web::get().to(template_needs::page))
                 .route("/platform/requirements", web::post().to(template_needs::save))
                 .route("/platform/requirements/defaults", web::post().to(template_needs::restore_defaults))
+                .route("/templates", web::get().to(templates::page))
+                .route("/templates/drafts/{draft_id}/add", web::post().to(templates::add))
+                .route("/templates/{template_id}/release", web::post().to(templates::release))
+                .route("/templates/{template_id}/delete", web::post().to(templates::delete))
                 .route("/platform/refresh-token", web::post().to(platform::refresh_token))
                 .route("/platform/authorize", web::post().to(platform::authorize))
                 .route("/platform/events/{id}", web::get().to(platform::event))

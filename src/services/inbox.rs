@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use super::platform::Platform;
 use crate::db::platform::EventStatus;
 use crate::db::{self, DbConn, audit, jobs, platform as store};
+use crate::domain::release::AuditResult;
 use crate::secrets::Sealer;
 use crate::wechat::crypto::parse_flat_xml;
 
@@ -20,6 +21,11 @@ pub enum Accepted {
     Stored { id: String, status: EventStatus },
     /// The same event was stored before: nothing happens twice.
     Duplicate,
+}
+
+/// A field whose name WeChat spells inconsistently (`ScreenShot`, `screenshot`).
+fn field_any_case<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -124,6 +130,20 @@ fn apply(
                         processed("the requirements will be checked again")
                     }
                     None => Ok((EventStatus::Ignored, format!("no tenant has {appid} bound"))),
+                }
+            }
+            // Review results (reference §4.8). They carry no auditid, and the same events
+            // report privacy-guide reviews: a result with nothing in review changes nothing.
+            "weapp_audit_success" | "weapp_audit_fail" | "weapp_audit_delay" => {
+                let appid = event.path_appid.as_deref().unwrap_or_default();
+                let reason = field_any_case(fields, "Reason").unwrap_or_default();
+                let screenshots = field_any_case(fields, "ScreenShot").unwrap_or_default();
+                let Some(result) = AuditResult::from_event(&event.info_type, reason, screenshots) else {
+                    return Ok((EventStatus::Ignored, "not a review result".into()));
+                };
+                match super::releases::apply_result(conn, appid, &result, "push", now)? {
+                    Some(stage) => processed(&format!("the submission is now {}", stage.as_str())),
+                    None => Ok((EventStatus::Ignored, format!("no submission of {appid} was waiting for this result"))),
                 }
             }
             other => Ok((EventStatus::Ignored, format!("no handler for mini program event {other}"))),

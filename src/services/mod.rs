@@ -11,4 +11,5 @@
 pub mod authorization;
 pub mod inbox;
 pub mod platform;
+pub mod releases;
 pub mod requirements;

@@ -263,6 +263,21 @@ impl Platform {
         .await
     }
 
+    /// The template library's POST APIs (`/wxa/addtotemplate`, `/wxa/deletetemplate`): the
+    /// component token goes in `access_token`, as their documentation has it.
+    pub async fn call_component_wxa<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, PlatformError> {
+        self.with_component_token(
+            |token| async move { self.client.post(path, Some(("access_token", &token)), body).await },
+        )
+        .await
+    }
+
+    /// As [`Self::call_component_wxa`], for the ones WeChat documents as GET.
+    pub async fn get_component<T: DeserializeOwned>(&self, path: &str) -> Result<T, PlatformError> {
+        self.with_component_token(|token| async move { self.client.get(path, Some(("access_token", &token))).await })
+            .await
+    }
+
     async fn invalidate_component_token(&self, failed: &str) -> Result<(), PlatformError> {
         let (sealer, failed) = (self.sealer.clone(), failed.to_string());
         self.db(move |c| {
@@ -418,6 +433,26 @@ impl Platform {
                 self.db(move |c| Ok(store::expire_access_token(c, &appid_s)?)).await?;
                 let token = self.authorizer_token(appid).await?;
                 Ok(send(token).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Fetches a file for an authorizer (`get_material`): its content type and bytes, with
+    /// one refresh-and-retry on an invalid-token answer.
+    pub async fn authorizer_media(
+        &self,
+        appid: &str,
+        path: &str,
+        body: &Value,
+    ) -> Result<(String, Vec<u8>), PlatformError> {
+        let token = self.authorizer_token(appid).await?;
+        match self.client.post_media(path, Some(("access_token", token.as_str())), body).await {
+            Err(e) if e.code().is_some_and(|c| TOKEN_INVALID.contains(&c)) => {
+                let appid_s = appid.to_string();
+                self.db(move |c| Ok(store::expire_access_token(c, &appid_s)?)).await?;
+                let token = self.authorizer_token(appid).await?;
+                Ok(self.client.post_media(path, Some(("access_token", token.as_str())), body).await?)
             }
             other => Ok(other?),
         }

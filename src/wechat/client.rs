@@ -228,6 +228,42 @@ impl WechatClient {
         }
     }
 
+    /// POSTs JSON to an API that answers a file (`get_material`): the content type and
+    /// the bytes. A JSON answer is WeChat's error (or an unexpected non-file answer).
+    pub async fn post_media(
+        &self,
+        path: &str,
+        token: Option<(&str, &str)>,
+        body: &Value,
+    ) -> Result<(String, Vec<u8>), WechatError> {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some((name, value)) = token {
+            request = request.query(&[(name, value)]);
+        }
+        let response = request.send().await.map_err(|e| WechatError::Transport(transport_reason(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(WechatError::Http(status.as_u16()));
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = response.bytes().await.map_err(|e| WechatError::Transport(transport_reason(&e)))?;
+        if content_type.starts_with("image/") || content_type.starts_with("video/") {
+            return Ok((content_type, bytes.to_vec()));
+        }
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| WechatError::Decode(format!("{path}: {e}")))?;
+        let code = value.get("errcode").and_then(Value::as_i64).unwrap_or(0);
+        let errmsg = value.get("errmsg").and_then(Value::as_str).unwrap_or_default().to_string();
+        if code == 0 {
+            return Err(WechatError::Decode(format!("{path}: expected a file, got JSON")));
+        }
+        Err(WechatError::Api { code, errmsg, info: errcode::lookup(code) })
+    }
+
     /// Exponential backoff with full jitter on top of the base step.
     fn backoff(&self, attempt: u32) -> Duration {
         let step = self.backoff_base * 2u32.saturating_pow(attempt.saturating_sub(1));

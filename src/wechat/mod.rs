@@ -3,6 +3,7 @@
 //! No database, no jobs, no product rules: those are `services`.
 
 pub mod client;
+pub mod code;
 pub mod crypto;
 pub mod errcode;
 pub mod manage;
