@@ -252,6 +252,9 @@ fn sandbox_config(config: &AppConfig) -> crate::sandbox::SandboxConfig {
         api_base: config.wechat_api_base.clone(),
         mp_base: config.wechat_mp_base.clone(),
         review_delay_secs: config.sandbox_review_delay_secs,
+        review_reject_percent: config.sandbox_review_reject_percent,
+        review_delay_percent: config.sandbox_review_delay_percent,
+        privacy_scan_secs: config.sandbox_privacy_scan_secs,
     }
 }
 

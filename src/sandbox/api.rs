@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::db::{self, DbConn};
 
 use super::manage::state;
-use super::{Sandbox, sim, store, with_conn};
+use super::{Sandbox, limits, sim, store, with_conn};
 
 /// Largest response body the call log reads to find the errcode.
 const MAX_LOGGED_BODY: usize = 4 * 1024 * 1024;
@@ -73,6 +73,44 @@ pub fn errmsg(code: i64) -> &'static str {
     }
 }
 
+/// Messages of the code management errcodes (`code::api`).
+fn code_errmsg(code: i64) -> &'static str {
+    match code {
+        40007 => "invalid media_id",
+        44002 => "empty post data",
+        61039 => "隐私接口检查任务未完成，请稍等一分钟再重试",
+        61040 => {
+            "ext.json配置的隐私接口无权限，或代码中含有ext.json未配置的隐私接口，请配置并申请权限或者承诺不使用这些接口（privacy_api_not_use=true）"
+        }
+        85006 => "tag is in invalid format",
+        85007 => "page path is invalid",
+        85008 => "category is invalid or not approved",
+        85009 => "there is already a version under review",
+        85010 => "item_list has invalid fields",
+        85011 => "title is in invalid format",
+        85012 => "invalid audit id",
+        85013 => "invalid custom configuration",
+        85014 => "invalid template id",
+        85019 => "no approved version to release",
+        85020 => "status not allowed",
+        85023 => "item count must be from 1 to 5",
+        85048 => "ext_json parse error",
+        85052 => "the version has been released",
+        85064 => "template not found",
+        85065 => "template library reached the limit",
+        85085 => "submit audit reach limit",
+        85086 => "must commit code before submitting for review",
+        86001 => "no code committed by the third-party platform",
+        86002 => "the mini program has no name, icon or introduction yet",
+        87012 => "cannot revert the release",
+        87013 => "no quota to undo code",
+        89402 => "the audit is not in the review queue",
+        89404 => "the audit has already been sped up",
+        89405 => "speed up quota reached the limit",
+        _ => "sandbox error",
+    }
+}
+
 /// Messages of the mini program management errcodes (`manage::api`).
 fn manage_errmsg(code: i64) -> &'static str {
     match code {
@@ -108,7 +146,7 @@ fn manage_errmsg(code: i64) -> &'static str {
         89239 => "plugin does not exist",
         89243 => "a pending application cannot be deleted",
         89257 => "this plugin version does not support quick update",
-        _ => "sandbox error",
+        _ => code_errmsg(code),
     }
 }
 
@@ -487,7 +525,8 @@ pub async fn unknown_api() -> HttpResponse {
 // ---- faults and the call log ----
 
 /// In front of every `/sandbox/wechat/...` call: applies the first matching fault (one
-/// use taken in a transaction), then logs the call with the errcode it answered.
+/// use taken in a transaction), answers 45009 when the path's call limit is reached
+/// ([`limits`]), then logs the call with the errcode it answered.
 pub async fn gate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -497,14 +536,24 @@ pub async fn gate(
     };
     let endpoint = req.path().strip_prefix("/sandbox/wechat").unwrap_or(req.path()).to_string();
     let ep = endpoint.clone();
-    let fault = with_conn(&sb.pool, move |c| db::write_tx(c, |c| store::take_fault(c, &ep))).await;
-    let fault = match fault {
+    // One trip for both: the fault to apply, and whether the path's call limit is reached
+    // (not looked at when a fault answers instead).
+    let checked = with_conn(&sb.pool, move |c| {
+        db::write_tx(c, |c| {
+            let fault = store::take_fault(c, &ep)?;
+            let answered_by_fault = fault.as_ref().is_some_and(|f| f.kind != "latency");
+            let limited = !answered_by_fault && limits::exceeded(c, &ep, crate::now())?;
+            Ok::<_, diesel::result::Error>((fault, limited))
+        })
+    })
+    .await;
+    let (fault, limited) = match checked {
         Ok(Ok(f)) => f,
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "sandbox: cannot read faults");
-            None
+            (None, false)
         }
-        Err(_) => None,
+        Err(_) => (None, false),
     };
     let mut fault_label = None;
     if let Some(f) = fault {
@@ -545,6 +594,11 @@ pub async fn gate(
                 return Ok(ServiceResponse::new(http_req, HttpResponse::Ok().streaming(failing)));
             }
         }
+    }
+    if limited {
+        log_call(&sb, endpoint, Some(limits::QUOTA_ERRCODE), 200, fault_label).await;
+        let (http_req, _) = req.into_parts();
+        return Ok(ServiceResponse::new(http_req, error_response(limits::QUOTA_ERRCODE)));
     }
     let res = next.call(req).await?;
     let status = res.status();

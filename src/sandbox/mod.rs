@@ -17,6 +17,9 @@
 //! * [`manage`]: the mini program management APIs (basic info, plugins, categories,
 //!   privacy interfaces and guide, server domains, ICP), WeChat's reviewer, and their
 //!   dev endpoints.
+//! * [`code`]: code management (template library, commit, privacy scan, audits,
+//!   releases, the platform's audit quota), WeChat's reviewer of code, their dev endpoints.
+//! * [`limits`]: per-path call limits of the gate (45009).
 //! * [`authpage`]: WeChat's authorization page under `/sandbox/mp`.
 //! * [`push`]: encrypted pushes to `{public_url}/wechat/component/events` and, for an
 //!   authorizer's message events, `{public_url}/wechat/mp/{appid}/events`.
@@ -31,8 +34,10 @@ use crate::db::{DbConn, DbPool};
 
 pub mod api;
 pub mod authpage;
+pub mod code;
 pub mod demo;
 pub mod dev;
+pub mod limits;
 pub mod manage;
 pub mod page;
 pub mod pages;
@@ -64,6 +69,13 @@ pub struct SandboxConfig {
     /// When set, the sandbox's reviewer approves a pending review by itself this many
     /// seconds after it was queued; when `None`, reviews wait for a decision by hand.
     pub review_delay_secs: Option<u64>,
+    /// Of the code audits the reviewer decides by itself, the share it rejects and the
+    /// share it delays (0 to 100 each; a delayed audit is decided again after another
+    /// delay, and never delayed twice).
+    pub review_reject_percent: u8,
+    pub review_delay_percent: u8,
+    /// How long the code privacy scan after a `commit` takes.
+    pub privacy_scan_secs: u64,
 }
 
 impl SandboxConfig {
@@ -135,6 +147,7 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
     post!("/cgi-bin/component/api_get_authorizer_list", api::get_authorizer_list);
     post!("/cgi-bin/component/api_start_push_ticket", api::start_push_ticket);
     manage::api::routes(cfg);
+    code::api::routes(cfg);
 }
 
 /// Mounts every sandbox route. `startup` registers them before the console's scope: each
@@ -173,7 +186,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .route("/accounts/{appid}/settings", web::get().to(manage::dev::get_settings))
                 .route("/accounts/{appid}/settings", web::post().to(manage::dev::set_settings))
                 .route("/reviews", web::get().to(manage::dev::reviews))
-                .route("/reviews/{id}", web::post().to(manage::dev::decide))
+                .route("/reviews/{id}", web::post().to(code::dev::decide_review))
+                .route("/drafts", web::get().to(code::dev::list_drafts))
+                .route("/drafts", web::post().to(code::dev::add_draft))
+                .route("/code/{appid}", web::get().to(code::dev::get_code))
+                .route("/code/{appid}/decide", web::post().to(code::dev::decide_code))
+                .route("/quota", web::get().to(code::dev::get_quota))
+                .route("/quota", web::post().to(code::dev::set_quota))
+                .route("/limits", web::get().to(limits::list_limits))
+                .route("/limits", web::post().to(limits::set_limit))
+                .route("/limits", web::delete().to(limits::clear_limits))
                 .route("/platform-domains", web::get().to(manage::dev::platform_domains))
                 .route("/platform-domains", web::post().to(manage::dev::set_platform_domains))
                 .route("/authorize", web::post().to(dev::authorize))
@@ -197,6 +219,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .route(web::post().to(pages::permissions)),
         )
         .service(web::resource("/sandbox/reviews/{id}").app_data(form()).route(web::post().to(pages::decide_review)))
+        .service(web::resource("/sandbox/drafts").app_data(form()).route(web::post().to(pages::upload_draft)))
+        .service(web::resource("/sandbox/quota").app_data(form()).route(web::post().to(pages::set_quota)))
         .service(
             web::resource("/sandbox/platform-domains").app_data(form()).route(web::post().to(pages::platform_domains)),
         )

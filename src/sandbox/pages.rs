@@ -1,17 +1,20 @@
 //! The human sandbox page `/sandbox/`: the platform's credentials, ticket and registered
 //! server domains, the simulated accounts (edit, including a mini program's management
-//! state; revoke; change permission sets), WeChat's reviewer (approve or reject), fault
-//! injection, and the recent API calls and pushes. Its forms carry the sandbox's own
-//! CSRF token ([`CheckedForm`]).
+//! state; revoke; change permission sets), code management (developer uploads, the
+//! template library, the platform's audit quota, each mini program's versions), WeChat's
+//! reviewer (approve or reject; for code audits also delay, screenshots and a lost push),
+//! fault injection, and the recent API calls and pushes. Its forms carry the sandbox's
+//! own CSRF token ([`CheckedForm`]); the upload form is shown again with its input and
+//! its errors beside the fields (422) when refused.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 
 use super::authpage::FuncChoice;
-use super::manage::review::Decision;
+use super::code::pages::{self as code_pages, CodeView, UploadForm};
 use super::manage::{self, catalog, edit, rules, state};
 use super::page::{CheckedForm, SandboxCtx, SandboxError};
-use super::{Sandbox, SandboxConfig, api, dev, run_sim, sim, store, with_conn};
+use super::{Sandbox, SandboxConfig, api, code, dev, run_sim, sim, store, with_conn};
 
 pub struct AccountView {
     pub a: store::Account,
@@ -100,9 +103,14 @@ struct SandboxHome {
     interval_text: String,
     reviews: Vec<state::Review>,
     platform_domains_text: String,
+    code: CodeView,
+    upload: UploadForm,
+    upload_choices: Vec<code_pages::ApiChoice>,
 }
 
-const NOTICES: [&str; 9] = [
+const NOTICES: [&str; 11] = [
+    "draft_uploaded",
+    "quota_saved",
     "saved",
     "revoked",
     "permissions",
@@ -113,7 +121,11 @@ const NOTICES: [&str; 9] = [
     "decided",
     "platform_domains",
 ];
-const ERRORS: [&str; 22] = [
+const ERRORS: [&str; 26] = [
+    "upload_invalid",
+    "quota_invalid",
+    "bad_screenshots",
+    "delay_not_code",
     "not_authorized",
     "no_permissions",
     "no_account",
@@ -144,8 +156,22 @@ pub async fn home(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> 
     let notice =
         query.get("notice").filter(|n| NOTICES.contains(&n.as_str())).map(|n| ctx.t(&format!("sandbox.notice.{n}")));
     let error = query.get("error").filter(|e| ERRORS.contains(&e.as_str())).map(|e| ctx.t(&format!("sandbox.err.{e}")));
+    render(ctx, &sb, notice, error, UploadForm::default(), StatusCode::OK).await
+}
+
+/// The whole page, with the upload form as given.
+async fn render(
+    ctx: SandboxCtx,
+    sb: &Sandbox,
+    notice: Option<String>,
+    error: Option<String>,
+    upload: UploadForm,
+    status: StatusCode,
+) -> Result<HttpResponse, SandboxError> {
     let loaded = with_conn(&sb.pool, |c| {
+        let now = crate::now();
         Ok::<_, diesel::result::Error>((
+            code_pages::load(c, now)?,
             store::last_ticket(c)?,
             store::list_accounts(c)?,
             store::list_authorizations(c)?,
@@ -157,7 +183,7 @@ pub async fn home(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> 
         ))
     })
     .await;
-    let (ticket, accounts, auths, faults, calls, pushes, reviews, platform_domains) = match loaded {
+    let (code, ticket, accounts, auths, faults, calls, pushes, reviews, platform_domains) = match loaded {
         Ok(Ok(state)) => state,
         Ok(Err(e)) => {
             tracing::error!(error = %e, "sandbox: cannot load the page");
@@ -206,21 +232,27 @@ pub async fn home(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> 
     let secs = sb.config.ticket_interval_secs.to_string();
     let interval_text = ctx.t_with("sandbox.ticket_interval", &[("secs", &secs)]);
     let reply = ctx.reply(true);
-    reply.ok(&SandboxHome {
-        interval_text,
-        ctx,
-        config: sb.config.clone(),
-        ticket,
-        accounts,
-        faults,
-        calls,
-        pushes,
-        notice,
-        error,
-        fault_kinds: store::FAULT_KINDS.to_vec(),
-        reviews,
-        platform_domains_text: platform_domains.join("\n"),
-    })
+    reply.html(
+        status,
+        &SandboxHome {
+            interval_text,
+            ctx,
+            config: sb.config.clone(),
+            ticket,
+            accounts,
+            faults,
+            calls,
+            pushes,
+            notice,
+            error,
+            fault_kinds: store::FAULT_KINDS.to_vec(),
+            reviews,
+            platform_domains_text: platform_domains.join("\n"),
+            code,
+            upload_choices: upload.choices(),
+            upload,
+        },
+    )
 }
 
 /// Back to the page (303), with a notice or error and the section to scroll to.
@@ -337,13 +369,14 @@ fn mp_edit(form: &CheckedForm) -> Result<edit::MpEdit, &'static str> {
     Ok(e)
 }
 
-/// Approve, or reject with a reason, a review of WeChat's reviewer.
+/// Approve, or reject with a reason, a review of WeChat's reviewer; a code audit may also
+/// be delayed, rejected with screenshots, and decided with its push lost.
 pub async fn decide_review(sb: web::Data<Sandbox>, path: web::Path<String>, form: CheckedForm) -> HttpResponse {
-    let decision = match Decision::parse(form.field("decision").unwrap_or_default(), form.field("reason")) {
-        Ok(d) => d,
+    let verdict = match code_pages::verdict(&form) {
+        Ok(v) => v,
         Err(e) => return back(&format!("error={}", e.key()), "reviews"),
     };
-    match manage::dev::decide_now(&sb, path.into_inner(), decision).await {
+    match code::dev::decide_now(&sb, path.into_inner(), verdict).await {
         Ok(_) => back("notice=decided", "reviews"),
         Err(e) => back(&format!("error={}", e.key()), "reviews"),
     }
@@ -416,5 +449,39 @@ pub async fn clear_faults(sb: web::Data<Sandbox>, _form: CheckedForm) -> HttpRes
     match run_sim(&sb.pool, |c, _| Ok(store::clear_faults(c)?)).await {
         Ok(_) => back("notice=faults_cleared", "faults"),
         Err(e) => refused(&e, "faults"),
+    }
+}
+
+/// "Developer upload": a new draft, as if uploaded from WeChat DevTools. Refused, the page
+/// is shown again (422) with the input kept and each error beside its field.
+pub async fn upload_draft(
+    ctx: SandboxCtx,
+    sb: web::Data<Sandbox>,
+    form: CheckedForm,
+) -> Result<HttpResponse, SandboxError> {
+    let mut upload = UploadForm::of(&form);
+    match upload.check() {
+        Ok((draft, create_time)) => match code::dev::create_draft(&sb, draft, create_time).await {
+            Ok(_) => Ok(back("notice=draft_uploaded", "code-drafts")),
+            Err(_) => Err(ctx.internal()),
+        },
+        Err(errors) => {
+            upload.errors =
+                errors.into_iter().map(|(field, key)| (field, ctx.t(&format!("sandbox.err.{key}")))).collect();
+            let error = Some(ctx.t("sandbox.err.upload_invalid"));
+            render(ctx, &sb, None, error, upload, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+/// Changes the platform's audit quota for this month.
+pub async fn set_quota(sb: web::Data<Sandbox>, form: CheckedForm) -> HttpResponse {
+    let edit = match code_pages::quota_edit(&form) {
+        Ok(e) => e,
+        Err(_) => return back("error=quota_invalid", "code-quota"),
+    };
+    match with_conn(&sb.pool, move |c| edit.apply(c, crate::now())).await {
+        Ok(Ok(_)) => back("notice=quota_saved", "code-quota"),
+        _ => back("error=internal", "code-quota"),
     }
 }

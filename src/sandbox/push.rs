@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use crate::db::{self, DbPool};
 use crate::wechat::crypto::{MsgCrypt, parse_flat_xml};
 
+use super::code::review as code_review;
 use super::manage::review;
 use super::{SandboxConfig, sim, store, with_conn};
 
@@ -175,10 +176,15 @@ impl Pusher {
             if let Ok(Err(e)) = ticked {
                 tracing::warn!(error = ?e, "sandbox: cannot mint a component_verify_ticket");
             }
-            if let Some(delay) = self.config.review_delay_secs {
-                let decided = with_conn(&self.pool, move |c| review::decide_due(c, delay, crate::now())).await;
+            if let Some(delay_secs) = self.config.review_delay_secs {
+                let auto = code_review::Auto {
+                    delay_secs,
+                    reject_percent: self.config.review_reject_percent,
+                    delay_percent: self.config.review_delay_percent,
+                };
+                let decided = with_conn(&self.pool, move |c| code_review::decide_due(c, &auto, crate::now())).await;
                 match decided {
-                    Ok(Ok(n)) if n > 0 => tracing::info!(count = n, "sandbox: the reviewer approved due reviews"),
+                    Ok(Ok(n)) if n > 0 => tracing::info!(count = n, "sandbox: the reviewer decided due reviews"),
                     Ok(Err(e)) => tracing::warn!(error = %e, "sandbox: cannot decide due reviews"),
                     _ => {}
                 }

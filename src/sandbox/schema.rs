@@ -179,6 +179,8 @@ diesel::table! {
         audit_id -> Nullable<BigInt>,
         created_at -> BigInt,
         decided_at -> Nullable<BigInt>,
+        /// When a code review was delayed (it stays pending; 2026-11-25-000003).
+        delayed_at -> Nullable<BigInt>,
     }
 }
 
@@ -186,5 +188,123 @@ diesel::table! {
     sandbox_platform_domains (list, domain) {
         list -> Text,
         domain -> Text,
+    }
+}
+
+diesel::table! {
+    sandbox_code_counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_code_drafts (draft_id) {
+        draft_id -> BigInt,
+        user_version -> Text,
+        user_desc -> Text,
+        privacy_apis -> Text,
+        create_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_code_templates (template_id) {
+        template_id -> BigInt,
+        draft_id -> BigInt,
+        user_version -> Text,
+        user_desc -> Text,
+        privacy_apis -> Text,
+        template_type -> Integer,
+        create_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_code_trials (appid) {
+        appid -> Text,
+        template_id -> BigInt,
+        user_version -> Text,
+        user_desc -> Text,
+        ext_json -> Text,
+        privacy_apis -> Text,
+        commit_id -> Text,
+        committed_at -> BigInt,
+        scan_done_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_code_audits (auditid) {
+        auditid -> BigInt,
+        appid -> Text,
+        seq -> BigInt,
+        template_id -> BigInt,
+        user_version -> Text,
+        user_desc -> Text,
+        commit_id -> Text,
+        committed_at -> BigInt,
+        item_list -> Text,
+        status -> Integer,
+        reason -> Text,
+        screenshot -> Text,
+        expedited -> Bool,
+        submit_audit_time -> BigInt,
+        decided_at -> Nullable<BigInt>,
+        released_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sandbox_code_releases (id) {
+        id -> Text,
+        appid -> Text,
+        seq -> BigInt,
+        kind -> Text,
+        app_version -> BigInt,
+        auditid -> Nullable<BigInt>,
+        template_id -> BigInt,
+        user_version -> Text,
+        user_desc -> Text,
+        commit_time -> BigInt,
+        release_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_code_undos (id) {
+        id -> Text,
+        appid -> Text,
+        auditid -> BigInt,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_code_media (media_id) {
+        media_id -> Text,
+        appid -> Text,
+        auditid -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_code_quota (id) {
+        id -> Text,
+        audit_rest -> Integer,
+        audit_limit -> Integer,
+        speedup_rest -> Integer,
+        speedup_limit -> Integer,
+        period -> Text,
+    }
+}
+
+diesel::table! {
+    sandbox_call_limits (path) {
+        path -> Text,
+        max_calls -> Integer,
+        window_secs -> BigInt,
+        created_at -> BigInt,
     }
 }

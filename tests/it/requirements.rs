@@ -24,7 +24,7 @@ pub(crate) fn state(app: &TestApp, tenant: &str, item: Item) -> Option<State> {
     states(app, tenant).into_iter().find(|(i, _)| *i == item).map(|(_, s)| s)
 }
 
-async fn dev_get(app: &TestApp, path: &str) -> Value {
+pub(crate) async fn dev_get(app: &TestApp, path: &str) -> Value {
     let resp = reqwest::get(format!("{}/sandbox/dev{path}", app.base)).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK, "{path}");
     resp.json().await.unwrap()
@@ -36,7 +36,7 @@ async fn set_account(app: &TestApp, appid: &str, body: Value) {
 }
 
 /// Decides the newest pending review of `kind`.
-async fn decide(app: &TestApp, kind: &str, decision: &str, reason: Option<&str>) {
+pub(crate) async fn decide(app: &TestApp, kind: &str, decision: &str, reason: Option<&str>) {
     let reviews = dev_get(app, "/reviews").await;
     let review = reviews
         .as_array()
@@ -55,14 +55,14 @@ async fn decide(app: &TestApp, kind: &str, decision: &str, reason: Option<&str>)
 }
 
 /// Binds VERIFIED with `sets` and waits for the first check to be stored.
-async fn bound(app: &TestApp, email: &str, sets: &[i64]) -> (Browser, String) {
+pub(crate) async fn bound(app: &TestApp, email: &str, sets: &[i64]) -> (Browser, String) {
     let (b, t) = ready(email, "Acme Trading", app).await;
     bind(app, &b, &t, VERIFIED, sets).await;
     eventually("the first check after binding", || states(app, &t).len() == 7).await;
     (b, t)
 }
 
-async fn fix(b: &Browser, tenant: &str, item: &str) -> Page {
+pub(crate) async fn fix(b: &Browser, tenant: &str, item: &str) -> Page {
     b.post(&format!("{}/{item}/fix", page(tenant)), &[]).await
 }
 

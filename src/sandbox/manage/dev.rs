@@ -3,9 +3,8 @@
 //!
 //! * `GET /sandbox/dev/accounts/{appid}/settings`, `POST` the same path to replace parts
 //!   of it (see [`edit::parse_json`]); 404 for an unknown AppID, 400 for bad input.
-//! * `GET /sandbox/dev/reviews` (newest first); `POST /sandbox/dev/reviews/{id}`
-//!   `{"decision": "approve"|"reject", "reason"}`: 404 unknown, 409 already decided, 400
-//!   a rejection without a reason.
+//! * `GET /sandbox/dev/reviews` (newest first); decisions (`POST
+//!   /sandbox/dev/reviews/{id}`) are taken by `code::dev`, which decides every kind.
 //! * `GET|POST /sandbox/dev/platform-domains` `{"domains": [...]}` (POST replaces both of
 //!   the platform's lists).
 
@@ -14,7 +13,6 @@ use serde_json::{Value, json};
 
 use super::api::{category_list, interface_list};
 use super::edit::{self, EditError};
-use super::review::{self, DecideError, Decision};
 use super::rules;
 use super::state::{self, MpState};
 use crate::db;
@@ -125,43 +123,6 @@ pub async fn reviews(sb: web::Data<Sandbox>) -> HttpResponse {
         Ok(Err(e)) => internal(e),
         Err(e) => internal(e),
     }
-}
-
-/// `POST /sandbox/dev/reviews/{id}` `{"decision", "reason"}`: the decided review.
-pub async fn decide(sb: web::Data<Sandbox>, path: web::Path<String>, bytes: web::Bytes) -> HttpResponse {
-    let body = match object(&bytes) {
-        Ok(b) => b,
-        Err(resp) => return *resp,
-    };
-    let text = |k: &str| body.get(k).and_then(Value::as_str);
-    let decision = match Decision::parse(text("decision").unwrap_or_default(), text("reason")) {
-        Ok(d) => d,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.key()),
-    };
-    let id = path.into_inner();
-    match decide_now(&sb, id, decision).await {
-        Ok(r) => HttpResponse::Ok().json(r),
-        Err(e) => {
-            let status = match e {
-                DecideError::NotFound => StatusCode::NOT_FOUND,
-                DecideError::AlreadyDecided => StatusCode::CONFLICT,
-                DecideError::Db(_) | DecideError::Unavailable => StatusCode::INTERNAL_SERVER_ERROR,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            error(status, e.key())
-        }
-    }
-}
-
-/// Decides a review in one transaction and wakes the pusher for the event it queued.
-pub async fn decide_now(sb: &Sandbox, id: String, decision: Decision) -> Result<state::Review, DecideError> {
-    let decided = with_conn(&sb.pool, move |c| db::write_tx(c, |c| review::decide(c, &id, &decision, crate::now())))
-        .await
-        .unwrap_or(Err(DecideError::Unavailable));
-    if decided.is_ok() {
-        sb.pusher.wake();
-    }
-    decided
 }
 
 async fn platform_answer(sb: &Sandbox) -> HttpResponse {

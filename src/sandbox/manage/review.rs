@@ -1,13 +1,15 @@
 //! WeChat's reviewer: plugin applications, privacy-interface applications, categories
 //! that need qualifications and name changes wait in `sandbox_reviews` until someone
 //! decides them (the human page, `POST /sandbox/dev/reviews/{id}`, or the sandbox itself
-//! after `review_delay_secs`). A decision changes the resource and, for categories and
-//! privacy interfaces, queues WeChat's encrypted event to the mini program's message URL.
+//! after `review_delay_secs`; those go through `code::review::decide`, which hands every
+//! kind but code audits to [`decide`]). A decision changes the resource and, for
+//! categories and privacy interfaces, queues WeChat's encrypted event to the mini
+//! program's message URL.
 
 use rand::RngExt as _;
 
 use super::state::{self, Review};
-use crate::db::{self, DbConn};
+use crate::db::DbConn;
 use crate::sandbox::store;
 use crate::wechat::crypto::build_flat_xml;
 
@@ -46,6 +48,10 @@ pub enum DecideError {
     ReasonRequired,
     ReasonTooLong,
     BadDecision,
+    /// More screenshots than a code rejection may carry.
+    BadScreenshots,
+    /// A delay was asked of a review that is not a code audit.
+    DelayNotCode,
     Db(diesel::result::Error),
     /// The database could not be reached (already logged).
     Unavailable,
@@ -66,6 +72,8 @@ impl DecideError {
             Self::ReasonRequired => "reason_required",
             Self::ReasonTooLong => "reason_too_long",
             Self::BadDecision => "bad_decision",
+            Self::BadScreenshots => "bad_screenshots",
+            Self::DelayNotCode => "delay_not_code",
             Self::Db(_) | Self::Unavailable => "internal",
         }
     }
@@ -215,22 +223,6 @@ pub fn message_xml(
     let inner = inner.strip_prefix("<xml>").and_then(|s| s.strip_suffix("</xml>")).unwrap_or(&inner);
     let body = outer.strip_suffix("</xml>").unwrap_or(&outer);
     format!("{body}<{name}>{inner}</{name}></xml>")
-}
-
-/// Approves every pending review older than `delay` seconds (the sandbox deciding by
-/// itself), each in its own transaction; returns how many it decided.
-pub fn decide_due(conn: &mut DbConn, delay: u64, now: i64) -> diesel::QueryResult<usize> {
-    let delay = i64::try_from(delay).unwrap_or(i64::MAX);
-    let due = state::pending_reviews(conn, now.saturating_sub(delay), 100)?;
-    let mut decided = 0;
-    for r in due {
-        match db::write_tx(conn, |c| decide(c, &r.id, &Decision::Approve, now)) {
-            Ok(_) => decided += 1,
-            Err(DecideError::Db(e)) => return Err(e),
-            Err(_) => {}
-        }
-    }
-    Ok(decided)
 }
 
 /// When the next automatic decision is due.

@@ -473,7 +473,7 @@ pub fn follow_categories(conn: &mut DbConn, appid: &str, now: i64) -> QueryResul
 
 // ---- the reviewer's queue ----
 
-pub const KINDS: [&str; 4] = ["plugin", "privacy_interface", "category", "nickname"];
+pub const KINDS: [&str; 5] = ["plugin", "privacy_interface", "category", "nickname", "code"];
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = sandbox_reviews)]
@@ -484,10 +484,19 @@ pub struct Review {
     pub subject: String,
     pub status: String,
     pub reason: String,
-    #[serde(skip)]
     pub audit_id: Option<i64>,
     pub created_at: i64,
     pub decided_at: Option<i64>,
+    /// When a code review was delayed: it stays pending, and an automatic decision is due
+    /// a delay after this instead of after `created_at`.
+    pub delayed_at: Option<i64>,
+}
+
+impl Review {
+    /// From when the reviewer's automatic delay counts.
+    pub fn waiting_since(&self) -> i64 {
+        self.delayed_at.unwrap_or(self.created_at)
+    }
 }
 
 pub fn insert_review(
@@ -508,6 +517,7 @@ pub fn insert_review(
         audit_id,
         created_at: now,
         decided_at: None,
+        delayed_at: None,
     };
     diesel::insert_into(sandbox_reviews::table)
         .values((
@@ -537,23 +547,34 @@ pub fn reviews(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Review>> {
         .load(conn)
 }
 
-/// Pending reviews created at or before `created_by`, oldest first.
+/// Pending reviews waiting since `created_by` or earlier (created, or for a delayed code
+/// review delayed, then), oldest first.
 pub fn pending_reviews(conn: &mut DbConn, created_by: i64, limit: i64) -> QueryResult<Vec<Review>> {
+    let waiting = sandbox_reviews::delayed_at
+        .is_null()
+        .and(sandbox_reviews::created_at.le(created_by))
+        .or(sandbox_reviews::delayed_at.le(created_by));
     sandbox_reviews::table
         .filter(sandbox_reviews::status.eq("pending"))
-        .filter(sandbox_reviews::created_at.le(created_by))
+        .filter(waiting)
         .select(Review::as_select())
         .order((sandbox_reviews::created_at.asc(), sandbox_reviews::id.asc()))
         .limit(limit)
         .load(conn)
 }
 
-/// When the oldest pending review was created.
+/// Since when the longest-waiting pending review waits (see [`Review::waiting_since`]).
 pub fn oldest_pending_at(conn: &mut DbConn) -> QueryResult<Option<i64>> {
-    sandbox_reviews::table
+    let created: Option<i64> = sandbox_reviews::table
         .filter(sandbox_reviews::status.eq("pending"))
+        .filter(sandbox_reviews::delayed_at.is_null())
         .select(diesel::dsl::min(sandbox_reviews::created_at))
-        .first(conn)
+        .first(conn)?;
+    let delayed: Option<i64> = sandbox_reviews::table
+        .filter(sandbox_reviews::status.eq("pending"))
+        .select(diesel::dsl::min(sandbox_reviews::delayed_at))
+        .first(conn)?;
+    Ok(created.into_iter().chain(delayed).min())
 }
 
 /// Removes the pending reviews of one subject (a state set by hand replaces them).
