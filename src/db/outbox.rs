@@ -31,3 +31,25 @@ pub fn list_recent(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<OutboxEmail
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<OutboxEmail>> {
     outbox_emails::table.find(id).select(OutboxEmail::as_select()).get_result(conn).optional()
 }
+
+/// Queues one e-mail to each admin of the tenant, in English then Simplified Chinese:
+/// the catalog's `{key}_subject` and `{key}_body` with `args`, and the tenant's name as
+/// `%{tenant}`.
+pub fn to_tenant_admins(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    key: &str,
+    args: &[(&str, &str)],
+    now: i64,
+) -> QueryResult<()> {
+    use crate::i18n::Locale::{En, ZhCn};
+    let (subject_key, body_key) = (format!("{key}_subject"), format!("{key}_body"));
+    for (to, tenant_name) in super::bindings::tenant_admin_emails(conn, tenant_id)? {
+        let mut all = args.to_vec();
+        all.push(("tenant", &tenant_name));
+        let subject = format!("{} / {}", En.t_with(&subject_key, &all), ZhCn.t_with(&subject_key, &all));
+        let body = format!("{}\n\n---\n\n{}", En.t_with(&body_key, &all), ZhCn.t_with(&body_key, &all));
+        enqueue(conn, &to, &subject, &body, now)?;
+    }
+    Ok(())
+}

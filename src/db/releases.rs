@@ -74,6 +74,13 @@ pub fn version(conn: &mut DbConn, id: &str) -> QueryResult<Option<TemplateVersio
 
 // ---- each tenant's release row ----
 
+/// One tenant's row for one AppID (a macro: diesel's filtered table types are long).
+macro_rules! row {
+    ($tenant_id:expr, $appid:expr) => {
+        releases::table.filter(releases::tenant_id.eq($tenant_id)).filter(releases::appid.eq($appid))
+    };
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = releases)]
 pub struct Release {
@@ -126,12 +133,7 @@ impl Release {
 
 /// The tenant's release row for one AppID.
 pub fn for_tenant(conn: &mut DbConn, tenant_id: &str, appid: &str) -> QueryResult<Option<Release>> {
-    releases::table
-        .filter(releases::tenant_id.eq(tenant_id))
-        .filter(releases::appid.eq(appid))
-        .select(Release::as_select())
-        .first(conn)
-        .optional()
+    row!(tenant_id, appid).select(Release::as_select()).first(conn).optional()
 }
 
 /// The release row of the tenant that has `appid` bound now (a push names only the AppID).
@@ -190,49 +192,27 @@ pub fn start_submission(
         }
         Some(r) if r.stage().may_submit() => {
             // The stage in the filter makes two concurrent starts one winner.
-            let updated = diesel::update(
-                releases::table
-                    .filter(releases::tenant_id.eq(tenant_id))
-                    .filter(releases::appid.eq(appid))
-                    .filter(releases::stage.eq(&r.stage)),
-            )
-            .set(fields)
-            .execute(conn)?;
+            let updated = diesel::update(row!(tenant_id, appid).filter(releases::stage.eq(&r.stage)))
+                .set(fields)
+                .execute(conn)?;
             Ok(updated == 1)
         }
         Some(_) => Ok(false),
     }
 }
 
-/// One tenant's row for one AppID (a macro: diesel's filtered table types are long).
-macro_rules! row {
-    ($tenant_id:expr, $appid:expr) => {
-        releases::table.filter(releases::tenant_id.eq($tenant_id)).filter(releases::appid.eq($appid))
-    };
-}
-
 /// Moves a submission on to `step` (only while it is being submitted).
 pub fn set_step(conn: &mut DbConn, tenant_id: &str, appid: &str, step: Step, now: i64) -> QueryResult<usize> {
-    diesel::update(
-        releases::table
-            .filter(releases::tenant_id.eq(tenant_id))
-            .filter(releases::appid.eq(appid))
-            .filter(releases::stage.eq(Stage::Submitting.as_str())),
-    )
-    .set((releases::step.eq(Some(step.as_str())), releases::updated_at.eq(now)))
-    .execute(conn)
+    diesel::update(row!(tenant_id, appid).filter(releases::stage.eq(Stage::Submitting.as_str())))
+        .set((releases::step.eq(Some(step.as_str())), releases::updated_at.eq(now)))
+        .execute(conn)
 }
 
 /// Counts one more 61039 while waiting for the privacy scan.
 pub fn count_scan_attempt(conn: &mut DbConn, tenant_id: &str, appid: &str, now: i64) -> QueryResult<usize> {
-    diesel::update(
-        releases::table
-            .filter(releases::tenant_id.eq(tenant_id))
-            .filter(releases::appid.eq(appid))
-            .filter(releases::stage.eq(Stage::Submitting.as_str())),
-    )
-    .set((releases::scan_attempts.eq(releases::scan_attempts + 1), releases::updated_at.eq(now)))
-    .execute(conn)
+    diesel::update(row!(tenant_id, appid).filter(releases::stage.eq(Stage::Submitting.as_str())))
+        .set((releases::scan_attempts.eq(releases::scan_attempts + 1), releases::updated_at.eq(now)))
+        .execute(conn)
 }
 
 /// The submission stopped before review: the blockers found, or WeChat's refusal.
@@ -245,21 +225,16 @@ pub fn fail_submission(
     now: i64,
 ) -> QueryResult<usize> {
     let (kind, code) = failure.map(Failure::as_parts).unzip();
-    diesel::update(
-        releases::table
-            .filter(releases::tenant_id.eq(tenant_id))
-            .filter(releases::appid.eq(appid))
-            .filter(releases::stage.eq(Stage::Submitting.as_str())),
-    )
-    .set((
-        releases::stage.eq(Stage::SubmitFailed.as_str()),
-        releases::blockers.eq(Blocker::to_stored(blockers)),
-        releases::failure_kind.eq(kind),
-        releases::failure_code.eq(code.flatten()),
-        releases::stage_changed_at.eq(now),
-        releases::updated_at.eq(now),
-    ))
-    .execute(conn)
+    diesel::update(row!(tenant_id, appid).filter(releases::stage.eq(Stage::Submitting.as_str())))
+        .set((
+            releases::stage.eq(Stage::SubmitFailed.as_str()),
+            releases::blockers.eq(Blocker::to_stored(blockers)),
+            releases::failure_kind.eq(kind),
+            releases::failure_code.eq(code.flatten()),
+            releases::stage_changed_at.eq(now),
+            releases::updated_at.eq(now),
+        ))
+        .execute(conn)
 }
 
 /// WeChat took the submission: under review (or delayed, when an earlier submission
@@ -273,21 +248,16 @@ pub fn mark_in_review(
     submitted_at: i64,
     now: i64,
 ) -> QueryResult<usize> {
-    diesel::update(
-        releases::table
-            .filter(releases::tenant_id.eq(tenant_id))
-            .filter(releases::appid.eq(appid))
-            .filter(releases::stage.eq(Stage::Submitting.as_str())),
-    )
-    .set((
-        releases::stage.eq(stage.as_str()),
-        releases::step.eq(None::<String>),
-        releases::auditid.eq(Some(auditid)),
-        releases::submitted_at.eq(Some(submitted_at)),
-        releases::stage_changed_at.eq(now),
-        releases::updated_at.eq(now),
-    ))
-    .execute(conn)
+    diesel::update(row!(tenant_id, appid).filter(releases::stage.eq(Stage::Submitting.as_str())))
+        .set((
+            releases::stage.eq(stage.as_str()),
+            releases::step.eq(None::<String>),
+            releases::auditid.eq(Some(auditid)),
+            releases::submitted_at.eq(Some(submitted_at)),
+            releases::stage_changed_at.eq(now),
+            releases::updated_at.eq(now),
+        ))
+        .execute(conn)
 }
 
 /// A review result moves the row from `from` to `to`, with WeChat's reason and
@@ -304,21 +274,16 @@ pub fn apply_review(
     screenshots: &str,
     now: i64,
 ) -> QueryResult<usize> {
-    diesel::update(
-        releases::table
-            .filter(releases::tenant_id.eq(tenant_id))
-            .filter(releases::appid.eq(appid))
-            .filter(releases::stage.eq(from.as_str())),
-    )
-    .set((
-        releases::stage.eq(to.as_str()),
-        releases::reason.eq(reason),
-        releases::screenshots.eq(screenshots),
-        releases::polled_at.eq(Some(now)),
-        releases::stage_changed_at.eq(now),
-        releases::updated_at.eq(now),
-    ))
-    .execute(conn)
+    diesel::update(row!(tenant_id, appid).filter(releases::stage.eq(from.as_str())))
+        .set((
+            releases::stage.eq(to.as_str()),
+            releases::reason.eq(reason),
+            releases::screenshots.eq(screenshots),
+            releases::polled_at.eq(Some(now)),
+            releases::stage_changed_at.eq(now),
+            releases::updated_at.eq(now),
+        ))
+        .execute(conn)
 }
 
 /// Notes that the review status was asked for (reconciliation), whatever it said.

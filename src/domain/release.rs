@@ -571,11 +571,15 @@ pub fn card(input: &CardInput<'_>) -> (Badge, Vec<Action>) {
     (badge, actions)
 }
 
-/// Whether "Roll back" can go anywhere: WeChat keeps the last releases and refuses two
-/// roll-backs in a row. `history` is (action, version) oldest first.
-pub fn can_roll_back(history: &[(String, String)]) -> bool {
-    let releases = history.iter().filter(|(a, _)| a == "release").count();
-    releases >= 2 && history.last().is_some_and(|(a, _)| a == "release")
+/// Where "Roll back" goes: the index in `actions` (the release history's `release` /
+/// `rollback` steps, oldest first) of the release before the live one. None when WeChat
+/// would refuse: no earlier release, or the last step was already a roll-back.
+pub fn roll_back_target(actions: &[&str]) -> Option<usize> {
+    if actions.last() != Some(&"release") {
+        return None;
+    }
+    let releases: Vec<usize> = actions.iter().enumerate().filter(|(_, a)| **a == "release").map(|(i, _)| i).collect();
+    releases.len().checked_sub(2).map(|i| releases[i])
 }
 
 #[cfg(test)]
@@ -719,11 +723,10 @@ mod tests {
 
     #[test]
     fn roll_back_needs_an_earlier_release_and_not_two_in_a_row() {
-        let h = |steps: &[&str]| steps.iter().map(|a| (a.to_string(), "v".to_string())).collect::<Vec<_>>();
-        assert!(!can_roll_back(&h(&["release"])));
-        assert!(can_roll_back(&h(&["release", "release"])));
-        assert!(!can_roll_back(&h(&["release", "release", "rollback"])));
-        assert!(can_roll_back(&h(&["release", "release", "rollback", "release"])));
+        assert_eq!(roll_back_target(&["release"]), None);
+        assert_eq!(roll_back_target(&["release", "release"]), Some(0));
+        assert_eq!(roll_back_target(&["release", "release", "rollback"]), None);
+        assert_eq!(roll_back_target(&["release", "release", "rollback", "release"]), Some(1));
     }
 
     #[test]

@@ -166,6 +166,25 @@ pub struct ReleaseForm {
     notes: String,
 }
 
+/// The page again (422) with the release form of `template_id` as it was sent and its
+/// errors (keys under `templates.error.`) beside the fields.
+async fn form_refused(
+    ctx: PageCtx,
+    platform: &Platform,
+    template_id: i64,
+    form: ReleaseForm,
+    errors: &[(&str, &str)],
+) -> Result<HttpResponse, AppError> {
+    let mut page = load(ctx, platform).await?;
+    for (field, key) in errors {
+        page.errors.add(field, page.ctx.t(&format!("templates.error.{key}")));
+    }
+    page.form_for = Some(template_id);
+    page.form_version = form.version;
+    page.form_notes = form.notes;
+    render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
 /// "Release to tenants": the template becomes a version with its number and notes. The
 /// newest version is "latest": every tenant on an older one shows "Pending Update".
 pub async fn release(
@@ -182,16 +201,7 @@ pub async fn release(
     let checked = check_release(&form.version, &form.notes, latest.as_ref().map(|v| v.version.as_str()));
     let (version, notes) = match checked {
         Ok(v) => v,
-        Err(field_errors) => {
-            let mut page = load(ctx, &platform).await?;
-            for (field, key) in field_errors {
-                page.errors.add(field, page.ctx.t(&format!("templates.error.{key}")));
-            }
-            page.form_for = Some(template_id);
-            page.form_version = form.version;
-            page.form_notes = form.notes;
-            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
-        }
+        Err(field_errors) => return form_refused(ctx, &platform, template_id, form, &field_errors).await,
     };
     // The template must exist on WeChat (its user_version is kept beside ours).
     let templates = match platform.get_component::<TemplateList>(api::GET_TEMPLATE_LIST).await {
@@ -233,12 +243,7 @@ pub async fn release(
     })
     .await?;
     if !inserted {
-        let mut page = load(ctx, &platform).await?;
-        page.errors.add("version", page.ctx.t("templates.error.version_taken"));
-        page.form_for = Some(template_id);
-        page.form_version = form.version;
-        page.form_notes = form.notes;
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        return form_refused(ctx, &platform, template_id, form, &[("version", "version_taken")]).await;
     }
     session.flash("success", "templates.released");
     Ok(see_other(PATH))

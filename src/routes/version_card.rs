@@ -65,9 +65,9 @@ impl VersionCard {
     pub fn new(ctx: &PageCtx, base: String, d: &VersionData, error: Option<String>) -> Self {
         let r = d.release.as_ref();
         let stage = r.map(store::Release::stage);
-        let steps_done: Vec<(String, String)> =
-            d.history.iter().map(|h| (h.action.clone(), h.version.clone())).collect();
-        let can_roll_back = rules::can_roll_back(&steps_done);
+        let actions: Vec<&str> = d.history.iter().map(|h| h.action.as_str()).collect();
+        let roll_back_to = rules::roll_back_target(&actions).map(|i| d.history[i].version.clone());
+        let can_roll_back = roll_back_to.is_some();
         let released_version = r.and_then(|r| r.released_version.clone());
         let expedited = r.is_some_and(|r| r.expedited);
         let (badge, actions) = rules::card(&CardInput {
@@ -122,12 +122,6 @@ impl VersionCard {
                     .collect()
             })
             .unwrap_or_default();
-        let releases: Vec<&store::HistoryEntry> = d.history.iter().filter(|h| h.action == "release").collect();
-        let roll_back_to = if can_roll_back {
-            releases.len().checked_sub(2).and_then(|i| releases.get(i)).map(|h| h.version.clone())
-        } else {
-            None
-        };
         let (withdraw_left_today, withdraw_left_month) = rules::withdrawals_left(&d.withdrawals, crate::now());
         Self {
             screenshots: r

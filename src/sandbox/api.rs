@@ -508,6 +508,32 @@ pub async fn start_push_ticket(sb: web::Data<Sandbox>, bytes: web::Bytes) -> Htt
 }
 
 /// Any method but POST on an API path.
+/// Registers a read-only API at `path`: it answers GET and POST alike (SDKs use either),
+/// and 43001 to any other method.
+pub(crate) fn read<F, Args>(cfg: &mut web::ServiceConfig, path: &str, handler: F)
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    cfg.service(
+        web::resource(path)
+            .route(web::get().to(handler.clone()))
+            .route(web::post().to(handler))
+            .default_service(web::to(require_get)),
+    );
+}
+
+/// Registers an API at `path` that changes state: POST only, 43002 to anything else.
+pub(crate) fn write<F, Args>(cfg: &mut web::ServiceConfig, path: &str, handler: F)
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    cfg.service(web::resource(path).route(web::post().to(handler)).default_service(web::to(require_post)));
+}
+
 pub async fn require_post() -> HttpResponse {
     error_response(43002)
 }

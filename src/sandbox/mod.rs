@@ -132,20 +132,13 @@ pub fn start(pool: DbPool, config: SandboxConfig) -> SandboxHandle {
 
 /// The API paths (after `/sandbox/wechat`) and their handlers.
 fn api_routes(cfg: &mut web::ServiceConfig) {
-    macro_rules! post {
-        ($path:literal, $handler:path) => {
-            cfg.service(
-                web::resource($path).route(web::post().to($handler)).default_service(web::to(api::require_post)),
-            );
-        };
-    }
-    post!("/cgi-bin/component/api_component_token", api::component_token);
-    post!("/cgi-bin/component/api_create_preauthcode", api::create_preauthcode);
-    post!("/cgi-bin/component/api_query_auth", api::query_auth);
-    post!("/cgi-bin/component/api_authorizer_token", api::authorizer_token);
-    post!("/cgi-bin/component/api_get_authorizer_info", api::get_authorizer_info);
-    post!("/cgi-bin/component/api_get_authorizer_list", api::get_authorizer_list);
-    post!("/cgi-bin/component/api_start_push_ticket", api::start_push_ticket);
+    api::write(cfg, "/cgi-bin/component/api_component_token", api::component_token);
+    api::write(cfg, "/cgi-bin/component/api_create_preauthcode", api::create_preauthcode);
+    api::write(cfg, "/cgi-bin/component/api_query_auth", api::query_auth);
+    api::write(cfg, "/cgi-bin/component/api_authorizer_token", api::authorizer_token);
+    api::write(cfg, "/cgi-bin/component/api_get_authorizer_info", api::get_authorizer_info);
+    api::write(cfg, "/cgi-bin/component/api_get_authorizer_list", api::get_authorizer_list);
+    api::write(cfg, "/cgi-bin/component/api_start_push_ticket", api::start_push_ticket);
     manage::api::routes(cfg);
     code::api::routes(cfg);
 }

@@ -229,21 +229,7 @@ fn apply(
                     },
                     now,
                 )?;
-                for (email, tenant_name) in db::bindings::tenant_admin_emails(conn, &binding.tenant_id)? {
-                    let args = [("appid", appid), ("tenant", tenant_name.as_str())];
-                    let (en, zh) = (crate::i18n::Locale::En, crate::i18n::Locale::ZhCn);
-                    let subject = format!(
-                        "{} / {}",
-                        en.t_with("email.revoked_subject", &args),
-                        zh.t_with("email.revoked_subject", &args)
-                    );
-                    let body = format!(
-                        "{}\n\n---\n\n{}",
-                        en.t_with("email.revoked_body", &args),
-                        zh.t_with("email.revoked_body", &args)
-                    );
-                    db::outbox::enqueue(conn, &email, &subject, &body, now)?;
-                }
+                db::outbox::to_tenant_admins(conn, &binding.tenant_id, "email.revoked", &[("appid", appid)], now)?;
             }
             if store::revoke(conn, appid, now)? == 0 {
                 return processed("authorization withdrawn by an account we did not know");

@@ -53,6 +53,15 @@ impl PlatformError {
         }
     }
 
+    /// WeChat's refusal (or an unreachable WeChat) as the failure a page explains; our own
+    /// database and sealed credentials stay errors.
+    pub fn into_refusal(self) -> Result<Failure, PlatformError> {
+        match self {
+            Self::Database(_) | Self::Sealed => Err(self),
+            other => Ok(other.failure()),
+        }
+    }
+
     /// The failure in the terms a page explains (put into words in the reader's language).
     pub fn failure(&self) -> Failure {
         match self {
@@ -419,40 +428,43 @@ impl Platform {
         path: &str,
         body: Option<&Value>,
     ) -> Result<T, PlatformError> {
-        let send = |token: String| async move {
+        self.with_authorizer_token(appid, |token| async move {
             let token = Some(("access_token", token.as_str()));
             match body {
                 Some(body) => self.client.post(path, token, body).await,
                 None => self.client.get(path, token).await,
             }
-        };
-        let token = self.authorizer_token(appid).await?;
-        match send(token).await {
-            Err(e) if e.code().is_some_and(|c| TOKEN_INVALID.contains(&c)) => {
-                let appid_s = appid.to_string();
-                self.db(move |c| Ok(store::expire_access_token(c, &appid_s)?)).await?;
-                let token = self.authorizer_token(appid).await?;
-                Ok(send(token).await?)
-            }
-            other => Ok(other?),
-        }
+        })
+        .await
     }
 
-    /// Fetches a file for an authorizer (`get_material`): its content type and bytes, with
-    /// one refresh-and-retry on an invalid-token answer.
+    /// Fetches a file for an authorizer (`get_material`): its content type and bytes.
     pub async fn authorizer_media(
         &self,
         appid: &str,
         path: &str,
         body: &Value,
     ) -> Result<(String, Vec<u8>), PlatformError> {
+        self.with_authorizer_token(appid, |token| async move {
+            self.client.post_media(path, Some(("access_token", token.as_str())), body).await
+        })
+        .await
+    }
+
+    /// Runs a call with the authorizer's token; an invalid-token answer expires the stored
+    /// token and makes one refresh and one retry. Every authorizer call goes through here.
+    async fn with_authorizer_token<T, F, Fut>(&self, appid: &str, call: F) -> Result<T, PlatformError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T, WechatError>>,
+    {
         let token = self.authorizer_token(appid).await?;
-        match self.client.post_media(path, Some(("access_token", token.as_str())), body).await {
+        match call(token).await {
             Err(e) if e.code().is_some_and(|c| TOKEN_INVALID.contains(&c)) => {
                 let appid_s = appid.to_string();
                 self.db(move |c| Ok(store::expire_access_token(c, &appid_s)?)).await?;
                 let token = self.authorizer_token(appid).await?;
-                Ok(self.client.post_media(path, Some(("access_token", token.as_str())), body).await?)
+                Ok(call(token).await?)
             }
             other => Ok(other?),
         }

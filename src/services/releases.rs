@@ -16,7 +16,6 @@ use crate::domain::failure::Failure;
 pub use crate::domain::release::Timing;
 use crate::domain::release::{self as rules, AuditResult, Blocker, ExtConfig, Stage, Step};
 use crate::domain::requirements::Item;
-use crate::i18n::Locale;
 use crate::services::platform::{Platform, PlatformError};
 use crate::services::requirements;
 use crate::wechat::client::WechatError;
@@ -404,7 +403,7 @@ pub fn apply_result(
     Ok(Some(next))
 }
 
-/// The tenant's admins get the message in both languages (`email.release_<what>_*`).
+/// The tenant's admins are told (`email.release_<what>_*`, in both languages).
 fn email(
     conn: &mut DbConn,
     tenant_id: &str,
@@ -412,16 +411,7 @@ fn email(
     args: &[(&str, &str)],
     now: i64,
 ) -> Result<(), diesel::result::Error> {
-    for (to, tenant_name) in bindings::tenant_admin_emails(conn, tenant_id)? {
-        let mut all = args.to_vec();
-        all.push(("tenant", &tenant_name));
-        let (en, zh) = (Locale::En, Locale::ZhCn);
-        let (s, b) = (format!("email.release_{what}_subject"), format!("email.release_{what}_body"));
-        let subject = format!("{} / {}", en.t_with(&s, &all), zh.t_with(&s, &all));
-        let body = format!("{}\n\n---\n\n{}", en.t_with(&b, &all), zh.t_with(&b, &all));
-        outbox::enqueue(conn, &to, &subject, &body, now)?;
-    }
-    Ok(())
+    outbox::to_tenant_admins(conn, tenant_id, &format!("email.release_{what}"), args, now)
 }
 
 /// What a tenant's action on the Version card came to.
@@ -456,10 +446,7 @@ impl From<diesel::result::Error> for ActionError {
 }
 
 fn refused(e: PlatformError) -> ActionError {
-    match e {
-        PlatformError::Database(_) | PlatformError::Sealed => ActionError::Platform(e),
-        other => ActionError::Refused(other.failure()),
-    }
+    e.into_refusal().map_or_else(ActionError::Platform, ActionError::Refused)
 }
 
 /// The tenant's active AppID and its release row.
@@ -620,13 +607,9 @@ pub async fn roll_back(platform: &Platform, tenant_id: &str, actor: &audit::Acto
     let (tid, appid) = (row.tenant_id.clone(), row.appid.clone());
     let history =
         db::run(platform.pool(), move |c| -> Result<_, ActionError> { Ok(store::history(c, &tid, &appid)?) }).await?;
-    let steps: Vec<(String, String)> = history.iter().map(|h| (h.action.clone(), h.version.clone())).collect();
-    if !rules::can_roll_back(&steps) || row.stage() == Stage::Submitting {
-        return Err(ActionError::NotNow);
-    }
-    // The live version is the last release; the one before it is where WeChat goes back to.
-    let releases: Vec<&store::HistoryEntry> = history.iter().filter(|h| h.action == "release").collect();
-    let Some(previous) = releases.len().checked_sub(2).and_then(|i| releases.get(i)).map(|h| (*h).clone()) else {
+    let actions: Vec<&str> = history.iter().map(|h| h.action.as_str()).collect();
+    let target = rules::roll_back_target(&actions).filter(|_| row.stage() != Stage::Submitting);
+    let Some(previous) = target.map(|i| history[i].clone()) else {
         return Err(ActionError::NotNow);
     };
     platform.get_authorizer::<api::Done>(&row.appid, api::REVERT_CODE_RELEASE).await.map_err(refused)?;

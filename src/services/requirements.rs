@@ -112,10 +112,7 @@ impl From<diesel::result::Error> for FixError {
 
 /// Refusals are WeChat's answers; the rest stay errors.
 fn refused(e: PlatformError) -> FixError {
-    match e {
-        PlatformError::Database(_) | PlatformError::Sealed => FixError::Platform(e),
-        other => FixError::Refused(other.failure()),
-    }
+    e.into_refusal().map_or_else(FixError::Platform, FixError::Refused)
 }
 
 /// Fixes one item with WeChat's write API, records who did it, then checks again.

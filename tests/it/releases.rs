@@ -102,6 +102,12 @@ async fn stage_becomes(app: &TestApp, tenant: &str, stage: Stage) {
     .await;
 }
 
+/// "Submit Update", and the submission reaches WeChat's review.
+async fn submitted_for_review(app: &TestApp, b: &Browser, tenant: &str) {
+    b.post(&format!("{}/submit", tab(tenant)), &[]).await;
+    stage_becomes(app, tenant, Stage::UnderReview).await;
+}
+
 /// The sandbox reviewer decides this mini program's pending code review.
 async fn reviewer(app: &TestApp, body: Value) {
     let v = sandbox_post(app, &format!("/sandbox/dev/code/{VERIFIED}/decide"), body).await;
@@ -217,8 +223,7 @@ async fn rejection_resubmit_delay_lost_event_and_a_failed_publish() {
     release_version(&app, &op, "1.0.0", "1.0").await;
 
     // Rejected with WeChat's reason (its HTML made safe) and two screenshots.
-    b.post(&format!("{}/submit", tab(&t)), &[]).await;
-    stage_becomes(&app, &t, Stage::UnderReview).await;
+    submitted_for_review(&app, &b, &t).await;
     reviewer(&app, json!({ "decision": "reject", "reason": "1. Blank page<br>2. <b>Test</b> data", "screenshots": 2 }))
         .await;
     stage_becomes(&app, &t, Stage::Rejected).await;
@@ -237,8 +242,7 @@ async fn rejection_resubmit_delay_lost_event_and_a_failed_publish() {
 
     // Resubmit; WeChat delays the review (a state of its own), then its approval is lost:
     // the console finds it by asking.
-    b.post(&format!("{}/submit", tab(&t)), &[]).await;
-    stage_becomes(&app, &t, Stage::UnderReview).await;
+    submitted_for_review(&app, &b, &t).await;
     reviewer(&app, json!({ "decision": "delay", "reason": "More checks needed" })).await;
     stage_becomes(&app, &t, Stage::Delayed).await;
     let delayed = b.get(&tab(&t)).await;
@@ -271,8 +275,7 @@ async fn withdraw_expedite_and_roll_back_within_their_limits() {
     release_version(&app, &op, "1.0.0", "1.0").await;
 
     // Expedite once; then it is no longer offered.
-    b.post(&format!("{}/submit", tab(&t)), &[]).await;
-    stage_becomes(&app, &t, Stage::UnderReview).await;
+    submitted_for_review(&app, &b, &t).await;
     let expedited = b.post(&format!("{}/expedite", tab(&t)), &[]).await;
     expedited.assert_contains("The review was expedited.");
     expedited.assert_lacks("Expedite review</button>");
@@ -283,12 +286,10 @@ async fn withdraw_expedite_and_roll_back_within_their_limits() {
     withdrawn.assert_contains("The submission was withdrawn from WeChat review.");
     assert_eq!(release(&app, &t).unwrap().stage(), Stage::Withdrawn);
     for _ in 0..4 {
-        b.post(&format!("{}/submit", tab(&t)), &[]).await;
-        stage_becomes(&app, &t, Stage::UnderReview).await;
+        submitted_for_review(&app, &b, &t).await;
         b.post(&format!("{}/withdraw", tab(&t)), &[]).await;
     }
-    b.post(&format!("{}/submit", tab(&t)), &[]).await;
-    stage_becomes(&app, &t, Stage::UnderReview).await;
+    submitted_for_review(&app, &b, &t).await;
     let sixth = b.post(&format!("{}/withdraw", tab(&t)), &[]).await;
     sixth.assert_contains("This mini program has used its withdrawals");
     assert_eq!(calls(&app, "/wxa/undocodeaudit").await.len(), 5, "the sixth never reached WeChat");
@@ -298,8 +299,7 @@ async fn withdraw_expedite_and_roll_back_within_their_limits() {
     stage_becomes(&app, &t, Stage::Approved).await;
     b.post(&format!("{}/publish", tab(&t)), &[]).await;
     release_version(&app, &op, "1.1.0", "1.1").await;
-    b.post(&format!("{}/submit", tab(&t)), &[]).await;
-    stage_becomes(&app, &t, Stage::UnderReview).await;
+    submitted_for_review(&app, &b, &t).await;
     reviewer(&app, json!({ "decision": "approve" })).await;
     stage_becomes(&app, &t, Stage::Approved).await;
     b.post(&format!("{}/publish", tab(&t)), &[]).await;
@@ -320,8 +320,7 @@ async fn the_privacy_scan_is_waited_for_and_an_empty_quota_spends_nothing() {
     release_version(&app, &op, "1.0.0", "1.0").await;
 
     // 61039 first ("not finished"), then the result: the submission goes on by itself.
-    b.post(&format!("{}/submit", tab(&t)), &[]).await;
-    stage_becomes(&app, &t, Stage::UnderReview).await;
+    submitted_for_review(&app, &b, &t).await;
     assert!(calls(&app, "/wxa/security/get_code_privacy_info").await.contains(&61039));
     reviewer(&app, json!({ "decision": "reject", "reason": "again" })).await;
     stage_becomes(&app, &t, Stage::Rejected).await;
@@ -355,8 +354,7 @@ async fn a_submission_wechat_took_before_the_job_died_is_adopted_not_made_twice(
     let op = app.operator().await;
     let (b, t) = compliant(&app, "twice@acme.example").await;
     release_version(&app, &op, "1.0.0", "1.0").await;
-    b.post(&format!("{}/submit", tab(&t)), &[]).await;
-    stage_becomes(&app, &t, Stage::UnderReview).await;
+    submitted_for_review(&app, &b, &t).await;
     let auditid = release(&app, &t).unwrap().auditid;
 
     // As if the job had died after WeChat took it: the row says "submitting" again at the

@@ -7,12 +7,12 @@
 
 use std::time::{Duration, Instant};
 
-use minihost::config::{SANDBOX_COMPONENT_APPID, SANDBOX_COMPONENT_SECRET};
 use minihost::wechat::crypto::parse_flat_xml;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
+use crate::sandbox_manage::authorized_tokens;
 
 const ACME_MP: &str = "wx5b1c0a3e7d2f4a01";
 const HARBOR_MP: &str = "wx5b1c0a3e7d2f4a03";
@@ -47,66 +47,10 @@ struct Mp {
 }
 
 impl Mp {
-    /// Authorizes `appid` with the given permission sets the way the console would, and
-    /// exchanges the code for an authorizer access token.
+    /// Authorizes `appid` with the given permission sets the way the console would.
     async fn authorize(app: &TestApp, appid: &str, funcs: &[i64]) -> Self {
+        let (component_token, token) = authorized_tokens(app, appid, funcs).await;
         let client = reqwest::Client::new();
-        let base = app.base.clone();
-        let dev = |path: &str, body: Value| client.post(format!("{base}/sandbox/dev{path}")).json(&body).send();
-        let ticket: Value = dev("/push-ticket", json!({})).await.unwrap().json().await.unwrap();
-        let api = |path: &str, token: Option<&str>, body: Value| {
-            let mut url = format!("{base}/sandbox/wechat{path}");
-            if let Some(t) = token {
-                url.push_str(&format!("?component_access_token={}", urlencode(t)));
-            }
-            client.post(url).json(&body).send()
-        };
-        let token: Value = api(
-            "/cgi-bin/component/api_component_token",
-            None,
-            json!({
-                "component_appid": SANDBOX_COMPONENT_APPID,
-                "component_appsecret": SANDBOX_COMPONENT_SECRET,
-                "component_verify_ticket": ticket["ticket"],
-            }),
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let component_token = token["component_access_token"].as_str().unwrap().to_string();
-        let pre: Value = api(
-            "/cgi-bin/component/api_create_preauthcode",
-            Some(&component_token),
-            json!({ "component_appid": SANDBOX_COMPONENT_APPID }),
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let redirect = format!("{base}/wechat/authorized?state=t");
-        let auth: Value = dev(
-            "/authorize",
-            json!({ "pre_auth_code": pre["pre_auth_code"], "appid": appid, "func_ids": funcs, "redirect_uri": redirect }),
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let exchanged: Value = api(
-            "/cgi-bin/component/api_query_auth",
-            Some(&component_token),
-            json!({ "component_appid": SANDBOX_COMPONENT_APPID, "authorization_code": auth["auth_code"] }),
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let token = exchanged["authorization_info"]["authorizer_access_token"].as_str().unwrap().to_string();
         Self { base: app.base.clone(), client, appid: appid.to_string(), component_token, token }
     }
 

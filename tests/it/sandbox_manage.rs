@@ -32,6 +32,69 @@ fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("x", s)]).unwrap().trim_start_matches("x=").to_string()
 }
 
+/// Authorizes `appid` with the given permission sets the way the console would, and
+/// exchanges the code: the component access token and the authorizer access token.
+pub(crate) async fn authorized_tokens(app: &TestApp, appid: &str, funcs: &[i64]) -> (String, String) {
+    let client = reqwest::Client::new();
+    let base = app.base.clone();
+    let dev = |path: &str, body: Value| client.post(format!("{base}/sandbox/dev{path}")).json(&body).send();
+    let ticket: Value = dev("/push-ticket", json!({})).await.unwrap().json().await.unwrap();
+    let api = |path: &str, token: Option<&str>, body: Value| {
+        let mut url = format!("{base}/sandbox/wechat{path}");
+        if let Some(t) = token {
+            url.push_str(&format!("?component_access_token={}", urlencode(t)));
+        }
+        client.post(url).json(&body).send()
+    };
+    let token: Value = api(
+        "/cgi-bin/component/api_component_token",
+        None,
+        json!({
+            "component_appid": SANDBOX_COMPONENT_APPID,
+            "component_appsecret": SANDBOX_COMPONENT_SECRET,
+            "component_verify_ticket": ticket["ticket"],
+        }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let component_token = token["component_access_token"].as_str().unwrap().to_string();
+    let pre: Value = api(
+        "/cgi-bin/component/api_create_preauthcode",
+        Some(&component_token),
+        json!({ "component_appid": SANDBOX_COMPONENT_APPID }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let redirect = format!("{base}/wechat/authorized?state=t");
+    let auth: Value = dev(
+        "/authorize",
+        json!({ "pre_auth_code": pre["pre_auth_code"], "appid": appid, "func_ids": funcs, "redirect_uri": redirect }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let exchanged: Value = api(
+        "/cgi-bin/component/api_query_auth",
+        Some(&component_token),
+        json!({ "component_appid": SANDBOX_COMPONENT_APPID, "authorization_code": auth["auth_code"] }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let token = exchanged["authorization_info"]["authorizer_access_token"].as_str().unwrap().to_string();
+    (component_token, token)
+}
+
 /// A WeChat client for one authorized mini program, plus the sandbox's dev endpoints.
 struct Mp {
     base: String,
@@ -41,66 +104,9 @@ struct Mp {
 }
 
 impl Mp {
-    /// Authorizes `appid` with the given permission sets the way the console would, and
-    /// exchanges the code for an authorizer access token.
+    /// Authorizes `appid` with the given permission sets the way the console would.
     async fn authorize(app: &TestApp, appid: &str, funcs: &[i64]) -> Self {
-        let client = reqwest::Client::new();
-        let base = app.base.clone();
-        let dev = |path: &str, body: Value| client.post(format!("{base}/sandbox/dev{path}")).json(&body).send();
-        let ticket: Value = dev("/push-ticket", json!({})).await.unwrap().json().await.unwrap();
-        let api = |path: &str, token: Option<&str>, body: Value| {
-            let mut url = format!("{base}/sandbox/wechat{path}");
-            if let Some(t) = token {
-                url.push_str(&format!("?component_access_token={}", urlencode(t)));
-            }
-            client.post(url).json(&body).send()
-        };
-        let token: Value = api(
-            "/cgi-bin/component/api_component_token",
-            None,
-            json!({
-                "component_appid": SANDBOX_COMPONENT_APPID,
-                "component_appsecret": SANDBOX_COMPONENT_SECRET,
-                "component_verify_ticket": ticket["ticket"],
-            }),
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let component_token = token["component_access_token"].as_str().unwrap().to_string();
-        let pre: Value = api(
-            "/cgi-bin/component/api_create_preauthcode",
-            Some(&component_token),
-            json!({ "component_appid": SANDBOX_COMPONENT_APPID }),
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let redirect = format!("{base}/wechat/authorized?state=t");
-        let auth: Value = dev(
-            "/authorize",
-            json!({ "pre_auth_code": pre["pre_auth_code"], "appid": appid, "func_ids": funcs, "redirect_uri": redirect }),
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let exchanged: Value = api(
-            "/cgi-bin/component/api_query_auth",
-            Some(&component_token),
-            json!({ "component_appid": SANDBOX_COMPONENT_APPID, "authorization_code": auth["auth_code"] }),
-        )
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let token = exchanged["authorization_info"]["authorizer_access_token"].as_str().unwrap().to_string();
+        let (component_token, token) = authorized_tokens(app, appid, funcs).await;
         Self { base: app.base.clone(), client: reqwest::Client::new(), component_token, token }
     }
 

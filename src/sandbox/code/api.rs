@@ -56,43 +56,25 @@ fn ok(mut v: Value) -> Value {
 
 /// The API paths this module serves.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    macro_rules! read {
-        ($path:literal, $handler:path) => {
-            cfg.service(
-                web::resource($path)
-                    .route(web::get().to($handler))
-                    .route(web::post().to($handler))
-                    .default_service(web::to(crate::sandbox::api::require_get)),
-            );
-        };
-    }
-    macro_rules! write {
-        ($path:literal, $handler:path) => {
-            cfg.service(
-                web::resource($path)
-                    .route(web::post().to($handler))
-                    .default_service(web::to(crate::sandbox::api::require_post)),
-            );
-        };
-    }
-    read!("/wxa/gettemplatedraftlist", get_template_draft_list);
-    write!("/wxa/addtotemplate", add_to_template);
-    read!("/wxa/gettemplatelist", get_template_list);
-    write!("/wxa/deletetemplate", delete_template);
-    write!("/wxa/commit", commit);
-    read!("/wxa/get_page", get_page);
-    read!("/wxa/get_category", get_category);
-    read!("/wxa/security/get_code_privacy_info", get_code_privacy_info);
-    write!("/wxa/submit_audit", submit_audit);
-    write!("/wxa/get_auditstatus", get_auditstatus);
-    read!("/wxa/get_latest_auditstatus", get_latest_auditstatus);
-    read!("/wxa/undocodeaudit", undo_code_audit);
-    write!("/wxa/speedupaudit", speedup_audit);
-    write!("/wxa/release", release);
-    read!("/wxa/revertcoderelease", revert_code_release);
-    write!("/wxa/getversioninfo", get_version_info);
-    read!("/wxa/queryquota", query_quota);
-    write!("/cgi-bin/material/get_material", get_material);
+    use crate::sandbox::api::{read, write};
+    read(cfg, "/wxa/gettemplatedraftlist", get_template_draft_list);
+    write(cfg, "/wxa/addtotemplate", add_to_template);
+    read(cfg, "/wxa/gettemplatelist", get_template_list);
+    write(cfg, "/wxa/deletetemplate", delete_template);
+    write(cfg, "/wxa/commit", commit);
+    read(cfg, "/wxa/get_page", get_page);
+    read(cfg, "/wxa/get_category", get_category);
+    read(cfg, "/wxa/security/get_code_privacy_info", get_code_privacy_info);
+    write(cfg, "/wxa/submit_audit", submit_audit);
+    write(cfg, "/wxa/get_auditstatus", get_auditstatus);
+    read(cfg, "/wxa/get_latest_auditstatus", get_latest_auditstatus);
+    read(cfg, "/wxa/undocodeaudit", undo_code_audit);
+    write(cfg, "/wxa/speedupaudit", speedup_audit);
+    write(cfg, "/wxa/release", release);
+    read(cfg, "/wxa/revertcoderelease", revert_code_release);
+    write(cfg, "/wxa/getversioninfo", get_version_info);
+    read(cfg, "/wxa/queryquota", query_quota);
+    write(cfg, "/cgi-bin/material/get_material", get_material);
 }
 
 // ---- tokens ----

@@ -77,38 +77,20 @@ fn wake_reviewer(sb: &Sandbox) {
 
 /// The API paths this module serves.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    macro_rules! read {
-        ($path:literal, $handler:path) => {
-            cfg.service(
-                web::resource($path)
-                    .route(web::get().to($handler))
-                    .route(web::post().to($handler))
-                    .default_service(web::to(crate::sandbox::api::require_get)),
-            );
-        };
-    }
-    macro_rules! write {
-        ($path:literal, $handler:path) => {
-            cfg.service(
-                web::resource($path)
-                    .route(web::post().to($handler))
-                    .default_service(web::to(crate::sandbox::api::require_post)),
-            );
-        };
-    }
-    read!("/cgi-bin/account/getaccountbasicinfo", account_basic_info);
-    write!("/wxa/plugin", plugin);
-    read!("/wxa/security/get_privacy_interface", get_privacy_interface);
-    write!("/wxa/security/apply_privacy_interface", apply_privacy_interface);
-    read!("/cgi-bin/wxopen/getallcategories", get_all_categories);
-    read!("/cgi-bin/wxopen/getcategory", get_category);
-    write!("/cgi-bin/wxopen/addcategory", add_category);
-    write!("/cgi-bin/wxopen/deletecategory", delete_category);
-    write!("/wxa/modify_domain", modify_domain);
-    write!("/cgi-bin/component/modify_wxa_server_domain", modify_wxa_server_domain);
-    write!("/cgi-bin/component/getprivacysetting", get_privacy_setting);
-    write!("/cgi-bin/component/setprivacysetting", set_privacy_setting);
-    read!("/wxa/icp/get_icp_entrance_info", get_icp_entrance_info);
+    use crate::sandbox::api::{read, write};
+    read(cfg, "/cgi-bin/account/getaccountbasicinfo", account_basic_info);
+    write(cfg, "/wxa/plugin", plugin);
+    read(cfg, "/wxa/security/get_privacy_interface", get_privacy_interface);
+    write(cfg, "/wxa/security/apply_privacy_interface", apply_privacy_interface);
+    read(cfg, "/cgi-bin/wxopen/getallcategories", get_all_categories);
+    read(cfg, "/cgi-bin/wxopen/getcategory", get_category);
+    write(cfg, "/cgi-bin/wxopen/addcategory", add_category);
+    write(cfg, "/cgi-bin/wxopen/deletecategory", delete_category);
+    write(cfg, "/wxa/modify_domain", modify_domain);
+    write(cfg, "/cgi-bin/component/modify_wxa_server_domain", modify_wxa_server_domain);
+    write(cfg, "/cgi-bin/component/getprivacysetting", get_privacy_setting);
+    write(cfg, "/cgi-bin/component/setprivacysetting", set_privacy_setting);
+    read(cfg, "/wxa/icp/get_icp_entrance_info", get_icp_entrance_info);
 }
 
 // ---- account basic info (§3.8) ----
