@@ -75,6 +75,11 @@ pub struct Settings {
     pub job_poll_interval: std::time::Duration,
     /// How long a running job may take to finish when the server stops (then it is released).
     pub job_shutdown_grace: std::time::Duration,
+    /// How many jobs one instance's worker runs at once.
+    pub job_slots: usize,
+    /// How long a claimed job stays locked without a heartbeat (a running job renews it;
+    /// a dead instance's job is taken over when it runs out).
+    pub job_lease_secs: i64,
     /// The background re-check of requirements: a tenant is checked again when its last
     /// check is older than this.
     pub requirements_recheck_every: std::time::Duration,
@@ -127,6 +132,8 @@ impl Settings {
             sandbox_privacy_scan_secs: parse_number(&get, "MINIHOST_SANDBOX_PRIVACY_SCAN_SECS", 3)?,
             job_poll_interval: std::time::Duration::from_millis(parse_number(&get, "MINIHOST_JOB_POLL_MS", 1000)?),
             job_shutdown_grace: std::time::Duration::from_secs(parse_number(&get, "MINIHOST_JOB_SHUTDOWN_GRACE", 10)?),
+            job_slots: parse_number(&get, "MINIHOST_JOB_SLOTS", 8)?,
+            job_lease_secs: parse_number(&get, "MINIHOST_JOB_LEASE_SECS", 60)?,
             requirements_recheck_every: std::time::Duration::from_secs(
                 60 * parse_number(&get, "MINIHOST_REQUIREMENTS_RECHECK_MINUTES", 24 * 60)?,
             ),
@@ -146,6 +153,13 @@ impl Settings {
                     )?,
                     scan_retry_secs: parse_number(&get, "MINIHOST_PRIVACY_SCAN_RETRY_SECS", d.scan_retry_secs)?,
                     scan_max_attempts: parse_number(&get, "MINIHOST_PRIVACY_SCAN_MAX_ATTEMPTS", d.scan_max_attempts)?,
+                    campaign_hold_secs: parse_number(&get, "MINIHOST_CAMPAIGN_HOLD_SECS", d.campaign_hold_secs)?,
+                    campaign_settle_secs: parse_number(&get, "MINIHOST_CAMPAIGN_SETTLE_SECS", d.campaign_settle_secs)?,
+                    quota_recheck_secs: parse_number(
+                        &get,
+                        "MINIHOST_CAMPAIGN_QUOTA_RECHECK_SECS",
+                        d.quota_recheck_secs,
+                    )?,
                 }
             },
         })

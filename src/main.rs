@@ -34,6 +34,11 @@ enum Command {
         /// token), so requirement checks and other WeChat calls reach it.
         #[arg(long)]
         sandbox: bool,
+        /// With --sandbox: the mini programs already meet the default template
+        /// requirements (plugin, categories, domains, location API and privacy guide
+        /// approved), so a version can be submitted for review at once.
+        #[arg(long)]
+        ready: bool,
     },
     /// Manage operator accounts.
     Operator {
@@ -61,7 +66,7 @@ fn main() -> std::process::ExitCode {
                 tracing::info!("migrations are up to date");
             })
         }
-        Command::DemoData { tenants, password, sandbox } => demo_data(tenants, &password, sandbox),
+        Command::DemoData { tenants, password, sandbox, ready } => demo_data(tenants, &password, sandbox, ready),
         Command::Operator { command: OperatorCommand::Create { email } } => create_operator(&email),
     };
     match result {
@@ -95,7 +100,11 @@ fn create_operator(email: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn demo_data(tenants: usize, password: &str, in_sandbox: bool) -> anyhow::Result<()> {
+fn demo_data(tenants: usize, password: &str, in_sandbox: bool, ready: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !ready || in_sandbox,
+        "--ready needs --sandbox: only sandbox mini programs can be made ready for review"
+    );
     let settings = Settings::from_env()?;
     let pool = startup::prepare_database(&settings.database_url, settings.sandbox)?;
     let mut conn = pool.get()?;
@@ -103,7 +112,7 @@ fn demo_data(tenants: usize, password: &str, in_sandbox: bool) -> anyhow::Result
     let loaded = if in_sandbox {
         anyhow::ensure!(settings.sandbox, "--sandbox needs sandbox mode on (MINIHOST_SANDBOX)");
         let sealer = minihost::secrets::Sealer::new(&settings.load_secret_key()?);
-        load_in_sandbox(&mut conn, tenants, password, &sealer)?
+        load_in_sandbox(&mut conn, tenants, password, &sealer, ready)?
     } else {
         minihost::demo::load(&mut conn, tenants, password)?
     };
@@ -113,7 +122,11 @@ fn demo_data(tenants: usize, password: &str, in_sandbox: bool) -> anyhow::Result
         }
         minihost::demo::Loaded::Created { tenants, first_email } => println!(
             "created {tenants} demo tenants{} in {:.2} s; first login: {first_email}",
-            if in_sandbox { " with sandbox mini programs" } else { "" },
+            match (in_sandbox, ready) {
+                (true, true) => " with sandbox mini programs ready for review",
+                (true, false) => " with sandbox mini programs",
+                _ => "",
+            },
             started.elapsed().as_secs_f64()
         ),
     }
@@ -126,6 +139,7 @@ fn load_in_sandbox(
     tenants: usize,
     password: &str,
     sealer: &minihost::secrets::Sealer,
+    ready: bool,
 ) -> anyhow::Result<minihost::demo::Loaded> {
     use minihost::sandbox::demo::{DemoAccount, create_account};
     let create = |c: &mut minihost::db::DbConn, mp: &minihost::demo::DemoMp| {
@@ -135,6 +149,7 @@ fn load_in_sandbox(
             user_name: mp.user_name,
             principal_name: mp.principal_name,
             position: 1000 + i32::try_from(mp.index).unwrap_or(i32::MAX - 1000),
+            ready,
         };
         create_account(c, &account, minihost::now())
     };
@@ -147,6 +162,7 @@ fn load_in_sandbox(
     _tenants: usize,
     _password: &str,
     _sealer: &minihost::secrets::Sealer,
+    _ready: bool,
 ) -> anyhow::Result<minihost::demo::Loaded> {
     anyhow::bail!("this build has no sandbox (cargo feature `sandbox`)")
 }

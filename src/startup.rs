@@ -117,8 +117,12 @@ impl Application {
         let worker = crate::worker::start(
             pool.clone(),
             platform.clone(),
-            settings.job_poll_interval,
-            settings.job_shutdown_grace,
+            crate::worker::WorkerSettings {
+                idle: settings.job_poll_interval,
+                grace: settings.job_shutdown_grace,
+                slots: settings.job_slots,
+                lease_secs: settings.job_lease_secs,
+            },
             crate::services::requirements::Pace {
                 every: settings.requirements_recheck_every,
                 calls_per_minute: settings.requirements_calls_per_minute,

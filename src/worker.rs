@@ -12,13 +12,10 @@ use tokio::sync::watch;
 
 use crate::db::jobs::{self, JobKind};
 use crate::db::{self, DbError, DbPool};
-use crate::services::authorization;
 use crate::services::platform::{Platform, PlatformError};
 use crate::services::releases::{self, Next, Timing};
 use crate::services::requirements::{self, Pace};
-
-/// How long a claimed job is ours before another worker may take it over.
-const LOCK_SECS: i64 = 120;
+use crate::services::{authorization, campaigns};
 
 /// Tells a running worker to stop, and waits until it has.
 pub struct WorkerHandle {
@@ -42,18 +39,28 @@ impl WorkerHandle {
     }
 }
 
-/// Starts the worker. `idle` is the pause when nothing is due; `grace` how long a running
-/// job may take to finish once shutdown is asked for.
+/// How the worker runs: `idle` is the pause when nothing is due; `grace` how long a
+/// running job may take to finish once shutdown is asked for; `slots` how many jobs run
+/// at once; `lease_secs` how long a claimed job stays locked between heartbeats.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    pub idle: Duration,
+    pub grace: Duration,
+    pub slots: usize,
+    pub lease_secs: i64,
+}
+
+/// Starts the worker.
 pub fn start(
     pool: DbPool,
     platform: Arc<Platform>,
-    idle: Duration,
-    grace: Duration,
+    settings: WorkerSettings,
     pace: Pace,
     timing: Timing,
 ) -> WorkerHandle {
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(run(Runner { pool, platform, pace, timing }, idle, grace, stopped));
+    let runner = Arc::new(Runner { pool, platform, pace, timing, lease_secs: settings.lease_secs.max(2) });
+    let task = tokio::spawn(run(runner, settings, stopped));
     WorkerHandle { stop: Arc::new(stop), task }
 }
 
@@ -63,12 +70,16 @@ struct Runner {
     platform: Arc<Platform>,
     pace: Pace,
     timing: Timing,
+    lease_secs: i64,
 }
 
 /// The background re-check queues one minute of checks at a time.
 const SWEEP_WINDOW: Duration = Duration::from_secs(60);
 
-async fn run(runner: Runner, idle: Duration, grace: Duration, mut stop: watch::Receiver<bool>) {
+/// Claims jobs while a slot is free and runs each in its own task; a job that ends
+/// frees its slot at once. On stop, claiming ends and the running jobs finish (or are
+/// released) within the grace period.
+async fn run(runner: Arc<Runner>, settings: WorkerSettings, mut stop: watch::Receiver<bool>) {
     let worker = format!("worker-{}", crate::new_id());
     let pool = runner.pool.clone();
     if runner.pace.calls_per_minute > 0 {
@@ -89,42 +100,78 @@ async fn run(runner: Runner, idle: Duration, grace: Duration, mut stop: watch::R
     if let Err(e) = queued {
         tracing::warn!(error = %e, "could not queue the review reconciliation");
     }
+    let slots = settings.slots.max(1);
+    let mut running = tokio::task::JoinSet::new();
     while !*stop.borrow() {
-        let pause = match claim(&pool, &worker).await {
-            Ok(Some(job)) => {
-                use tracing::Instrument;
-                let span =
-                    tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempts);
-                run_one(&runner, &worker, job, grace, &mut stop).instrument(span).await;
-                continue;
-            }
-            Ok(None) => idle,
-            Err(e) => {
-                tracing::warn!(error = %e, "job worker could not claim a job");
-                idle * 5
+        // Reap what has ended, without waiting.
+        while running.try_join_next().is_some() {}
+        let pause = if running.len() >= slots {
+            None
+        } else {
+            match claim(&pool, &worker, runner.lease_secs).await {
+                Ok(Some(job)) => {
+                    use tracing::Instrument;
+                    let span =
+                        tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempts);
+                    let (runner, worker, stop) = (runner.clone(), worker.clone(), stop.clone());
+                    running.spawn(
+                        async move { run_one(&runner, &worker, job, settings.grace, stop).await }.instrument(span),
+                    );
+                    continue;
+                }
+                Ok(None) => Some(settings.idle),
+                Err(e) => {
+                    tracing::warn!(error = %e, "job worker could not claim a job");
+                    Some(settings.idle * 5)
+                }
             }
         };
+        // Wait for a slot to free, the pause to pass, or the stop.
         tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
+            _ = running.join_next(), if !running.is_empty() => {}
+            _ = tokio::time::sleep(pause.unwrap_or(Duration::MAX)), if pause.is_some() => {}
             _ = stop.changed() => {}
         }
     }
+    // Each running job sees the stop itself and finishes or is released in its grace.
+    while running.join_next().await.is_some() {}
     tracing::info!("job worker stopped");
 }
 
-async fn claim(pool: &DbPool, worker: &str) -> Result<Option<jobs::Job>, DbError> {
+async fn claim(pool: &DbPool, worker: &str, lease_secs: i64) -> Result<Option<jobs::Job>, DbError> {
     let worker = worker.to_string();
-    db::run(pool, move |c| -> Result<_, DbError> { Ok(jobs::claim(c, &worker, crate::now(), LOCK_SECS)?) }).await
+    db::run(pool, move |c| -> Result<_, DbError> { Ok(jobs::claim(c, &worker, crate::now(), lease_secs)?) }).await
 }
 
-async fn run_one(runner: &Runner, worker: &str, job: jobs::Job, grace: Duration, stop: &mut watch::Receiver<bool>) {
+/// Renews a running job's lock every third of the lease, for as long as it runs.
+async fn heartbeat(pool: &DbPool, job_id: &str, worker: &str, lease_secs: i64) {
+    let every = Duration::from_secs(u64::try_from(lease_secs / 3).unwrap_or(1).max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        let (id, worker) = (job_id.to_string(), worker.to_string());
+        let renewed = db::run(pool, move |c| -> Result<_, DbError> {
+            Ok(jobs::extend_lock(c, &id, &worker, crate::now() + lease_secs)?)
+        })
+        .await;
+        if let Err(e) = renewed {
+            tracing::warn!(error = %e, "could not renew the job's lock");
+        }
+    }
+}
+
+async fn run_one(runner: &Runner, worker: &str, job: jobs::Job, grace: Duration, mut stop: watch::Receiver<bool>) {
     let pool = &runner.pool;
     let running = job.clone();
-    let work = execute(runner, &running);
+    let work = async {
+        tokio::select! {
+            result = execute(runner, &running) => result,
+            _ = heartbeat(pool, &running.id, worker, runner.lease_secs) => unreachable!("the heartbeat never ends"),
+        }
+    };
     tokio::pin!(work);
     let result = tokio::select! {
         result = &mut work => Some(result),
-        _ = wait_for_stop(stop) => tokio::time::timeout(grace, &mut work).await.ok(),
+        _ = wait_for_stop(&mut stop) => tokio::time::timeout(grace, &mut work).await.ok(),
     };
     let (job_id, worker) = (job.id.clone(), worker.to_string());
     let saved = match result {
@@ -195,6 +242,14 @@ async fn execute(runner: &Runner, job: &jobs::Job) -> Result<Next, JobError> {
             let p: jobs::SubmitUpdate = payload(job)?;
             let last_attempt = job.attempts >= job.max_attempts;
             Ok(releases::run_submission(platform, runner.timing, &p, last_attempt).await?)
+        }
+        jobs::RunCampaign::NAME => {
+            let p: jobs::RunCampaign = payload(job)?;
+            Ok(campaigns::drive(platform, runner.timing, &p.campaign_id).await?)
+        }
+        jobs::PublishUpdate::NAME => {
+            let p: jobs::PublishUpdate = payload(job)?;
+            Ok(releases::run_publish(platform, runner.timing, &p).await?)
         }
         jobs::ReconcileReviews::NAME => {
             let changed = releases::reconcile(platform, runner.timing).await?;

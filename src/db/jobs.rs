@@ -114,6 +114,30 @@ impl JobKind for ReconcileReviews {
     const NAME: &'static str = "reconcile_reviews";
 }
 
+/// One release campaign's driver: admits waiting tenants within the concurrency cap,
+/// moves from the canary to the rest, notices the end, and, paused for the audit
+/// quota, asks now and then whether it was renewed. Unique per campaign.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct RunCampaign {
+    pub campaign_id: String,
+}
+
+impl JobKind for RunCampaign {
+    const NAME: &'static str = "run_campaign";
+}
+
+/// "Publish Update" done for the tenant: a campaign with auto-publish, once WeChat
+/// approved the tenant's submission. Unique per AppID.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct PublishUpdate {
+    pub tenant_id: String,
+    pub appid: String,
+}
+
+impl JobKind for PublishUpdate {
+    const NAME: &'static str = "publish_update";
+}
+
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStatus {
@@ -301,6 +325,14 @@ pub fn reschedule(conn: &mut DbConn, id: &str, run_at: i64, now: i64) -> QueryRe
             jobs::attempts.eq(jobs::attempts - 1),
             jobs::updated_at.eq(now),
         ))
+        .execute(conn)
+}
+
+/// The worker running a job still has it: its lock is extended to `until` (a heartbeat,
+/// so a short lock finds a dead worker's job soon without taking a live one's).
+pub fn extend_lock(conn: &mut DbConn, id: &str, worker: &str, until: i64) -> QueryResult<usize> {
+    diesel::update(jobs::table.find(id).filter(jobs::status.eq("running")).filter(jobs::locked_by.eq(worker)))
+        .set(jobs::locked_until.eq(until))
         .execute(conn)
 }
 

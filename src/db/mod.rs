@@ -14,9 +14,11 @@
 pub mod applications;
 pub mod audit;
 pub mod bindings;
+pub mod campaigns;
 pub mod jobs;
 pub mod models;
 pub mod outbox;
+pub mod pacing;
 pub mod platform;
 pub mod releases;
 pub mod requirements;

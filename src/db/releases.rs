@@ -201,6 +201,32 @@ pub fn start_submission(
     }
 }
 
+/// Drops a submission not yet made (its campaign was cancelled): the row goes back to
+/// what is live, or away when nothing was ever released. 1 when it was dropped.
+pub fn abandon_submission(conn: &mut DbConn, tenant_id: &str, appid: &str, now: i64) -> QueryResult<usize> {
+    let submitting = row!(tenant_id, appid).filter(releases::stage.eq(Stage::Submitting.as_str()));
+    let back = diesel::update(submitting.filter(releases::released_version_id.is_not_null()))
+        .set((
+            releases::stage.eq(Stage::Released.as_str()),
+            releases::step.eq(None::<String>),
+            releases::version_id.eq(releases::released_version_id),
+            releases::version.eq(releases::released_version),
+            releases::campaign_id.eq(None::<String>),
+            releases::stage_changed_at.eq(now),
+            releases::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if back == 1 {
+        return Ok(1);
+    }
+    diesel::delete(
+        row!(tenant_id, appid)
+            .filter(releases::stage.eq(Stage::Submitting.as_str()))
+            .filter(releases::released_version_id.is_null()),
+    )
+    .execute(conn)
+}
+
 /// Moves a submission on to `step` (only while it is being submitted).
 pub fn set_step(conn: &mut DbConn, tenant_id: &str, appid: &str, step: Step, now: i64) -> QueryResult<usize> {
     diesel::update(row!(tenant_id, appid).filter(releases::stage.eq(Stage::Submitting.as_str())))

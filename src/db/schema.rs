@@ -356,8 +356,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    campaigns (id) {
+        id -> Text,
+        version_id -> Text,
+        version -> Text,
+        state -> Text,
+        active_key -> Nullable<Text>,
+        pause_reason -> Nullable<Text>,
+        phase -> Text,
+        after_canary -> Text,
+        target -> Text,
+        target_list -> Text,
+        canary -> Text,
+        canary_size -> Integer,
+        concurrency -> Integer,
+        calls_per_minute -> Integer,
+        auto_publish -> Bool,
+        total -> Integer,
+        quota_rest_at_start -> Nullable<BigInt>,
+        quota_checked_at -> Nullable<BigInt>,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    campaign_tenants (campaign_id, tenant_id) {
+        campaign_id -> Text,
+        tenant_id -> Text,
+        appid -> Text,
+        position -> Integer,
+        cohort -> Text,
+        state -> Text,
+        note -> Nullable<Text>,
+        attempts -> Integer,
+        started_at -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    call_pacers (key) {
+        key -> Text,
+        next_at_us -> BigInt,
+    }
+}
+
 diesel::joinable!(requirements -> tenants (tenant_id));
 diesel::joinable!(requirement_snapshots -> tenants (tenant_id));
+diesel::joinable!(campaign_tenants -> campaigns (campaign_id));
+diesel::joinable!(campaign_tenants -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -386,4 +437,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     releases,
     release_history,
     review_withdrawals,
+    campaigns,
+    campaign_tenants,
+    call_pacers,
 );

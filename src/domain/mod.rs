@@ -4,6 +4,7 @@
 pub mod application;
 pub mod avatar;
 pub mod binding;
+pub mod campaign;
 pub mod failure;
 pub mod logo;
 pub mod release;

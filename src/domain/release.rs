@@ -110,11 +110,26 @@ pub struct Timing {
     pub scan_retry_secs: i64,
     /// 61039s after which the scan is reported as stuck.
     pub scan_max_attempts: i32,
+    /// A paused campaign's submissions look again this often (resuming wakes them at once).
+    pub campaign_hold_secs: i64,
+    /// How often a campaign with nothing to admit looks at its tenants' results (a result
+    /// of one of its tenants wakes it at once).
+    pub campaign_settle_secs: i64,
+    /// A campaign paused by 85085 asks WeChat this often whether the quota was renewed.
+    pub quota_recheck_secs: i64,
 }
 
 impl Default for Timing {
     fn default() -> Self {
-        Self { reconcile_after_secs: 6 * 3600, reconcile_every_secs: 600, scan_retry_secs: 30, scan_max_attempts: 10 }
+        Self {
+            reconcile_after_secs: 6 * 3600,
+            reconcile_every_secs: 600,
+            scan_retry_secs: 30,
+            scan_max_attempts: 10,
+            campaign_hold_secs: 60,
+            campaign_settle_secs: 30,
+            quota_recheck_secs: 600,
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use crate::error::{AppError, ErrorPage};
 mod account;
 mod apply;
 mod assets;
+mod campaigns;
 mod health;
 mod home;
 mod mailbox;
@@ -105,6 +106,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/templates/drafts/{draft_id}/add", web::post().to(templates::add))
                 .route("/templates/{template_id}/release", web::post().to(templates::release))
                 .route("/templates/{template_id}/delete", web::post().to(templates::delete))
+                .route("/campaigns", web::get().to(campaigns::list))
+                .route("/campaigns", web::post().to(campaigns::start))
+                .route("/campaigns/{id}", web::get().to(campaigns::detail))
+                .route("/campaigns/{id}/progress", web::get().to(campaigns::progress))
+                .route("/campaigns/{id}/{action}", web::post().to(campaigns::act))
                 .route("/platform/refresh-token", web::post().to(platform::refresh_token))
                 .route("/platform/authorize", web::post().to(platform::authorize))
                 .route("/platform/events/{id}", web::get().to(platform::event))

@@ -89,14 +89,14 @@ pub async fn submit(
 ) -> Result<HttpResponse, AppError> {
     let (tid, actor) = (current.tenant.id.clone(), current.actor());
     let started = db::run(&pool, move |c| -> Result<_, AppError> {
-        Ok(service::start_submission(c, &tid, &actor, None, crate::now())?)
+        Ok(service::start_submission(c, &tid, &actor, crate::now())?)
     })
     .await?;
     let flash = match started {
         Ok(_) => ("success", "release.submit_started"),
         Err(StartRefusal::NotBound) => ("error", "requirements.not_bound"),
         Err(StartRefusal::NoVersion) => ("error", "release.no_version"),
-        Err(StartRefusal::Busy) => ("error", "release.not_now"),
+        Err(StartRefusal::Busy { .. } | StartRefusal::UpToDate) => ("error", "release.not_now"),
     };
     session.flash(flash.0, flash.1);
     Ok(see_other(&tab_path(&current.tenant.id)))

@@ -2,7 +2,7 @@
 //! `routes::releases`, which polls it and acts on it).
 
 use crate::db::{DbConn, bindings, releases as store};
-use crate::domain::release::{self as rules, Action, Badge, CardInput, Stage, Step};
+use crate::domain::release::{self as rules, Action, Badge, Blocker, CardInput, Stage, Step};
 use crate::views::PageCtx;
 
 /// What the card reads, in the tab's own read transaction.
@@ -98,30 +98,7 @@ impl VersionCard {
             }
             _ => Vec::new(),
         };
-        let blockers = r
-            .map(|r| {
-                r.blockers()
-                    .iter()
-                    .map(|b| {
-                        let args: Vec<(&str, String)> = b
-                            .args
-                            .iter()
-                            .map(|(k, v)| {
-                                // An item name is shown by its title.
-                                let v = if k == "item" {
-                                    ctx.t(&format!("requirements.item.{v}.title"))
-                                } else {
-                                    v.clone()
-                                };
-                                (k.as_str(), v)
-                            })
-                            .collect();
-                        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                        ctx.t_with(&format!("release.blocker.{}", b.key), &args)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let blockers = r.map(|r| blocker_texts(ctx, &r.blockers())).unwrap_or_default();
         let (withdraw_left_today, withdraw_left_month) = rules::withdrawals_left(&d.withdrawals, crate::now());
         Self {
             screenshots: r
@@ -204,4 +181,23 @@ fn action_name(a: Action) -> &'static str {
         Action::CheckStatus => "check",
         Action::RollBack => "roll_back",
     }
+}
+
+/// Why a submission stopped before review, in words (an item is named by its title).
+pub fn blocker_texts(ctx: &PageCtx, blockers: &[Blocker]) -> Vec<String> {
+    blockers
+        .iter()
+        .map(|b| {
+            let args: Vec<(&str, String)> = b
+                .args
+                .iter()
+                .map(|(k, v)| {
+                    let v = if k == "item" { ctx.t(&format!("requirements.item.{v}.title")) } else { v.clone() };
+                    (k.as_str(), v)
+                })
+                .collect();
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            ctx.t_with(&format!("release.blocker.{}", b.key), &args)
+        })
+        .collect()
 }

@@ -9,7 +9,9 @@
 //! * [`inbox`]: storing and applying WeChat's pushes.
 
 pub mod authorization;
+pub mod campaigns;
 pub mod inbox;
+pub mod pacing;
 pub mod platform;
 pub mod releases;
 pub mod requirements;

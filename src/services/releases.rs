@@ -11,14 +11,17 @@
 
 use serde_json::json;
 
+use crate::db::campaigns::{self, Campaign};
 use crate::db::{self, DbConn, DbError, audit, bindings, jobs, outbox, releases as store};
+use crate::domain::campaign::{PauseReason, State as CampaignState};
 use crate::domain::failure::Failure;
 pub use crate::domain::release::Timing;
 use crate::domain::release::{self as rules, AuditResult, Blocker, ExtConfig, Stage, Step};
 use crate::domain::requirements::Item;
+use crate::services::pacing::DbPacer;
 use crate::services::platform::{Platform, PlatformError};
 use crate::services::requirements;
-use crate::wechat::client::WechatError;
+use crate::wechat::client::{WechatError, paced};
 use crate::wechat::code as api;
 
 /// Why "Submit Update" could not start.
@@ -27,8 +30,13 @@ pub enum StartRefusal {
     NotBound,
     /// The operator has released no version yet.
     NoVersion,
-    /// A submission is already being made, in review, or approved and not published.
-    Busy,
+    /// A submission is already being made, in review, or approved and not published (of
+    /// this version, when it says so).
+    Busy {
+        version_id: Option<String>,
+    },
+    /// This version is the one released.
+    UpToDate,
 }
 
 fn subject(tenant_id: &str) -> String {
@@ -36,39 +44,69 @@ fn subject(tenant_id: &str) -> String {
 }
 
 /// Starts "Submit Update" (or "Resubmit") of the latest version for the tenant: the
-/// release row, its audit row and the job, in one transaction. Returns the version.
+/// release row, its audit row and the job, in one transaction. Returns the version. A
+/// tenant waiting in the active release campaign of that version is taken off its
+/// queue: the campaign follows this submission instead of making another.
 pub fn start_submission(
     conn: &mut DbConn,
     tenant_id: &str,
     actor: &audit::Actor,
-    campaign_id: Option<&str>,
     now: i64,
 ) -> Result<Result<String, StartRefusal>, diesel::result::Error> {
     db::write_tx(conn, |c| {
-        let Some(binding) = bindings::active_for_tenant(c, tenant_id)? else { return Ok(Err(StartRefusal::NotBound)) };
         let Some(latest) = store::latest_version(c)? else { return Ok(Err(StartRefusal::NoVersion)) };
-        let before = store::for_tenant(c, tenant_id, &binding.appid)?.map(|r| r.stage);
-        if !store::start_submission(c, tenant_id, &binding.appid, &latest.id, &latest.version, campaign_id, now)? {
-            return Ok(Err(StartRefusal::Busy));
+        let campaign = campaigns::waiting_in_active(c, tenant_id, &latest.id)?;
+        let started = begin_submission(c, tenant_id, &latest, campaign.as_deref(), actor, now)?;
+        if started.is_ok()
+            && let Some(campaign_id) = &campaign
+        {
+            campaigns::mark_started(c, campaign_id, tenant_id, now)?;
         }
-        audit::write(
-            c,
-            audit::Record {
-                actor,
-                tenant_id: Some(tenant_id),
-                action: "release.submit_started",
-                subject: &subject(tenant_id),
-                before: Some(&json!({ "stage": before })),
-                after: Some(
-                    &json!({ "stage": Stage::Submitting.as_str(), "version": latest.version, "appid": binding.appid }),
-                ),
-            },
-            now,
-        )?;
-        let job = jobs::SubmitUpdate { tenant_id: tenant_id.to_string(), appid: binding.appid.clone() };
-        jobs::enqueue(c, &job, Some(&binding.appid), now, now)?;
-        Ok(Ok(latest.version))
+        Ok(started.map(|()| latest.version))
     })
+}
+
+/// Starts the submission of `version` inside the caller's transaction: the release row
+/// (the stage in its UPDATE's filter is the lock), the audit row and the job.
+pub fn begin_submission(
+    c: &mut DbConn,
+    tenant_id: &str,
+    version: &store::TemplateVersion,
+    campaign_id: Option<&str>,
+    actor: &audit::Actor,
+    now: i64,
+) -> Result<Result<(), StartRefusal>, diesel::result::Error> {
+    let Some(binding) = bindings::active_for_tenant(c, tenant_id)? else { return Ok(Err(StartRefusal::NotBound)) };
+    let before = store::for_tenant(c, tenant_id, &binding.appid)?;
+    if let Some(row) = &before
+        && row.released_version_id.as_deref() == Some(version.id.as_str())
+        && row.stage() == Stage::Released
+    {
+        return Ok(Err(StartRefusal::UpToDate));
+    }
+    if !store::start_submission(c, tenant_id, &binding.appid, &version.id, &version.version, campaign_id, now)? {
+        return Ok(Err(StartRefusal::Busy { version_id: before.and_then(|r| r.version_id) }));
+    }
+    audit::write(
+        c,
+        audit::Record {
+            actor,
+            tenant_id: Some(tenant_id),
+            action: "release.submit_started",
+            subject: &subject(tenant_id),
+            before: Some(&json!({ "stage": before.map(|r| r.stage) })),
+            after: Some(&json!({
+                "stage": Stage::Submitting.as_str(),
+                "version": version.version,
+                "appid": binding.appid,
+                "campaign": campaign_id,
+            })),
+        },
+        now,
+    )?;
+    let job = jobs::SubmitUpdate { tenant_id: tenant_id.to_string(), appid: binding.appid.clone() };
+    jobs::enqueue(c, &job, Some(&binding.appid), now, now)?;
+    Ok(Ok(()))
 }
 
 /// What the submission job does next.
@@ -84,43 +122,155 @@ enum StepEnd {
     /// Go on with the next step.
     Continue,
     Stop(Next),
+    /// WeChat's audit quota is used up (85085, or `queryquota` says so): a campaign
+    /// pauses and holds the submission; a tenant's own submission stops with it.
+    QuotaGone,
 }
 
 /// Runs the submission's steps from the one the row is at. `last_attempt`: a transient
 /// failure (WeChat unreachable or busy) is then recorded as the submission's failure
 /// instead of being retried by the queue.
+///
+/// A submission made by a release campaign keeps to the campaign: its WeChat calls take
+/// the campaign's call slots; while the campaign is paused it holds before its next
+/// step; once it is cancelled, a submission not yet at its last step is abandoned (the
+/// tenant is back at "Pending Update"). When it ends, the campaign's driver is woken.
 pub async fn run_submission(
     platform: &Platform,
     timing: Timing,
     job: &jobs::SubmitUpdate,
     last_attempt: bool,
 ) -> Result<Next, PlatformError> {
-    loop {
+    let mut campaign_id = None;
+    let next = loop {
         let (tid, appid) = (job.tenant_id.clone(), job.appid.clone());
-        let row = db::run(platform.pool(), move |c| -> Result<_, PlatformError> {
+        let found = db::run(platform.pool(), move |c| -> Result<_, PlatformError> {
             let bound = bindings::active_for_tenant(c, &tid)?.is_some_and(|b| b.appid == appid);
-            Ok(if bound { store::for_tenant(c, &tid, &appid)? } else { None })
+            let row = if bound { store::for_tenant(c, &tid, &appid)? } else { None };
+            let campaign = match row.as_ref().and_then(|r| r.campaign_id.as_deref()) {
+                Some(id) => campaigns::get(c, id)?,
+                None => None,
+            };
+            Ok((row, campaign))
         })
         .await?;
-        let Some(row) = row.filter(|r| r.stage() == Stage::Submitting) else { return Ok(Next::Finished) };
+        let (Some(row), campaign) = found else { break Next::Finished };
+        if row.stage() != Stage::Submitting {
+            break Next::Finished;
+        }
+        campaign_id = campaign.as_ref().map(|c| c.id.clone());
         let step = row.step().unwrap_or(Step::Preflight);
-        let ended = match step {
-            Step::Preflight => preflight(platform, &row).await,
-            Step::Commit => commit(platform, &row).await,
-            Step::PrivacyScan => privacy_scan(platform, timing, &row).await,
-            Step::Submit => submit(platform, timing, &row).await,
+        let pacer = match &campaign {
+            Some(c) if c.state() == CampaignState::Paused => {
+                return Ok(Next::Again(crate::now() + timing.campaign_hold_secs));
+            }
+            Some(c) if c.state() == CampaignState::Cancelled && step != Step::Submit => {
+                abandon(platform, &row, c).await?;
+                break Next::Finished;
+            }
+            Some(c) => Some(DbPacer::shared(platform.pool().clone(), c.pacer_key(), c.calls_per_minute.into())),
+            None => None,
+        };
+        let work = async {
+            match step {
+                Step::Preflight => preflight(platform, &row, campaign.as_ref()).await,
+                Step::Commit => commit(platform, &row).await,
+                Step::PrivacyScan => privacy_scan(platform, timing, &row).await,
+                Step::Submit => submit(platform, timing, &row).await,
+            }
+        };
+        let ended = match pacer {
+            Some(pacer) => paced(pacer, work).await,
+            None => work.await,
         };
         match ended {
             Ok(StepEnd::Continue) => continue,
-            Ok(StepEnd::Stop(next)) => return Ok(next),
+            Ok(StepEnd::Stop(next)) => break next,
+            Ok(StepEnd::QuotaGone) => match &campaign {
+                Some(c) => {
+                    pause_for_quota(platform, c).await?;
+                    return Ok(Next::Again(crate::now() + timing.campaign_hold_secs));
+                }
+                None => {
+                    fail(platform, &row, Vec::new(), Some(Failure::Errcode(85085))).await?;
+                    break Next::Finished;
+                }
+            },
             Err(e) if transient(&e) && !last_attempt => return Err(e),
             Err(PlatformError::Database(e)) => return Err(PlatformError::Database(e)),
             Err(e) => {
                 fail(platform, &row, Vec::new(), Some(e.failure())).await?;
-                return Ok(Next::Finished);
+                break Next::Finished;
             }
         }
+    };
+    if next == Next::Finished
+        && let Some(id) = campaign_id
+    {
+        db::run(platform.pool(), move |c| -> Result<_, PlatformError> {
+            Ok(campaigns::wake_driver(c, &id, crate::now())?)
+        })
+        .await?;
     }
+    Ok(next)
+}
+
+/// The campaign was cancelled before this submission reached its last step: it is
+/// dropped, and the tenant is back where it was before (or at "Pending Update").
+async fn abandon(platform: &Platform, row: &store::Release, campaign: &Campaign) -> Result<(), PlatformError> {
+    let (row, campaign_id) = (row.clone(), campaign.id.clone());
+    db::run(platform.pool(), move |c| -> Result<_, PlatformError> {
+        let now = crate::now();
+        db::write_tx(c, |c| {
+            if store::abandon_submission(c, &row.tenant_id, &row.appid, now)? == 1 {
+                campaigns::mark_cancelled(c, &campaign_id, &row.tenant_id, now)?;
+                audit::write(
+                    c,
+                    audit::Record {
+                        actor: &audit::Actor::system(),
+                        tenant_id: Some(&row.tenant_id),
+                        action: "release.submit_abandoned",
+                        subject: &subject(&row.tenant_id),
+                        before: Some(&json!({ "stage": row.stage, "step": row.step })),
+                        after: Some(&json!({ "campaign": campaign_id, "cancelled": true })),
+                    },
+                    now,
+                )?;
+            }
+            Ok::<_, PlatformError>(())
+        })
+    })
+    .await
+}
+
+/// WeChat's audit quota is used up: the campaign pauses itself (once), with an audit row.
+async fn pause_for_quota(platform: &Platform, campaign: &Campaign) -> Result<(), PlatformError> {
+    let id = campaign.id.clone();
+    tracing::warn!(campaign.id = %id, "the audit quota is used up: the release campaign pauses");
+    db::run(platform.pool(), move |c| -> Result<_, PlatformError> {
+        let now = crate::now();
+        db::write_tx(c, |c| {
+            let from = [CampaignState::Running, CampaignState::AwaitingGo];
+            if campaigns::set_state(c, &id, &from, CampaignState::Paused, Some(PauseReason::Quota), now)? == 1 {
+                audit::write(
+                    c,
+                    audit::Record {
+                        actor: &audit::Actor::system(),
+                        tenant_id: None,
+                        action: "campaign.paused_for_quota",
+                        subject: &format!("campaign:{id}"),
+                        before: Some(&json!({ "state": "running" })),
+                        after: Some(&json!({ "state": "paused", "reason": "quota", "errcode": 85085 })),
+                    },
+                    now,
+                )?;
+                // The driver asks WeChat now and then whether the quota was renewed.
+                jobs::enqueue(c, &jobs::RunCampaign { campaign_id: id.clone() }, Some(&id), now, now)?;
+            }
+            Ok::<_, PlatformError>(())
+        })
+    })
+    .await
 }
 
 /// Worth another try later: WeChat unreachable, busy or rate-limiting, or our database.
@@ -183,8 +333,13 @@ async fn fail(
 
 /// Spends no audit quota: the checklist checked live has nothing due now (the basic
 /// information among it: without it WeChat answers 86002), and the platform's audit
-/// quota is not used up.
-async fn preflight(platform: &Platform, row: &store::Release) -> Result<StepEnd, PlatformError> {
+/// quota is not used up. A tenant's own submission also leaves alone the quota the
+/// active release campaign reserved for the tenants it has still to submit.
+async fn preflight(
+    platform: &Platform,
+    row: &store::Release,
+    campaign: Option<&Campaign>,
+) -> Result<StepEnd, PlatformError> {
     let Some(checked) = requirements::check(platform, &row.tenant_id).await? else {
         return fail(platform, row, vec![Blocker::new("not_bound", &[])], None).await;
     };
@@ -201,8 +356,19 @@ async fn preflight(platform: &Platform, row: &store::Release) -> Result<StepEnd,
         return fail(platform, row, blockers, None).await;
     }
     match platform.get_authorizer::<api::Quota>(&row.appid, api::QUERY_QUOTA).await {
-        Ok(q) if q.limit > 0 && q.rest <= 0 => {
-            return fail(platform, row, Vec::new(), Some(Failure::Errcode(85085))).await;
+        Ok(q) if q.limit > 0 && q.rest <= 0 => return Ok(StepEnd::QuotaGone),
+        Ok(q) if campaign.is_none() => {
+            let tid = row.tenant_id.clone();
+            let (reserved, active) = db::run(platform.pool(), move |c| -> Result<_, PlatformError> {
+                Ok((campaigns::reserved_for_others(c, &tid)?, campaigns::active(c)?))
+            })
+            .await?;
+            if reserved > 0 && q.rest <= reserved {
+                let version = active.map(|c| c.version).unwrap_or_default();
+                let blocker =
+                    Blocker::new("quota_reserved", &[("version", &version), ("count", &reserved.to_string())]);
+                return fail(platform, row, vec![blocker], None).await;
+            }
         }
         Ok(_) => {}
         // Not knowing the quota does not stop the submission: submit_audit answers 85085.
@@ -318,6 +484,7 @@ async fn submit(platform: &Platform, timing: Timing, row: &store::Release) -> Re
                     _ => return Err(e),
                 }
             }
+            Err(e) if e.code() == Some(85085) => return Ok(StepEnd::QuotaGone),
             // The scan is not finished after all (WeChat answers 61039 here too).
             Err(e) if e.code() == Some(61039) => {
                 set_step(platform, row, Step::PrivacyScan).await?;
@@ -386,7 +553,21 @@ pub fn apply_result(
         now,
     )?;
     let version = row.version.clone().unwrap_or_default();
+    // A campaign's submission: its driver is woken (a canary's result may let the rest
+    // go), and with auto-publish an approval is released by a job instead of by the tenant.
+    let campaign = match &row.campaign_id {
+        Some(id) => campaigns::get(conn, id)?,
+        None => None,
+    };
+    if let Some(c) = &campaign {
+        campaigns::wake_driver(conn, &c.id, now)?;
+    }
+    let auto_publish = campaign.as_ref().is_some_and(|c| c.auto_publish && c.state().is_active());
     match next {
+        Stage::Approved if auto_publish => {
+            let job = jobs::PublishUpdate { tenant_id: row.tenant_id.clone(), appid: row.appid.clone() };
+            jobs::enqueue(conn, &job, Some(&row.appid), now, now)?;
+        }
         Stage::Approved => email(conn, &row.tenant_id, "approved", &[("version", &version), ("appid", appid)], now)?,
         Stage::Rejected => {
             let reason = rules::reason_lines(reason).join("\n");
@@ -540,6 +721,51 @@ pub async fn publish(platform: &Platform, tenant_id: &str, actor: &audit::Actor)
     match failure {
         None => Ok(()),
         Some(f) => Err(ActionError::Refused(f)),
+    }
+}
+
+/// The auto-publish of a campaign's approved submission (the `PublishUpdate` job): as
+/// "Publish Update", by the system, within the campaign's call rate; held while the
+/// campaign is paused. A refusal is recorded as "publish failed" (the campaign's
+/// "Retry failed" tries again); WeChat unreachable is retried by the queue.
+pub async fn run_publish(
+    platform: &Platform,
+    timing: Timing,
+    job: &jobs::PublishUpdate,
+) -> Result<Next, PlatformError> {
+    let (tid, appid) = (job.tenant_id.clone(), job.appid.clone());
+    let found = db::run(platform.pool(), move |c| -> Result<_, PlatformError> {
+        let row = store::for_tenant(c, &tid, &appid)?;
+        let campaign = match row.as_ref().and_then(|r| r.campaign_id.as_deref()) {
+            Some(id) => campaigns::get(c, id)?,
+            None => None,
+        };
+        Ok((row, campaign))
+    })
+    .await?;
+    let (Some(row), Some(campaign)) = found else { return Ok(Next::Finished) };
+    if !matches!(row.stage(), Stage::Approved | Stage::PublishFailed) {
+        return Ok(Next::Finished);
+    }
+    match campaign.state() {
+        CampaignState::Paused => return Ok(Next::Again(crate::now() + timing.campaign_hold_secs)),
+        CampaignState::Cancelled => return Ok(Next::Finished),
+        _ => {}
+    }
+    let pacer = DbPacer::shared(platform.pool().clone(), campaign.pacer_key(), campaign.calls_per_minute.into());
+    let outcome = paced(pacer, publish(platform, &job.tenant_id, &audit::Actor::system())).await;
+    let id = campaign.id.clone();
+    db::run(platform.pool(), move |c| -> Result<_, PlatformError> {
+        Ok(campaigns::wake_driver(c, &id, crate::now())?)
+    })
+    .await?;
+    match outcome {
+        Err(ActionError::Platform(e)) if transient(&e) => Err(e),
+        Err(ActionError::Refused(f)) => {
+            tracing::info!(tenant.id = %job.tenant_id, failure = ?f, "the campaign's release was refused");
+            Ok(Next::Finished)
+        }
+        _ => Ok(Next::Finished),
     }
 }
 

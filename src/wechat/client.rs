@@ -2,6 +2,9 @@
 //! retries with backoff and jitter for "system busy", timeouts and dropped connections.
 //! The base URL comes from configuration (the sandbox or api.weixin.qq.com).
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, de::DeserializeOwned};
@@ -42,6 +45,32 @@ impl WechatError {
             Self::Http(status) => *status >= 500,
             Self::Decode(_) => false,
         }
+    }
+}
+
+/// Spaces WeChat calls out: a release campaign's call rate cap. Whoever implements it
+/// decides how (the campaign's pacer takes slots from the database, so that every
+/// instance shares one rate).
+pub trait Pacer: Send + Sync {
+    /// Returns when the next call may be made.
+    fn wait(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+tokio::task_local! {
+    static PACER: Arc<dyn Pacer>;
+}
+
+/// Runs `work` with every WeChat call it makes (retries and token refreshes included)
+/// waiting for `pacer` first. A task-local rather than a parameter: the calls are made
+/// deep inside services (the requirements check, the token refresh) that need not know
+/// whom they are working for. Calls made from tasks `work` spawns are not paced.
+pub async fn paced<F: Future>(pacer: Arc<dyn Pacer>, work: F) -> F::Output {
+    PACER.scope(pacer, work).await
+}
+
+async fn pace() {
+    if let Ok(pacer) = PACER.try_with(Arc::clone) {
+        pacer.wait().await;
     }
 }
 
@@ -236,6 +265,7 @@ impl WechatClient {
         token: Option<(&str, &str)>,
         body: &Value,
     ) -> Result<(String, Vec<u8>), WechatError> {
+        pace().await;
         let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
         if let Some((name, value)) = token {
             request = request.query(&[(name, value)]);
@@ -277,6 +307,7 @@ impl WechatClient {
         token: Option<(&str, &str)>,
         body: Option<&Value>,
     ) -> Result<Value, WechatError> {
+        pace().await;
         let url = format!("{}{path}", self.base);
         let mut request = match body {
             Some(body) => self.http.post(url).json(body),

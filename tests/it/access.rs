@@ -19,6 +19,8 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/store/mini-program/upgrade",
         "/store/mini-program/authorizations/some-state",
         "/store/requirements",
+        "/store/mini-program/version",
+        "/store/mini-program/screenshots/some-media",
     ];
     let b_actions = [
         "/store/mini-program/authorize",
@@ -28,6 +30,12 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/store/requirements/check",
         "/store/requirements/plugins/fix",
         "/store/requirements/plugins/confirm",
+        "/store/mini-program/submit",
+        "/store/mini-program/publish",
+        "/store/mini-program/withdraw",
+        "/store/mini-program/expedite",
+        "/store/mini-program/roll-back",
+        "/store/mini-program/check-review",
     ];
     for path in b_pages.iter().map(|p| format!("/w/{tenant_b}{p}")).chain(["/w/does-not-exist".to_string()]) {
         let page = alice.get(&path).await;
@@ -48,6 +56,10 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/operator/tenants".to_string(),
         "/operator/platform".to_string(),
         "/operator/platform/requirements".to_string(),
+        "/operator/templates".to_string(),
+        "/operator/campaigns".to_string(),
+        "/operator/campaigns/some-campaign".to_string(),
+        "/operator/campaigns/some-campaign/progress".to_string(),
     ] {
         let page = alice.get(&path).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
@@ -61,6 +73,15 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/operator/platform/requirements/defaults".to_string(),
         "/operator/platform/refresh-token".to_string(),
         "/operator/platform/authorize".to_string(),
+        "/operator/templates/1/release".to_string(),
+        "/operator/templates/1/delete".to_string(),
+        "/operator/templates/drafts/1/add".to_string(),
+        "/operator/campaigns".to_string(),
+        "/operator/campaigns/some-campaign/pause".to_string(),
+        "/operator/campaigns/some-campaign/resume".to_string(),
+        "/operator/campaigns/some-campaign/cancel".to_string(),
+        "/operator/campaigns/some-campaign/go".to_string(),
+        "/operator/campaigns/some-campaign/retry".to_string(),
     ] {
         let page = alice.post(&path, &[("reason", "x")]).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");

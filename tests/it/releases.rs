@@ -15,7 +15,7 @@ use crate::requirements::{bound, decide, dev_get, fix};
 
 /// Fast timings: the sandbox's privacy scan takes a second, the console asks again after
 /// a second, and overdue reviews are asked about at once.
-const FAST: &[(&str, &str)] = &[
+pub(crate) const FAST: &[(&str, &str)] = &[
     ("MINIHOST_SANDBOX_PRIVACY_SCAN_SECS", "1"),
     ("MINIHOST_PRIVACY_SCAN_RETRY_SECS", "1"),
     ("MINIHOST_JOB_POLL_MS", "100"),
@@ -34,7 +34,7 @@ async fn compliant(app: &TestApp, email: &str) -> (Browser, String) {
 
 /// The developers upload a draft; the operator adds it to the library and releases it to
 /// tenants as `version`. Returns the template id.
-async fn release_version(app: &TestApp, op: &Browser, user_version: &str, version: &str) -> i64 {
+pub(crate) async fn release_version(app: &TestApp, op: &Browser, user_version: &str, version: &str) -> i64 {
     let draft = sandbox_post(
         app,
         "/sandbox/dev/drafts",

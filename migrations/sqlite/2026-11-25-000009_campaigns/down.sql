@@ -1,0 +1,3 @@
+DROP TABLE call_pacers;
+DROP TABLE campaign_tenants;
+DROP TABLE campaigns;
