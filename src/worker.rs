@@ -81,6 +81,7 @@ const SWEEP_WINDOW: Duration = Duration::from_secs(60);
 /// released) within the grace period.
 async fn run(runner: Arc<Runner>, settings: WorkerSettings, mut stop: watch::Receiver<bool>) {
     let worker = format!("worker-{}", crate::new_id());
+    tracing::info!(worker = %worker, slots = settings.slots, "job worker started");
     let pool = runner.pool.clone();
     if runner.pace.calls_per_minute > 0 {
         // The first round of the background re-check; each round queues the next.
@@ -129,7 +130,7 @@ async fn run(runner: Arc<Runner>, settings: WorkerSettings, mut stop: watch::Rec
         // Wait for a slot to free, the pause to pass, or the stop.
         tokio::select! {
             _ = running.join_next(), if !running.is_empty() => {}
-            _ = tokio::time::sleep(pause.unwrap_or(Duration::MAX)), if pause.is_some() => {}
+            _ = tokio::time::sleep(pause.unwrap_or(settings.idle)), if pause.is_some() => {}
             _ = stop.changed() => {}
         }
     }

@@ -229,9 +229,10 @@ impl Outcome {
         }
     }
 
-    /// "Retry failed" takes these back: a submission that stopped before review, a
-    /// release that failed, a tenant skipped because another submission was on its way.
-    /// A rejection is not retried by the campaign: its reason is usually the tenant's to fix.
+    /// "Retry failed" takes these back: a submission that stopped before review (it waits
+    /// to be submitted again) and a release that failed (it is released again). A
+    /// rejection is not retried by the campaign: its reason is usually the tenant's to fix
+    /// (then "Resubmit" on the tenant's card, which the campaign follows).
     pub fn retryable(self) -> bool {
         matches!(self, Self::NotSubmitted | Self::PublishFailed)
     }

@@ -272,3 +272,96 @@ async fn cancelling_stops_waiting_tenants_and_drops_submissions_not_yet_sent() {
     // A new campaign can start once this one is over.
     op.get("/operator/campaigns").await.assert_contains("Tenants pending it: 3");
 }
+
+/// `minihost serve` as a separate process on the app's database and secret key; its
+/// job worker's name, read from its log, tells its jobs from the app's.
+struct Process {
+    child: std::process::Child,
+    worker: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Process {
+    fn start(app: &TestApp, extra: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_minihost"));
+        cmd.arg("serve").env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in app.process_env() {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.env("RUST_LOG", "minihost::worker=info,warn").stdout(std::process::Stdio::piped());
+        cmd.stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().expect("minihost serve starts");
+        let worker = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let (out, seen) = (child.stdout.take().unwrap(), worker.clone());
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if line.contains("job worker started")
+                    && let Some(at) = line.find("worker-")
+                {
+                    let name: String = line[at..].chars().take_while(|c| c.is_alphanumeric() || *c == '-').collect();
+                    *seen.lock().unwrap() = Some(name);
+                }
+            }
+        });
+        Self { child, worker }
+    }
+
+    fn worker(&self) -> Option<String> {
+        self.worker.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Jobs of `kind` running under `worker`.
+fn running_under(app: &TestApp, kind: &str, worker: &str) -> usize {
+    app.db(|c| minihost::db::jobs::recent(c, 1000).unwrap())
+        .into_iter()
+        .filter(|j| j.kind == kind && j.status == "running" && j.locked_by.as_deref() == Some(worker))
+        .count()
+}
+
+#[tokio::test]
+async fn a_second_instance_killed_mid_campaign_loses_nothing_and_submits_nobody_twice() {
+    // Locks a dead instance's jobs for 3 s only (a live one renews them).
+    let mut s = settings();
+    s.push(("MINIHOST_JOB_LEASE_SECS", "3"));
+    let app = TestApp::spawn_with(&s).await;
+    let appids = ready_tenants(&app, 8).await;
+    let op = app.operator().await;
+    release_version(&app, &op, "1.0.0", "1.0").await;
+    // Slow calls, so the other instance is in the middle of submissions when it dies.
+    add_fault(&app, "*", "latency", 150, 10_000).await;
+    let fast = [("MINIHOST_JOB_LEASE_SECS", "3"), ("MINIHOST_JOB_SLOTS", "8"), ("MINIHOST_JOB_POLL_MS", "20")];
+    let mut other = Process::start(&app, &fast);
+    eventually("the other instance's worker starts", || other.worker().is_some()).await;
+    let worker = other.worker().unwrap();
+
+    start(&op, &[("target", "all"), ("canary", ""), ("concurrency", "8"), ("calls_per_minute", "1200")]).await;
+    eventually("the other instance is submitting", || running_under(&app, "submit_update", &worker) > 0).await;
+    other.child.kill().expect("kill -9");
+    other.child.wait().unwrap();
+    assert!(running_under(&app, "submit_update", &worker) > 0, "it died holding submissions");
+
+    // A new process on the same database joins; the dead one's jobs are taken over.
+    let _restarted = Process::start(&app, &fast);
+    for _ in 0..600 {
+        if count(&app, Outcome::UnderReview) == 8 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(count(&app, Outcome::UnderReview), 8, "every tenant reaches review within a minute");
+    for appid in &appids {
+        assert_eq!(audits(&app, appid).await, 1, "{appid} was submitted once");
+    }
+    assert_eq!(submit_calls(&app).await, 8);
+}

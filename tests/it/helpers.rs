@@ -133,6 +133,14 @@ impl TestApp {
         }
     }
 
+    /// The settings this instance was started with, for another process on the same
+    /// database and secret key (`minihost serve` started by a test).
+    pub fn process_env(&self) -> HashMap<String, String> {
+        let mut env = self.env.clone();
+        env.insert("MINIHOST_BIND".into(), "127.0.0.1:0".into());
+        env
+    }
+
     /// A new browser: its own cookies and CSRF token.
     pub fn browser(&self) -> Browser {
         self.browser_with_language("en")
