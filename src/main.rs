@@ -81,7 +81,15 @@ fn main() -> std::process::ExitCode {
 
 fn serve() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
-    actix_web::rt::System::new().block_on(async move {
+    // The job worker and the sandbox's pusher run on this runtime: its blocking threads
+    // are bounded as the HTTP workers' are (`db::BLOCKING_THREADS`).
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .max_blocking_threads(minihost::db::BLOCKING_THREADS)
+            .build()
+    };
+    actix_web::rt::System::with_tokio_rt(move || runtime().expect("a tokio runtime")).block_on(async move {
         let app = startup::Application::build(settings).await?;
         app.run_until_stopped().await?;
         Ok(())

@@ -111,6 +111,9 @@ impl Application {
                 .service(console)
         })
         .listen(listener)?
+        // A blocking thread is only useful while it holds a database connection; more
+        // just wait on the pool, each keeping its own allocator heap (`db::BLOCKING_THREADS`).
+        .worker_max_blocking_threads(crate::db::BLOCKING_THREADS)
         // Signals are ours (see `run_until_stopped`): the worker must hear them too.
         .disable_signals()
         .run();

@@ -139,6 +139,14 @@ impl r2d2::ManageConnection for DbManager {
     }
 }
 
+/// The most threads a runtime lends to database work (`run`). Every runtime has its own
+/// (the main one, where the job worker runs, and each HTTP worker's), so together they
+/// still outnumber the pool's connections; a thread beyond that only waits for a
+/// connection while keeping its own allocator heap. Peak memory in the campaign benchmark:
+/// 1,000 tenants, 512 threads (tokio's default) 187 MB, 20 threads 121 MB; 10,000
+/// tenants, 8 threads 104 MB, 4 threads 93 MB (the pace unchanged: 1.004 of its bound).
+pub const BLOCKING_THREADS: usize = 4;
+
 /// Opens the pool, failing fast with one clear line when the database cannot be reached.
 pub fn connect(database_url: &str) -> anyhow::Result<DbPool> {
     let backend = Backend::from_url(database_url)?;

@@ -164,6 +164,11 @@ async fn browser_signs_up_and_submits_a_workspace_application() {
     assert_eq!(status, "submitted");
 }
 
+/// Scrolls the element with this id into view (for the screenshot that follows).
+async fn scroll_to(c: &Client, id: &str) {
+    c.execute(&format!("document.getElementById({}).scrollIntoView()", xpath_str(id)), vec![]).await.unwrap();
+}
+
 /// Clicks the link whose visible text is `text`.
 async fn click_link(c: &Client, text: &str) {
     c.find(Locator::XPath(&format!("//a[normalize-space()={}]", xpath_str(text))))
@@ -436,5 +441,125 @@ async fn browser_operator_sets_the_template_requirements_and_sees_who_is_blocked
     let badge = c.find(Locator::Css(".badge-req-due_now")).await.unwrap().text().await.unwrap();
     assert_eq!(badge, "4", "the tenants page counts what is due after the change");
     screenshot(&c, "needs-05-tenants-after").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it in the browser lane"]
+async fn browser_releases_a_version_a_tenant_publishes_it_and_a_campaign_ships_it_to_the_rest() {
+    use crate::mini_program::{eventually, sandbox_post};
+    use serde_json::json;
+    let mut settings = crate::releases::FAST.to_vec();
+    settings.extend([("MINIHOST_CAMPAIGN_SETTLE_SECS", "1"), ("MINIHOST_JOB_SLOTS", "4")]);
+    let app = TestApp::spawn_with(&settings).await;
+    let appids = crate::campaigns::ready_tenants(&app, 3).await;
+    // The vendor's developers upload a draft with their tools.
+    sandbox_post(&app, "/sandbox/dev/drafts", json!({ "user_version": "2.4.0", "user_desc": "store template" })).await;
+
+    let driver = start_chromedriver().await;
+    let c = open_browser(&driver).await;
+    c.goto(&format!("{}/login", app.base)).await.unwrap();
+    fill(&c, "E-mail", crate::helpers::OPERATOR_EMAIL).await;
+    fill(&c, "Password", crate::helpers::OPERATOR_PASSWORD).await;
+    click_button(&c, "Log in").await;
+    wait_for_heading(&c, "Workspace applications").await;
+    click_link(&c, "Template library").await;
+    wait_for_heading(&c, "Template library").await;
+    click_button(&c, "Add 2.4.0 to templates").await;
+    wait_for_text(&c, "The draft was added to the template library.").await;
+    fill(&c, "Version number", "2.4").await;
+    fill(&c, "Notes shown to tenants", "Faster checkout").await;
+    screenshot(&c, "rel-01-operator-releases-a-version").await;
+    click_button(&c, "Release to tenants").await;
+    wait_for_text(&c, "The version was released").await;
+    screenshot(&c, "rel-02-version-released").await;
+    click_button(&c, "Log out").await;
+    wait_for_text(&c, "Log in").await;
+
+    // The first tenant sees Pending Update and submits it.
+    c.goto(&format!("{}/login", app.base)).await.unwrap();
+    fill(&c, "E-mail", &minihost::demo::email(1)).await;
+    fill(&c, "Password", "demo-password-1").await;
+    click_button(&c, "Log in").await;
+    wait_for_text(&c, "Store Settings").await;
+    click_link(&c, "Store Settings").await;
+    wait_for_heading(&c, "Store Settings").await;
+    wait_for_state(&c, "version-card", "Pending Update").await;
+    scroll_to(&c, "version-card").await;
+    screenshot(&c, "rel-03-tenant-pending-update").await;
+    click_in(&c, "version-card", "Submit Update").await;
+    wait_for_state(&c, "version-card", "Under Review").await;
+    scroll_to(&c, "version-card").await;
+    screenshot(&c, "rel-04-tenant-under-review").await;
+
+    // WeChat's reviewer (the sandbox) approves; the card polls every 15 s while in
+    // review, so the tenant looks again rather than wait.
+    let decided =
+        sandbox_post(&app, &format!("/sandbox/dev/code/{}/decide", appids[0]), json!({ "decision": "approve" })).await;
+    assert!(decided.get("error").is_none(), "{decided}");
+    let tenant_id = app.db(|c| minihost::db::bindings::active_for_appid(c, &appids[0]).unwrap().unwrap().tenant_id);
+    eventually("the approval arrives", || {
+        let (tid, appid) = (tenant_id.clone(), appids[0].clone());
+        app.db(move |c| minihost::db::releases::for_tenant(c, &tid, &appid).unwrap())
+            .is_some_and(|r| r.stage() == minihost::domain::release::Stage::Approved)
+    })
+    .await;
+    c.refresh().await.unwrap();
+    wait_for_state(&c, "version-card", "Approved").await;
+    scroll_to(&c, "version-card").await;
+    screenshot(&c, "rel-05-tenant-approved").await;
+    click_in(&c, "version-card", "Publish Update").await;
+    wait_for_state(&c, "version-card", "Up to date").await;
+    wait_for_text(&c, "2.4").await;
+    scroll_to(&c, "version-card").await;
+    screenshot(&c, "rel-06-tenant-published").await;
+    click_button(&c, "Log out").await;
+    wait_for_text(&c, "Log in").await;
+
+    // The operator ships it to the other two: one canary, then the rest by itself.
+    c.goto(&format!("{}/login", app.base)).await.unwrap();
+    fill(&c, "E-mail", crate::helpers::OPERATOR_EMAIL).await;
+    fill(&c, "Password", crate::helpers::OPERATOR_PASSWORD).await;
+    click_button(&c, "Log in").await;
+    wait_for_heading(&c, "Workspace applications").await;
+    click_link(&c, "Release campaigns").await;
+    wait_for_heading(&c, "Start a campaign").await;
+    wait_for_text(&c, "Tenants pending it: 2").await;
+    replace_text(&c, "Canary cohort", "1").await;
+    click_label(&c, "Go on by itself once every canary tenant is approved").await;
+    replace_text(&c, "WeChat calls per minute", "6000").await;
+    // "Publish each tenant's update as soon as WeChat approves it" (an apostrophe XPath
+    // strings here do not carry): the box by its id.
+    c.find(Locator::Id("auto_publish")).await.unwrap().click().await.unwrap();
+    screenshot(&c, "rel-07-campaign-form").await;
+    click_button(&c, "Start campaign").await;
+    wait_for_text(&c, "The campaign started.").await;
+    let under_review = |n: usize| {
+        let app = &app;
+        move || {
+            let c = app.db(|c| minihost::db::campaigns::recent(c, 1).unwrap()).remove(0);
+            app.db(move |conn| minihost::db::campaigns::counts(conn, &c).unwrap())
+                .of(minihost::domain::campaign::Outcome::UnderReview) as usize
+                == n
+        }
+    };
+    eventually("the canary is in review", under_review(1)).await;
+    wait_for_text(&c, "Under Review 1").await;
+    screenshot(&c, "rel-08-campaign-canary-in-review").await;
+    let in_review = |appid: &str| {
+        let appid = appid.to_string();
+        app.db(move |c| {
+            let tid = minihost::db::bindings::active_for_appid(c, &appid).unwrap().unwrap().tenant_id;
+            minihost::db::releases::for_tenant(c, &tid, &appid).unwrap()
+        })
+        .is_some_and(|r| r.stage() == minihost::domain::release::Stage::UnderReview)
+    };
+    for appid in &appids[1..] {
+        eventually("the submission reaches review", || in_review(appid)).await;
+        sandbox_post(&app, &format!("/sandbox/dev/code/{appid}/decide"), json!({ "decision": "approve" })).await;
+    }
+    wait_for_state(&c, "campaign-progress", "Finished").await;
+    wait_for_text(&c, "100% settled").await;
+    screenshot(&c, "rel-09-campaign-finished").await;
     c.close().await.unwrap();
 }
