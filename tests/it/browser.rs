@@ -164,6 +164,14 @@ async fn browser_signs_up_and_submits_a_workspace_application() {
     assert_eq!(status, "submitted");
 }
 
+/// Logs in on the login page by its labels.
+async fn log_in(c: &Client, app: &TestApp, email: &str, password: &str) {
+    c.goto(&format!("{}/login", app.base)).await.unwrap();
+    fill(c, "E-mail", email).await;
+    fill(c, "Password", password).await;
+    click_button(c, "Log in").await;
+}
+
 /// Scrolls the element with this id into view (for the screenshot that follows).
 async fn scroll_to(c: &Client, id: &str) {
     c.execute(&format!("document.getElementById({}).scrollIntoView()", xpath_str(id)), vec![]).await.unwrap();
@@ -458,10 +466,7 @@ async fn browser_releases_a_version_a_tenant_publishes_it_and_a_campaign_ships_i
 
     let driver = start_chromedriver().await;
     let c = open_browser(&driver).await;
-    c.goto(&format!("{}/login", app.base)).await.unwrap();
-    fill(&c, "E-mail", crate::helpers::OPERATOR_EMAIL).await;
-    fill(&c, "Password", crate::helpers::OPERATOR_PASSWORD).await;
-    click_button(&c, "Log in").await;
+    log_in(&c, &app, crate::helpers::OPERATOR_EMAIL, crate::helpers::OPERATOR_PASSWORD).await;
     wait_for_heading(&c, "Workspace applications").await;
     click_link(&c, "Template library").await;
     wait_for_heading(&c, "Template library").await;
@@ -477,10 +482,7 @@ async fn browser_releases_a_version_a_tenant_publishes_it_and_a_campaign_ships_i
     wait_for_text(&c, "Log in").await;
 
     // The first tenant sees Pending Update and submits it.
-    c.goto(&format!("{}/login", app.base)).await.unwrap();
-    fill(&c, "E-mail", &minihost::demo::email(1)).await;
-    fill(&c, "Password", "demo-password-1").await;
-    click_button(&c, "Log in").await;
+    log_in(&c, &app, &minihost::demo::email(1), minihost::demo::DEFAULT_PASSWORD).await;
     wait_for_text(&c, "Store Settings").await;
     click_link(&c, "Store Settings").await;
     wait_for_heading(&c, "Store Settings").await;
@@ -517,10 +519,7 @@ async fn browser_releases_a_version_a_tenant_publishes_it_and_a_campaign_ships_i
     wait_for_text(&c, "Log in").await;
 
     // The operator ships it to the other two: one canary, then the rest by itself.
-    c.goto(&format!("{}/login", app.base)).await.unwrap();
-    fill(&c, "E-mail", crate::helpers::OPERATOR_EMAIL).await;
-    fill(&c, "Password", crate::helpers::OPERATOR_PASSWORD).await;
-    click_button(&c, "Log in").await;
+    log_in(&c, &app, crate::helpers::OPERATOR_EMAIL, crate::helpers::OPERATOR_PASSWORD).await;
     wait_for_heading(&c, "Workspace applications").await;
     click_link(&c, "Release campaigns").await;
     wait_for_heading(&c, "Start a campaign").await;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Browser, TestApp};
 use crate::mini_program::{eventually, sandbox_post};
-use crate::platform::{add_fault, wait_for_ticket};
+use crate::platform::add_fault;
 use crate::releases::{FAST, release_version};
 use crate::requirements::dev_get;
 
@@ -30,24 +30,7 @@ fn settings() -> Vec<(&'static str, &'static str)> {
 /// `n` approved tenants whose dedicated mini programs are sandbox accounts meeting the
 /// default template requirements (`minihost demo-data --sandbox --ready`). Their AppIDs.
 pub(crate) async fn ready_tenants(app: &TestApp, n: usize) -> Vec<String> {
-    use minihost::sandbox::demo::{DemoAccount, create_account};
-    wait_for_ticket(app).await;
-    let sealer = app.platform.sealer().clone();
-    app.db(move |c| {
-        let create = |c: &mut minihost::db::DbConn, mp: &minihost::demo::DemoMp| {
-            let account = DemoAccount {
-                appid: mp.appid,
-                nick_name: mp.nick_name,
-                user_name: mp.user_name,
-                principal_name: mp.principal_name,
-                position: 1000 + mp.index as i32,
-                ready: true,
-            };
-            create_account(c, &account, minihost::now())
-        };
-        let accounts = minihost::demo::Accounts::Sandbox { sealer: &sealer, create: &create };
-        minihost::demo::load_with(c, n, "demo-password-1", &accounts).unwrap();
-    });
+    crate::demo_ready::sandbox_demo_tenants(app, n, |_| true).await;
     (1..=n).map(minihost::demo::appid).collect()
 }
 

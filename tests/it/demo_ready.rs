@@ -29,12 +29,12 @@ async fn checked(app: &TestApp, tenant: &str) -> Vec<Evaluation> {
     panic!("the check kept finding unknown items: {last:?}");
 }
 
-#[tokio::test]
-async fn ready_demo_mini_programs_meet_the_default_requirements_and_fresh_ones_do_not() {
-    let app = TestApp::spawn().await;
-    wait_for_ticket(&app).await;
+/// `n` demo tenants (`minihost demo-data --sandbox`) whose mini programs are sandbox
+/// accounts, tenant `i` ready for review (`--ready`) when `ready(i)`; once the sandbox's
+/// first ticket has arrived, so their calls can get tokens.
+pub(crate) async fn sandbox_demo_tenants(app: &TestApp, n: usize, ready: fn(usize) -> bool) {
+    wait_for_ticket(app).await;
     let sealer = app.platform.sealer().clone();
-    // Tenant 1 ready (as `--ready`), tenant 2 freshly bound (as `--sandbox` alone).
     app.db(move |c| {
         let create = |c: &mut minihost::db::DbConn, mp: &minihost::demo::DemoMp| {
             let account = DemoAccount {
@@ -43,13 +43,20 @@ async fn ready_demo_mini_programs_meet_the_default_requirements_and_fresh_ones_d
                 user_name: mp.user_name,
                 principal_name: mp.principal_name,
                 position: 1000 + i32::try_from(mp.index).unwrap(),
-                ready: mp.index == 1,
+                ready: ready(mp.index),
             };
             create_account(c, &account, minihost::now())
         };
         let accounts = minihost::demo::Accounts::Sandbox { sealer: &sealer, create: &create };
-        minihost::demo::load_with(c, 2, minihost::demo::DEFAULT_PASSWORD, &accounts).unwrap();
+        minihost::demo::load_with(c, n, minihost::demo::DEFAULT_PASSWORD, &accounts).unwrap();
     });
+}
+
+#[tokio::test]
+async fn ready_demo_mini_programs_meet_the_default_requirements_and_fresh_ones_do_not() {
+    let app = TestApp::spawn().await;
+    // Tenant 1 ready (as `--ready`), tenant 2 freshly bound (as `--sandbox` alone).
+    sandbox_demo_tenants(&app, 2, |i| i == 1).await;
 
     let ready = checked(&app, &tenant_of(&app, 1)).await;
     let blocking: Vec<_> = ready.iter().filter(|e| e.state.blocks_submission()).collect();
