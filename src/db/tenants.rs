@@ -127,7 +127,7 @@ pub fn operator_page(
                 OR ($2 = 'platform' AND (b.status IS NULL OR b.status <> 'active'))) \
            AND ($3 = '' OR LOWER(t.name) LIKE $3 ESCAPE '\\' OR LOWER(COALESCE(b.appid, '')) LIKE $3 ESCAPE '\\') \
            AND ($4 = 0 OR COALESCE(r.due_now, 0) > 0) \
-         ORDER BY t.created_at DESC, t.id \
+         ORDER BY t.created_at DESC, t.id DESC \
          LIMIT $5 OFFSET $6",
     )
     .bind::<Text, _>(crate::domain::binding::APPLICATION)
