@@ -70,14 +70,17 @@ fn active(app: &TestApp, tenant: &str) -> Option<bindings::Binding> {
     app.db(move |c| bindings::active_for_tenant(c, &tenant).unwrap())
 }
 
+/// Polls `check` every 50 ms until it holds, for at most 20 s: a bound for what happens
+/// in the background (a push, a job), generous because CI runs every test at once on
+/// two cores.
 pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..200 {
+    for _ in 0..400 {
         if check() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("{what} did not happen within 10 s");
+    panic!("{what} did not happen within 20 s");
 }
 
 #[tokio::test]
