@@ -57,16 +57,20 @@ impl Campaign {
 
     /// The key of its call pacer (shared by every instance).
     pub fn pacer_key(&self) -> String {
-        pacer_key(&self.id)
+        format!("campaign:{}", self.id)
     }
-}
-
-pub fn pacer_key(campaign_id: &str) -> String {
-    format!("campaign:{campaign_id}")
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<Campaign>> {
     campaigns::table.find(id).select(Campaign::as_select()).first(conn).optional()
+}
+
+/// The campaign a release row was started by, if any (`releases.campaign_id`).
+pub fn of_release(conn: &mut DbConn, campaign_id: Option<&str>) -> QueryResult<Option<Campaign>> {
+    match campaign_id {
+        Some(id) => get(conn, id),
+        None => Ok(None),
+    }
 }
 
 /// The campaign that is not over yet (there is at most one).

@@ -328,7 +328,7 @@ async fn recheck_quota(platform: &Platform, timing: Timing, campaign: &Campaign)
     if due > now {
         return Ok(Next::Again(due));
     }
-    let pacer = DbPacer::shared(platform.pool().clone(), campaign.pacer_key(), campaign.calls_per_minute.into());
+    let pacer = DbPacer::for_campaign(platform.pool(), campaign);
     let quota = paced(pacer, release_service::quota(platform)).await;
     let rest = match quota {
         Ok(Some(q)) => Some(q.rest),

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::db::campaigns::Campaign;
 use crate::db::{self, DbError, DbPool};
 use crate::wechat::client::Pacer;
 
@@ -17,10 +18,11 @@ pub struct DbPacer {
 }
 
 impl DbPacer {
-    /// The pacer of `key` at `calls_per_minute`, ready to hand to `wechat::client::paced`.
-    pub fn shared(pool: DbPool, key: String, calls_per_minute: i64) -> Arc<dyn Pacer> {
-        let interval_us = crate::domain::campaign::call_interval_us(calls_per_minute);
-        Arc::new(Self { pool, key, interval_us })
+    /// The pacer of a campaign's call rate cap, shared by every instance through its row
+    /// in `call_pacers`; ready to hand to `wechat::client::paced`.
+    pub fn for_campaign(pool: &DbPool, campaign: &Campaign) -> Arc<dyn Pacer> {
+        let interval_us = crate::domain::campaign::call_interval_us(campaign.calls_per_minute.into());
+        Arc::new(Self { pool: pool.clone(), key: campaign.pacer_key(), interval_us })
     }
 }
 

@@ -147,10 +147,7 @@ pub async fn run_submission(
         let found = db::run(platform.pool(), move |c| -> Result<_, PlatformError> {
             let bound = bindings::active_for_tenant(c, &tid)?.is_some_and(|b| b.appid == appid);
             let row = if bound { store::for_tenant(c, &tid, &appid)? } else { None };
-            let campaign = match row.as_ref().and_then(|r| r.campaign_id.as_deref()) {
-                Some(id) => campaigns::get(c, id)?,
-                None => None,
-            };
+            let campaign = campaigns::of_release(c, row.as_ref().and_then(|r| r.campaign_id.as_deref()))?;
             Ok((row, campaign))
         })
         .await?;
@@ -168,7 +165,7 @@ pub async fn run_submission(
                 abandon(platform, &row, c).await?;
                 break Next::Finished;
             }
-            Some(c) => Some(DbPacer::shared(platform.pool().clone(), c.pacer_key(), c.calls_per_minute.into())),
+            Some(c) => Some(DbPacer::for_campaign(platform.pool(), c)),
             None => None,
         };
         let work = async {
@@ -555,10 +552,7 @@ pub fn apply_result(
     let version = row.version.clone().unwrap_or_default();
     // A campaign's submission: its driver is woken (a canary's result may let the rest
     // go), and with auto-publish an approval is released by a job instead of by the tenant.
-    let campaign = match &row.campaign_id {
-        Some(id) => campaigns::get(conn, id)?,
-        None => None,
-    };
+    let campaign = campaigns::of_release(conn, row.campaign_id.as_deref())?;
     if let Some(c) = &campaign {
         campaigns::wake_driver(conn, &c.id, now)?;
     }
@@ -736,10 +730,7 @@ pub async fn run_publish(
     let (tid, appid) = (job.tenant_id.clone(), job.appid.clone());
     let found = db::run(platform.pool(), move |c| -> Result<_, PlatformError> {
         let row = store::for_tenant(c, &tid, &appid)?;
-        let campaign = match row.as_ref().and_then(|r| r.campaign_id.as_deref()) {
-            Some(id) => campaigns::get(c, id)?,
-            None => None,
-        };
+        let campaign = campaigns::of_release(c, row.as_ref().and_then(|r| r.campaign_id.as_deref()))?;
         Ok((row, campaign))
     })
     .await?;
@@ -752,7 +743,7 @@ pub async fn run_publish(
         CampaignState::Cancelled => return Ok(Next::Finished),
         _ => {}
     }
-    let pacer = DbPacer::shared(platform.pool().clone(), campaign.pacer_key(), campaign.calls_per_minute.into());
+    let pacer = DbPacer::for_campaign(platform.pool(), &campaign);
     let outcome = paced(pacer, publish(platform, &job.tenant_id, &audit::Actor::system())).await;
     let id = campaign.id.clone();
     db::run(platform.pool(), move |c| -> Result<_, PlatformError> {
