@@ -71,6 +71,13 @@ pub struct Settings {
     /// How long the sandbox's code privacy scan takes after a commit
     /// (`MINIHOST_SANDBOX_PRIVACY_SCAN_SECS`).
     pub sandbox_privacy_scan_secs: u64,
+    /// The sandbox's WeChat Pay and Alipay retry their notifications on the real schedules
+    /// divided by this (`MINIHOST_SANDBOX_PAY_RETRY_DIVISOR`, default 60: WeChat Pay's first
+    /// retry after 15 s comes after 0.25 s).
+    pub sandbox_pay_retry_divisor: u32,
+    /// How long the sandbox's WeChat Pay takes for a step it does by itself: opening a signed
+    /// sub-merchant's permissions, settling a refund (`MINIHOST_SANDBOX_PAY_STEP_SECS`).
+    pub sandbox_pay_step_secs: u64,
     /// How long the job worker waits when nothing is due.
     pub job_poll_interval: std::time::Duration,
     /// How long a running job may take to finish when the server stops (then it is released).
@@ -130,6 +137,8 @@ impl Settings {
             sandbox_review_reject_percent: parse_percent(&get, "MINIHOST_SANDBOX_REVIEW_REJECT_PERCENT")?,
             sandbox_review_delay_percent: parse_percent(&get, "MINIHOST_SANDBOX_REVIEW_DELAY_PERCENT")?,
             sandbox_privacy_scan_secs: parse_number(&get, "MINIHOST_SANDBOX_PRIVACY_SCAN_SECS", 3)?,
+            sandbox_pay_retry_divisor: parse_number::<u32>(&get, "MINIHOST_SANDBOX_PAY_RETRY_DIVISOR", 60)?.max(1),
+            sandbox_pay_step_secs: parse_number(&get, "MINIHOST_SANDBOX_PAY_STEP_SECS", 2)?,
             job_poll_interval: std::time::Duration::from_millis(parse_number(&get, "MINIHOST_JOB_POLL_MS", 1000)?),
             job_shutdown_grace: std::time::Duration::from_secs(parse_number(&get, "MINIHOST_JOB_SHUTDOWN_GRACE", 10)?),
             job_slots: parse_number(&get, "MINIHOST_JOB_SLOTS", 8)?,
@@ -270,6 +279,8 @@ pub struct AppConfig {
     pub sandbox_review_reject_percent: u8,
     pub sandbox_review_delay_percent: u8,
     pub sandbox_privacy_scan_secs: u64,
+    pub sandbox_pay_retry_divisor: u32,
+    pub sandbox_pay_step_secs: u64,
 }
 
 impl AppConfig {
@@ -300,6 +311,8 @@ impl AppConfig {
             sandbox_review_reject_percent: settings.sandbox_review_reject_percent,
             sandbox_review_delay_percent: settings.sandbox_review_delay_percent,
             sandbox_privacy_scan_secs: settings.sandbox_privacy_scan_secs,
+            sandbox_pay_retry_divisor: settings.sandbox_pay_retry_divisor,
+            sandbox_pay_step_secs: settings.sandbox_pay_step_secs,
             sandbox: settings.sandbox,
             component: settings.component.clone(),
             public_url,

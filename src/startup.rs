@@ -262,6 +262,10 @@ fn sandbox_config(config: &AppConfig) -> crate::sandbox::SandboxConfig {
         review_reject_percent: config.sandbox_review_reject_percent,
         review_delay_percent: config.sandbox_review_delay_percent,
         privacy_scan_secs: config.sandbox_privacy_scan_secs,
+        wechatpay_api_base: config.wechatpay_api_base.clone(),
+        alipay_gateway: config.alipay_gateway.clone(),
+        pay_retry_divisor: config.sandbox_pay_retry_divisor,
+        pay_step_secs: config.sandbox_pay_step_secs,
     }
 }
 

@@ -405,10 +405,129 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    wechatpay_provider (id) {
+        id -> Text,
+        sp_mchid -> Text,
+        sp_appid -> Text,
+        api_v3_key_sealed -> Text,
+        private_key_sealed -> Text,
+        cert_serial -> Text,
+        cert_pem -> Nullable<Text>,
+        cert_not_after -> Nullable<BigInt>,
+        verify_mode -> Text,
+        platform_serial -> Text,
+        platform_pem -> Text,
+        platform_not_after -> Nullable<BigInt>,
+        checked_at -> Nullable<BigInt>,
+        check_error -> Nullable<Text>,
+        updated_by -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    wechatpay_applications (id) {
+        id -> Text,
+        tenant_id -> Text,
+        current_key -> Nullable<Text>,
+        business_code -> Text,
+        state -> Text,
+        state_msg -> Text,
+        applyment_id -> Nullable<BigInt>,
+        sub_mchid -> Nullable<Text>,
+        sign_url -> Nullable<Text>,
+        audit_detail -> Text,
+        merchant_name -> Text,
+        sub_appid -> Nullable<Text>,
+        form -> Text,
+        sensitive_sealed -> Text,
+        last_error -> Nullable<Text>,
+        submitted_at -> Nullable<BigInt>,
+        checked_at -> Nullable<BigInt>,
+        next_check_at -> Nullable<BigInt>,
+        finished_at -> Nullable<BigInt>,
+        replaced_at -> Nullable<BigInt>,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    alipay_accounts (id) {
+        id -> Text,
+        tenant_id -> Text,
+        current_key -> Nullable<Text>,
+        app_id -> Text,
+        private_key_sealed -> Text,
+        alipay_public_key_sealed -> Text,
+        key_hint -> Text,
+        verified_at -> BigInt,
+        checked_at -> Nullable<BigInt>,
+        check_error -> Nullable<Text>,
+        replaced_at -> Nullable<BigInt>,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    wechatpay_bindings (tenant_id, sub_mchid, appid) {
+        tenant_id -> Text,
+        sub_mchid -> Text,
+        appid -> Text,
+        state -> Text,
+        method -> Text,
+        detail -> Nullable<Text>,
+        checked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Text,
+        tenant_id -> Text,
+        purpose -> Text,
+        channel -> Text,
+        out_trade_no -> Text,
+        merchant -> Text,
+        amount_fen -> BigInt,
+        description -> Text,
+        state -> Text,
+        code_url -> Nullable<Text>,
+        transaction_id -> Nullable<Text>,
+        paid_at -> Nullable<BigInt>,
+        out_refund_no -> Nullable<Text>,
+        refunded_at -> Nullable<BigInt>,
+        error -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    payment_notifications (id) {
+        id -> Text,
+        channel -> Text,
+        notify_id -> Text,
+        event_type -> Text,
+        out_trade_no -> Nullable<Text>,
+        payment_id -> Nullable<Text>,
+        body -> Text,
+        received_at -> BigInt,
+        times_received -> Integer,
+    }
+}
+
 diesel::joinable!(requirements -> tenants (tenant_id));
 diesel::joinable!(requirement_snapshots -> tenants (tenant_id));
 diesel::joinable!(campaign_tenants -> campaigns (campaign_id));
 diesel::joinable!(campaign_tenants -> tenants (tenant_id));
+diesel::joinable!(wechatpay_applications -> tenants (tenant_id));
+diesel::joinable!(alipay_accounts -> tenants (tenant_id));
+diesel::joinable!(payments -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -438,6 +557,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     release_history,
     review_withdrawals,
     campaigns,
+    wechatpay_provider,
+    wechatpay_applications,
+    alipay_accounts,
+    wechatpay_bindings,
+    payments,
+    payment_notifications,
     campaign_tenants,
     call_pacers,
 );

@@ -12,6 +12,7 @@ pub mod requirements;
 pub mod setup;
 pub mod template_needs;
 pub mod throttle;
+pub mod wallet;
 
 /// The calendar day (UTC, `YYYY-MM-DD`) of a Unix time.
 pub fn day_of(at: i64) -> String {

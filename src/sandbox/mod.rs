@@ -41,6 +41,7 @@ pub mod limits;
 pub mod manage;
 pub mod page;
 pub mod pages;
+pub mod pay;
 pub mod push;
 pub mod schema;
 pub mod sim;
@@ -76,6 +77,14 @@ pub struct SandboxConfig {
     pub review_delay_percent: u8,
     /// How long the code privacy scan after a `commit` takes.
     pub privacy_scan_secs: u64,
+    /// The base URLs the console uses for WeChat Pay and Alipay, shown on their pages.
+    pub wechatpay_api_base: String,
+    pub alipay_gateway: String,
+    /// Notifications are retried on WeChat Pay's and Alipay's schedules divided by this.
+    pub pay_retry_divisor: u32,
+    /// How long WeChat Pay takes for a step it does by itself (opening a signed
+    /// sub-merchant, settling a refund).
+    pub pay_step_secs: u64,
 }
 
 impl SandboxConfig {
@@ -199,6 +208,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .route("/expire-tickets", web::post().to(dev::expire_tickets))
                 .default_service(web::to(dev::not_found)),
         )
+        .configure(pay::wechatpay::configure)
+        .configure(pay::alipay::configure)
         .service(web::resource("/sandbox").route(web::get().to(pages::home)))
         .service(web::resource("/sandbox/").route(web::get().to(pages::home)))
         .service(web::resource("/sandbox/push-ticket").app_data(form()).route(web::post().to(pages::push_ticket)))

@@ -20,6 +20,8 @@ mod platform;
 mod releases;
 mod requirements;
 mod sandbox;
+mod sandbox_alipay;
 mod sandbox_code;
 mod sandbox_manage;
+mod sandbox_wechatpay;
 mod worker;

@@ -1,0 +1,1 @@
+//! The sandbox's Alipay gateway, talked to as an outside client would.

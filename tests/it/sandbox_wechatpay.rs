@@ -1,0 +1,1 @@
+//! The sandbox's WeChat Pay, talked to as an outside client would.
