@@ -114,7 +114,8 @@ fn assert_refused(node: &Value, code: &str, sub_code: &str) {
 }
 
 async fn dev_post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
-    let resp = reqwest::Client::new().post(format!("{}/sandbox/dev/alipay{path}", app.base)).json(&body).send().await.unwrap();
+    let resp =
+        reqwest::Client::new().post(format!("{}/sandbox/dev/alipay{path}", app.base)).json(&body).send().await.unwrap();
     let status = resp.status();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
@@ -125,9 +126,12 @@ async fn dev_get(app: &TestApp, path: &str) -> Value {
 
 /// Registers an application whose key pair is the test's "other" key.
 async fn register_other_app(app: &TestApp) -> Client {
-    let (status, v) =
-        dev_post(app, "/apps", json!({"name": "Bright Harbor Food Supply Co., Ltd.", "app_public_key": OTHER_PUBLIC_KEY}))
-            .await;
+    let (status, v) = dev_post(
+        app,
+        "/apps",
+        json!({"name": "Bright Harbor Food Supply Co., Ltd.", "app_public_key": OTHER_PUBLIC_KEY}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["alipay_public_key"], ALIPAY_PUBLIC_KEY_PEM);
     let app_id = v["app_id"].as_str().unwrap();
@@ -174,11 +178,8 @@ async fn alipay_query_of_an_unknown_trade_is_a_signed_business_failure() {
 
     // The console's own client agrees, over GET as well.
     let client = AlipayClient::new(&demo.gateway());
-    let creds = ClientApp {
-        app_id: ALIPAY_DEMO_APP_ID.into(),
-        key: demo.key.clone(),
-        alipay_public_key: alipay_public_key(),
-    };
+    let creds =
+        ClientApp { app_id: ALIPAY_DEMO_APP_ID.into(), key: demo.key.clone(), alipay_public_key: alipay_public_key() };
     let err = client.call(&creds, "alipay.trade.query", &json!({"out_trade_no": "x"}), None).await.unwrap_err();
     assert_eq!(err.sub_code(), Some("ACQ.TRADE_NOT_EXIST"));
     let params = demo.params("alipay.trade.query", &json!({"trade_no": "2026"}), &[]);
@@ -353,7 +354,8 @@ async fn alipay_refunds_partial_then_full_and_closing() {
         demo.call("alipay.trade.refund", biz)
     };
     assert_refused(&refund("r0", "1.00").await, "40004", "ACQ.TRADE_STATUS_ERROR");
-    let (status, trade) = dev_post(&app, "/pay", json!({"app_id": ALIPAY_DEMO_APP_ID, "out_trade_no": "order_r1"})).await;
+    let (status, trade) =
+        dev_post(&app, "/pay", json!({"app_id": ALIPAY_DEMO_APP_ID, "out_trade_no": "order_r1"})).await;
     assert_eq!(status, StatusCode::OK, "{trade}");
     let trade_no = trade["trade_no"].as_str().unwrap().to_string();
 
@@ -368,13 +370,16 @@ async fn alipay_refunds_partial_then_full_and_closing() {
     assert_refused(&refund("r2", "7.01").await, "40004", "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL");
     assert_eq!(demo.query("order_r1").await["trade_status"], "TRADE_SUCCESS");
 
-    let node = demo
-        .call("alipay.trade.fastpay.refund.query", json!({"trade_no": trade_no, "out_request_no": "r1"}))
-        .await;
-    assert_success(&node);
-    assert_eq!((node["refund_status"].as_str(), node["refund_amount"].as_str()), (Some("REFUND_SUCCESS"), Some("3.00")));
     let node =
-        demo.call("alipay.trade.fastpay.refund.query", json!({"out_trade_no": "order_r1", "out_request_no": "r9"})).await;
+        demo.call("alipay.trade.fastpay.refund.query", json!({"trade_no": trade_no, "out_request_no": "r1"})).await;
+    assert_success(&node);
+    assert_eq!(
+        (node["refund_status"].as_str(), node["refund_amount"].as_str()),
+        (Some("REFUND_SUCCESS"), Some("3.00"))
+    );
+    let node = demo
+        .call("alipay.trade.fastpay.refund.query", json!({"out_trade_no": "order_r1", "out_request_no": "r9"}))
+        .await;
     assert_success(&node);
     assert!(node.get("refund_status").is_none(), "{node}");
 
@@ -393,11 +398,23 @@ async fn alipay_refunds_partial_then_full_and_closing() {
     let (status, _) = dev_post(&app, "/pay", json!({"app_id": ALIPAY_DEMO_APP_ID, "out_trade_no": "order_c1"})).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_refused(&demo.precreate("order_c1", "5.00", None).await, "40004", "ACQ.TRADE_HAS_CLOSE");
-    assert_refused(&demo.call("alipay.trade.close", json!({"out_trade_no": "order_c1"})).await, "40004", "ACQ.TRADE_STATUS_ERROR");
+    assert_refused(
+        &demo.call("alipay.trade.close", json!({"out_trade_no": "order_c1"})).await,
+        "40004",
+        "ACQ.TRADE_STATUS_ERROR",
+    );
     assert_success(&demo.precreate("order_c2", "5.00", None).await);
     dev_post(&app, "/pay", json!({"app_id": ALIPAY_DEMO_APP_ID, "out_trade_no": "order_c2"})).await;
-    assert_refused(&demo.call("alipay.trade.close", json!({"out_trade_no": "order_c2"})).await, "40004", "ACQ.TRADE_STATUS_ERROR");
-    assert_refused(&demo.call("alipay.trade.close", json!({"out_trade_no": "nothing"})).await, "40004", "ACQ.TRADE_NOT_EXIST");
+    assert_refused(
+        &demo.call("alipay.trade.close", json!({"out_trade_no": "order_c2"})).await,
+        "40004",
+        "ACQ.TRADE_STATUS_ERROR",
+    );
+    assert_refused(
+        &demo.call("alipay.trade.close", json!({"out_trade_no": "nothing"})).await,
+        "40004",
+        "ACQ.TRADE_NOT_EXIST",
+    );
 }
 
 #[tokio::test]
@@ -415,10 +432,14 @@ async fn alipay_page_registers_an_app_and_the_buyer_pays_on_the_page() {
     let refused = b.post("/sandbox/alipay/apps", &[("name", "Harbor"), ("app_public_key", "nope")]).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     refused.assert_contains("RSA public key");
-    let forged = b.post_without_csrf("/sandbox/alipay/apps", &[("name", "Harbor"), ("app_public_key", OTHER_PUBLIC_KEY)]).await;
+    let forged =
+        b.post_without_csrf("/sandbox/alipay/apps", &[("name", "Harbor"), ("app_public_key", OTHER_PUBLIC_KEY)]).await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let created = b
-        .post("/sandbox/alipay/apps", &[("name", "Bright Harbor Food Supply Co., Ltd."), ("app_public_key", OTHER_PUBLIC_KEY)])
+        .post(
+            "/sandbox/alipay/apps",
+            &[("name", "Bright Harbor Food Supply Co., Ltd."), ("app_public_key", OTHER_PUBLIC_KEY)],
+        )
         .await;
     assert_eq!(created.status(), StatusCode::OK);
     created.assert_contains("Application registered");

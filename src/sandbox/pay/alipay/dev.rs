@@ -75,7 +75,13 @@ pub fn check_registration(name: &str, key: &str, app_id: Option<&str>) -> Result
 
 /// Registers an application (the dev endpoint and the page's form); a new app id
 /// `2021` + 12 digits unless given.
-pub fn register(conn: &mut DbConn, name: &str, key: &str, app_id: Option<&str>, now: i64) -> Result<App, RegisterError> {
+pub fn register(
+    conn: &mut DbConn,
+    name: &str,
+    key: &str,
+    app_id: Option<&str>,
+    now: i64,
+) -> Result<App, RegisterError> {
     check_registration(name, key, app_id)?;
     let app_id = match app_id {
         Some(a) => a.to_string(),
@@ -109,10 +115,13 @@ pub fn app_json(a: &App) -> Value {
 /// `POST /sandbox/dev/alipay/apps`.
 pub async fn create_app(sb: web::Data<Sandbox>, body: web::Json<Value>) -> HttpResponse {
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
-    let (name, key, app_id) = (text("name").unwrap_or_default(), text("app_public_key").unwrap_or_default(), text("app_id"));
+    let (name, key, app_id) =
+        (text("name").unwrap_or_default(), text("app_public_key").unwrap_or_default(), text("app_id"));
     let done = with_conn(&sb.pool, move |c| register(c, &name, &key, app_id.as_deref(), crate::now())).await;
     match done {
-        Ok(Ok(app)) => HttpResponse::Ok().json(json!({ "app_id": app.app_id, "alipay_public_key": ALIPAY_PUBLIC_KEY_PEM })),
+        Ok(Ok(app)) => {
+            HttpResponse::Ok().json(json!({ "app_id": app.app_id, "alipay_public_key": ALIPAY_PUBLIC_KEY_PEM }))
+        }
         Ok(Err(RegisterError::Taken)) => error(StatusCode::CONFLICT, RegisterError::Taken.message()),
         Ok(Err(RegisterError::Internal)) => internal("register"),
         Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e.message()),
@@ -156,14 +165,17 @@ pub async fn pay(sb: web::Data<Sandbox>, body: web::Json<Value>) -> HttpResponse
     .await;
     let trade = match found {
         Ok(Ok(Some(t))) => t,
-        Ok(Ok(None)) => return error(StatusCode::NOT_FOUND, "no such trade (give qr_code, or app_id and out_trade_no)"),
+        Ok(Ok(None)) => {
+            return error(StatusCode::NOT_FOUND, "no such trade (give qr_code, or app_id and out_trade_no)");
+        }
         Ok(Err(e)) => return internal(e),
         Err(e) => return internal(e),
     };
     match pay_trade(&sb, trade.id).await {
         Ok(t) => HttpResponse::Ok().json(trades::trade_json(&t)),
-        Err(PayError::NotPayable(status)) => HttpResponse::Conflict()
-            .json(json!({ "error": "the trade cannot be paid", "trade_status": status })),
+        Err(PayError::NotPayable(status)) => {
+            HttpResponse::Conflict().json(json!({ "error": "the trade cannot be paid", "trade_status": status }))
+        }
         Err(PayError::NotFound) => error(StatusCode::NOT_FOUND, "no such trade"),
         Err(PayError::Db(e)) => internal(e),
     }

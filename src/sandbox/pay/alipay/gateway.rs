@@ -84,7 +84,8 @@ pub fn check(params: &BTreeMap<String, String>, app_key: Option<&str>, now: i64)
         );
         return refuse(Refusal::invalid("isv.invalid-signature", sub_msg), true);
     }
-    let fresh = get("timestamp").and_then(parse_timestamp).is_some_and(|t| (t - now).abs() <= rules::TIMESTAMP_SKEW_SECS);
+    let fresh =
+        get("timestamp").and_then(parse_timestamp).is_some_and(|t| (t - now).abs() <= rules::TIMESTAMP_SKEW_SECS);
     if !fresh {
         return refuse(Refusal::invalid("isv.invalid-timestamp", "非法的时间戳参数"), true);
     }
@@ -127,7 +128,13 @@ fn answer(method: &str, node: &Value, signed: bool) -> HttpResponse {
 }
 
 fn internal(method: &str) -> HttpResponse {
-    let node = Refusal { code: "20000", msg: "Service Currently Unavailable", sub_code: "isp.unknow-error", sub_msg: "系统繁忙".into() }.node();
+    let node = Refusal {
+        code: "20000",
+        msg: "Service Currently Unavailable",
+        sub_code: "isp.unknow-error",
+        sub_msg: "系统繁忙".into(),
+    }
+    .node();
     answer(method, &node, true)
 }
 
@@ -221,7 +228,9 @@ mod tests {
         let ok = signed(now, &[]);
         assert_eq!(sub_code(&check(&ok, key, now)), "proceed");
         match check(&ok, None, now) {
-            Checked::Refused { method, signed, .. } => assert_eq!((method.as_str(), signed), ("alipay.trade.query", false)),
+            Checked::Refused { method, signed, .. } => {
+                assert_eq!((method.as_str(), signed), ("alipay.trade.query", false))
+            }
             other => panic!("{other:?}"),
         }
         let mut tampered = ok.clone();

@@ -134,7 +134,8 @@ pub struct Sent {
 /// nothing could be claimed.
 pub async fn deliver(sb: &Sandbox, client: &reqwest::Client, id: Option<String>) -> Option<Sent> {
     let at = now_ms();
-    let claimed = with_conn(&sb.pool, move |c| db::write_tx(c, |c| store::claim_notification(c, id.as_deref(), at))).await;
+    let claimed =
+        with_conn(&sb.pool, move |c| db::write_tx(c, |c| store::claim_notification(c, id.as_deref(), at))).await;
     let n = match claimed {
         Ok(Ok(Some(n))) => n,
         Ok(Ok(None)) | Err(_) => return None,
@@ -162,7 +163,8 @@ pub async fn deliver(sb: &Sandbox, client: &reqwest::Client, id: Option<String>)
         body,
         outcome: outcome.into(),
     };
-    let recorded = with_conn(&sb.pool, move |c| db::write_tx(c, |c| store::record_attempt(c, &attempt, status, due))).await;
+    let recorded =
+        with_conn(&sb.pool, move |c| db::write_tx(c, |c| store::record_attempt(c, &attempt, status, due))).await;
     if let Ok(Err(e)) = recorded {
         tracing::warn!(error = %e, "sandbox alipay: cannot record a notification attempt");
     }

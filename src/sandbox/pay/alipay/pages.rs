@@ -213,7 +213,11 @@ async fn render_home(
 }
 
 /// `POST /sandbox/alipay/apps`: registers an application.
-pub async fn create_app(ctx: SandboxCtx, sb: web::Data<Sandbox>, form: CheckedForm) -> Result<HttpResponse, SandboxError> {
+pub async fn create_app(
+    ctx: SandboxCtx,
+    sb: web::Data<Sandbox>,
+    form: CheckedForm,
+) -> Result<HttpResponse, SandboxError> {
     let name = form.field("name").unwrap_or_default().to_string();
     let key = form.field("app_public_key").unwrap_or_default().to_string();
     let (n, k) = (name.clone(), key.clone());
@@ -301,7 +305,8 @@ async fn render_trade(
         _ => return Err(ctx.internal()),
     };
     let row = trade_row(&trade, &names(&apps), crate::now());
-    let page = TradePage { payable: rules::payable(&row.status), trade: row, paid, error, l: L { zh: ctx.is_zh() }, ctx };
+    let page =
+        TradePage { payable: rules::payable(&row.status), trade: row, paid, error, l: L { zh: ctx.is_zh() }, ctx };
     page.ctx.reply(true).html(status, &page)
 }
 

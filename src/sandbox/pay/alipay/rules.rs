@@ -149,7 +149,7 @@ pub fn seller_id(app_id: &str) -> String {
 }
 
 /// A trade's state as of `now`: an unpaid trade past its time is closed.
-pub fn effective_status<'a>(status: &'a str, expires_at: i64, now: i64) -> &'a str {
+pub fn effective_status(status: &str, expires_at: i64, now: i64) -> &str {
     if status == WAIT_BUYER_PAY && expires_at <= now { TRADE_CLOSED } else { status }
 }
 

@@ -132,7 +132,11 @@ pub fn find_by_qr_token(conn: &mut DbConn, token: &str) -> QueryResult<Option<Tr
 
 /// The newest trades (every app).
 pub fn list_trades(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Trade>> {
-    trades::table.select(Trade::as_select()).order((trades::created_at.desc(), trades::id.desc())).limit(limit).load(conn)
+    trades::table
+        .select(Trade::as_select())
+        .order((trades::created_at.desc(), trades::id.desc()))
+        .limit(limit)
+        .load(conn)
 }
 
 /// Unpaid trades still payable at `now`, newest first.
@@ -147,7 +151,9 @@ pub fn list_open_trades(conn: &mut DbConn, now: i64, limit: i64) -> QueryResult<
 }
 
 pub fn set_status(conn: &mut DbConn, id: &str, status: &str, closed_at: Option<i64>) -> QueryResult<usize> {
-    diesel::update(trades::table.find(id)).set((trades::status.eq(status), trades::closed_at.eq(closed_at))).execute(conn)
+    diesel::update(trades::table.find(id))
+        .set((trades::status.eq(status), trades::closed_at.eq(closed_at)))
+        .execute(conn)
 }
 
 /// The buyer paid: the trade's Alipay id, its buyer and time.
@@ -234,7 +240,12 @@ pub fn claim_notification(conn: &mut DbConn, id: Option<&str>, now_ms: i64) -> Q
     )
     .set((notes::status.eq("sending"), notes::attempts.eq(n.attempts + 1), notes::last_attempt_ms.eq(now_ms)))
     .execute(conn)?;
-    Ok((claimed == 1).then(|| Notification { attempts: n.attempts + 1, status: "sending".into(), last_attempt_ms: Some(now_ms), ..n }))
+    Ok((claimed == 1).then(|| Notification {
+        attempts: n.attempts + 1,
+        status: "sending".into(),
+        last_attempt_ms: Some(now_ms),
+        ..n
+    }))
 }
 
 /// Records an attempt and the notification's state after it.
