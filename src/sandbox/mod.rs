@@ -105,6 +105,7 @@ pub struct Sandbox {
 #[derive(Clone)]
 pub struct SandboxHandle {
     data: web::Data<Sandbox>,
+    alipay: pay::alipay::Handle,
 }
 
 impl SandboxHandle {
@@ -114,6 +115,7 @@ impl SandboxHandle {
 
     pub fn stop(&self) {
         self.data.pusher.stop();
+        self.alipay.stop();
     }
 }
 
@@ -136,7 +138,9 @@ pub fn migrate(conn: &mut DbConn) -> anyhow::Result<()> {
 pub fn start(pool: DbPool, config: SandboxConfig) -> SandboxHandle {
     let pusher = Arc::new(push::Pusher::new(pool.clone(), config.clone()));
     tokio::spawn(pusher.clone().run());
-    SandboxHandle { data: web::Data::new(Sandbox { pool, config, pusher }) }
+    let data = web::Data::new(Sandbox { pool, config, pusher });
+    let alipay = pay::alipay::spawn(&data);
+    SandboxHandle { data, alipay }
 }
 
 /// The API paths (after `/sandbox/wechat`) and their handlers.
@@ -159,6 +163,9 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
 pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
     let form = || web::FormConfig::default().limit(64 * 1024).error_handler(page::bad_form);
     cfg.app_data(handle.data())
+        // Before the `/sandbox/dev` scope, which would otherwise claim `/sandbox/dev/alipay/…`.
+        .configure(pay::wechatpay::configure)
+        .configure(pay::alipay::configure)
         .service(
             web::scope("/sandbox/wechat")
                 .wrap(middleware::from_fn(api::gate))
@@ -210,8 +217,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .route("/expire-tickets", web::post().to(dev::expire_tickets))
                 .default_service(web::to(dev::not_found)),
         )
-        .configure(pay::wechatpay::configure)
-        .configure(pay::alipay::configure)
         .service(web::resource("/sandbox").route(web::get().to(pages::home)))
         .service(web::resource("/sandbox/").route(web::get().to(pages::home)))
         .service(web::resource("/sandbox/push-ticket").app_data(form()).route(web::post().to(pages::push_ticket)))
