@@ -185,7 +185,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
             web::scope("/sandbox/dev")
                 .route("/ticket", web::get().to(dev::ticket))
                 .route("/wechatpay/provider", web::get().to(pay::published_provider))
-                .route("/alipay/published", web::get().to(pay::published_alipay))
                 .route("/push-ticket", web::post().to(dev::push_ticket))
                 .route("/faults", web::get().to(dev::list_faults))
                 .route("/faults", web::post().to(dev::add_fault))

@@ -266,7 +266,7 @@ impl Wallet {
                         problems.push(FieldProblem::new(
                             "cert_pem",
                             "pay.provider.err.cert_expired",
-                            crate::views::format_time(cert.not_after),
+                            crate::domain::day_of(cert.not_after),
                         ));
                     } else if cert.serial != serial {
                         problems.push(FieldProblem::new(
@@ -294,7 +294,7 @@ impl Wallet {
                     problems.push(FieldProblem::new(
                         "platform_pem",
                         "pay.provider.err.cert_expired",
-                        crate::views::format_time(cert.not_after),
+                        crate::domain::day_of(cert.not_after),
                     ));
                     (cert.serial, Some(cert.not_after))
                 }
@@ -391,7 +391,7 @@ impl Wallet {
                 return Ok(Some(Outcome::Fail {
                     problem: "ready.provider_keys.expired",
                     fix: "ready.provider_keys.fix",
-                    detail: Some(crate::views::format_time(not_after)),
+                    detail: Some(crate::domain::day_of(not_after)),
                 }));
             }
         }

@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let form = || web::FormConfig::default().limit(64 * 1024).error_handler(crate::sandbox::page::bad_form);
     cfg.service(
         web::scope("/sandbox/dev/alipay")
+            .route("/published", web::get().to(super::published_alipay))
             .route("/apps", web::get().to(dev::list_apps))
             .route("/apps", web::post().to(dev::create_app))
             .route("/pay", web::post().to(dev::pay))
