@@ -109,27 +109,26 @@ pub fn insert_application(conn: &mut DbConn, a: &Application) -> QueryResult<()>
     diesel::insert_into(wechatpay_applications::table).values(a).execute(conn).map(drop)
 }
 
+/// What the tenant typed, as stored: the form without its sensitive fields, and those sealed.
+pub struct TypedForm<'a> {
+    pub merchant_name: &'a str,
+    pub sub_appid: Option<&'a str>,
+    pub form: &'a str,
+    pub sensitive_sealed: &'a str,
+}
+
 /// Keeps what the tenant typed (a draft, or a rejected application being corrected).
-pub fn save_form(
-    conn: &mut DbConn,
-    tenant_id: &str,
-    id: &str,
-    merchant_name: &str,
-    sub_appid: Option<&str>,
-    form: &str,
-    sensitive_sealed: &str,
-    now: i64,
-) -> QueryResult<usize> {
+pub fn save_form(conn: &mut DbConn, tenant_id: &str, id: &str, f: &TypedForm, now: i64) -> QueryResult<usize> {
     diesel::update(
         wechatpay_applications::table
             .filter(wechatpay_applications::id.eq(id))
             .filter(wechatpay_applications::tenant_id.eq(tenant_id)),
     )
     .set((
-        wechatpay_applications::merchant_name.eq(merchant_name),
-        wechatpay_applications::sub_appid.eq(sub_appid),
-        wechatpay_applications::form.eq(form),
-        wechatpay_applications::sensitive_sealed.eq(sensitive_sealed),
+        wechatpay_applications::merchant_name.eq(f.merchant_name),
+        wechatpay_applications::sub_appid.eq(f.sub_appid),
+        wechatpay_applications::form.eq(f.form),
+        wechatpay_applications::sensitive_sealed.eq(f.sensitive_sealed),
         wechatpay_applications::updated_at.eq(now),
     ))
     .execute(conn)
@@ -402,18 +401,22 @@ pub struct PaymentFacts {
     pub error: Option<String>,
 }
 
+/// A verified notification as received.
+#[derive(Clone, Copy)]
+pub struct Received<'a> {
+    pub channel: &'a str,
+    pub notify_id: &'a str,
+    pub event_type: &'a str,
+    pub out_trade_no: Option<&'a str>,
+    pub payment_id: Option<&'a str>,
+    /// The decrypted resource or the form fields (JSON).
+    pub body: &'a str,
+}
+
 /// Stores a verified notification once per (channel, notify id). Returns false when it was
 /// already there (a retry): the count goes up and nothing is processed again.
-pub fn record_notification(
-    conn: &mut DbConn,
-    channel: &str,
-    notify_id: &str,
-    event_type: &str,
-    out_trade_no: Option<&str>,
-    payment_id: Option<&str>,
-    body: &str,
-    now: i64,
-) -> QueryResult<bool> {
+pub fn record_notification(conn: &mut DbConn, n: &Received, now: i64) -> QueryResult<bool> {
+    let Received { channel, notify_id, event_type, out_trade_no, payment_id, body } = *n;
     use diesel::sql_types::{BigInt, Nullable, Text};
     let inserted = diesel::sql_query(
         "INSERT INTO payment_notifications (id, channel, notify_id, event_type, out_trade_no, payment_id, body, \

@@ -325,7 +325,7 @@ pub async fn start_self_test(
 ) -> Result<HttpResponse, AppError> {
     let channel = if form.channel == "alipay" { "alipay" } else { "wechatpay" };
     match wallet.start_self_test(&current.tenant.id, &current.actor(), channel).await.map_err(internal)? {
-        SelfTestStart::Started(_) => session.flash("success", "selftest.started"),
+        SelfTestStart::Started => session.flash("success", "selftest.started"),
         SelfTestStart::NoAccount => session.flash("error", "selftest.no_account"),
         SelfTestStart::NoProvider => session.flash("error", "selftest.no_provider"),
         SelfTestStart::Refused(_) => session.flash("error", "selftest.refused"),

@@ -188,7 +188,13 @@ impl Wallet {
                     if sub_appid_wanted { bindings::active_for_tenant(c, &tid)?.map(|b| b.appid) } else { None };
                 match store::current_application(c, &tid)? {
                     Some(a) if ApplicationState::parse(&a.state).is_some_and(ApplicationState::editable) => {
-                        store::save_form(c, &tid, &a.id, &name, sub_appid.as_deref(), &form_json, &sealed, now)?;
+                        let typed = store::TypedForm {
+                            merchant_name: &name,
+                            sub_appid: sub_appid.as_deref(),
+                            form: &form_json,
+                            sensitive_sealed: &sealed,
+                        };
+                        store::save_form(c, &tid, &a.id, &typed, now)?;
                         Ok(true)
                     }
                     Some(_) => Ok(false),
@@ -618,7 +624,7 @@ impl Wallet {
                 }
                 ("bound", None)
             }
-            Err(PayError::Api { code, message, .. }) if self.mismatch_codes.iter().any(|c| *c == code) => {
+            Err(PayError::Api { code, message, .. }) if self.mismatch_codes.contains(&code) => {
                 ("not_bound", Some(format!("{code}: {message}")))
             }
             Err(e) => ("unknown", Some(pay_error_text(&e))),

@@ -35,7 +35,7 @@ pub enum NotifyRefusal {
 /// What "Pay 0.01" came to.
 #[derive(Debug, Clone)]
 pub enum SelfTestStart {
-    Started(store::Payment),
+    Started,
     /// No open WeChat Pay merchant (or no Alipay account) to pay.
     NoAccount,
     /// The platform has no WeChat Pay service provider.
@@ -127,7 +127,7 @@ impl Wallet {
             created_at: now,
             updated_at: now,
         };
-        let (row, actor) = (payment.clone(), actor.clone());
+        let (row, actor) = (payment, actor.clone());
         self.db(move |c| {
             db::write_tx(c, |c| {
                 store::insert_payment(c, &row)?;
@@ -148,7 +148,7 @@ impl Wallet {
         })
         .await?;
         Ok(match answer {
-            Ok(_) => SelfTestStart::Started(payment),
+            Ok(_) => SelfTestStart::Started,
             Err(e) => SelfTestStart::Refused(e),
         })
     }
@@ -334,16 +334,15 @@ fn apply_paid(
     now: i64,
 ) -> Result<(), WalletError> {
     let payment = store::payment_by_trade_no(c, channel, &f.out_trade_no)?;
-    let first = store::record_notification(
-        c,
+    let received = store::Received {
         channel,
         notify_id,
-        event,
-        Some(&f.out_trade_no),
-        payment.as_ref().map(|p| p.id.as_str()),
+        event_type: event,
+        out_trade_no: Some(&f.out_trade_no),
+        payment_id: payment.as_ref().map(|p| p.id.as_str()),
         body,
-        now,
-    )?;
+    };
+    let first = store::record_notification(c, &received, now)?;
     let Some(p) = payment else {
         tracing::info!(channel, out_trade_no = %f.out_trade_no, "a payment notification for an order the console did not make");
         return Ok(());
@@ -393,16 +392,15 @@ fn apply_refund(
     now: i64,
 ) -> Result<(), WalletError> {
     let payment = store::payment_by_trade_no(c, channel, &r.out_trade_no)?;
-    let first = store::record_notification(
-        c,
+    let received = store::Received {
         channel,
         notify_id,
-        event,
-        Some(&r.out_trade_no),
-        payment.as_ref().map(|p| p.id.as_str()),
+        event_type: event,
+        out_trade_no: Some(&r.out_trade_no),
+        payment_id: payment.as_ref().map(|p| p.id.as_str()),
         body,
-        now,
-    )?;
+    };
+    let first = store::record_notification(c, &received, now)?;
     let Some(p) = payment else { return Ok(()) };
     if !first || r.state() != "SUCCESS" {
         return Ok(());
