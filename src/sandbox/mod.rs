@@ -174,6 +174,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .route("/safe/bindcomponent", web::post().to(authpage::confirm))
                 .default_service(web::to(page::not_found)),
         )
+        // Before the catch-all `/sandbox/dev` scope: it registers `/sandbox/dev/wechatpay`.
+        .configure(pay::wechatpay::configure)
         .service(
             web::scope("/sandbox/dev")
                 .route("/ticket", web::get().to(dev::ticket))
@@ -208,7 +210,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .route("/expire-tickets", web::post().to(dev::expire_tickets))
                 .default_service(web::to(dev::not_found)),
         )
-        .configure(pay::wechatpay::configure)
         .configure(pay::alipay::configure)
         .service(web::resource("/sandbox").route(web::get().to(pages::home)))
         .service(web::resource("/sandbox/").route(web::get().to(pages::home)))

@@ -309,7 +309,7 @@ diesel::table! {
     }
 }
 
-// ---- WeChat Pay (2026-11-25-000010_wechatpay) ----
+// ---- WeChat Pay (2026-11-25-100010_wechatpay) ----
 
 diesel::table! {
     sandbox_wxpay_merchants (mchid) {

@@ -89,9 +89,9 @@ pub fn verify(
     body: &str,
     now: i64,
 ) -> Result<state::Merchant, WxError> {
-    let auth = header
-        .and_then(Authorization::parse)
-        .ok_or_else(|| WxError::sign("Authorization 请求头缺失或格式错误 (missing or malformed Authorization header)"))?;
+    let auth = header.and_then(Authorization::parse).ok_or_else(|| {
+        WxError::sign("Authorization 请求头缺失或格式错误 (missing or malformed Authorization header)")
+    })?;
     let merchant = state::find_merchant(c, &auth.mchid)?
         .ok_or_else(|| WxError::sign(format!("商户号 {} 不存在 (unknown mchid)", auth.mchid)))?;
     if normalise_serial(&auth.serial_no) != normalise_serial(&merchant.cert_serial) {
@@ -129,11 +129,7 @@ pub fn respond(verify_mode: Option<&str>, status: u16, body: Option<&Value>) -> 
             resp.insert_header((k, v.to_string()));
         }
     }
-    if body.is_some() {
-        resp.content_type("application/json; charset=utf-8").body(text)
-    } else {
-        resp.finish()
-    }
+    if body.is_some() { resp.content_type("application/json; charset=utf-8").body(text) } else { resp.finish() }
 }
 
 fn error_response(verify_mode: Option<&str>, e: &WxError) -> HttpResponse {

@@ -33,10 +33,10 @@ fn internal(e: impl std::fmt::Debug) -> HttpResponse {
     error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
 }
 
-fn object(bytes: &[u8]) -> Result<Value, HttpResponse> {
+fn object(bytes: &[u8]) -> Result<Value, Box<HttpResponse>> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(v @ Value::Object(_)) => Ok(v),
-        _ => Err(error(StatusCode::BAD_REQUEST, "the body must be a JSON object")),
+        _ => Err(Box::new(error(StatusCode::BAD_REQUEST, "the body must be a JSON object"))),
     }
 }
 
@@ -67,11 +67,11 @@ where
     }
 }
 
-fn check_mode(mode: &str) -> Result<(), HttpResponse> {
+fn check_mode(mode: &str) -> Result<(), Box<HttpResponse>> {
     if mode == "certificate" || mode == "public_key" {
         Ok(())
     } else {
-        Err(error(StatusCode::BAD_REQUEST, "verify_mode must be certificate or public_key"))
+        Err(Box::new(error(StatusCode::BAD_REQUEST, "verify_mode must be certificate or public_key")))
     }
 }
 
@@ -91,11 +91,11 @@ pub async fn merchants(sb: web::Data<Sandbox>) -> HttpResponse {
 pub async fn add_merchant(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResponse {
     let b = match object(&bytes) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mode = Some(s(&b, "verify_mode")).filter(|m| !m.is_empty()).unwrap_or("certificate").to_string();
     if let Err(r) = check_mode(&mode) {
-        return r;
+        return *r;
     }
     let (mchid, appid, key, pem) = (s(&b, "mchid"), s(&b, "appid"), s(&b, "api_v3_key"), s(&b, "cert_pem"));
     if mchid.is_empty() || appid.is_empty() {
@@ -127,11 +127,11 @@ pub async fn add_merchant(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResp
 pub async fn edit_merchant(sb: web::Data<Sandbox>, path: web::Path<String>, bytes: web::Bytes) -> HttpResponse {
     let b = match object(&bytes) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mode = s(&b, "verify_mode").to_string();
     if let Err(r) = check_mode(&mode) {
-        return r;
+        return *r;
     }
     let mchid = path.into_inner();
     tx(&sb, move |c, _| {
@@ -167,24 +167,29 @@ pub async fn applyments(sb: web::Data<Sandbox>) -> HttpResponse {
 pub async fn decide(sb: web::Data<Sandbox>, path: web::Path<String>, bytes: web::Bytes) -> HttpResponse {
     let b = match object(&bytes) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(decision) = Decision::parse(s(&b, "decision")) else {
-        return error(StatusCode::BAD_REQUEST, "decision must be confirm_account, approve, reject, cancel, verify_account or sign");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "decision must be confirm_account, approve, reject, cancel, verify_account or sign",
+        );
     };
-    let audit: Vec<AuditItem> = b.get("audit_detail").cloned().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
+    let audit: Vec<AuditItem> =
+        b.get("audit_detail").cloned().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
     let Ok(id) = path.into_inner().parse::<i64>() else { return error(StatusCode::NOT_FOUND, "no such application") };
     let url = sb.config.public_url.clone();
-    let done = with_conn(&sb.pool, move |c| {
-        db::write_tx(c, |c| applyment::decide(c, id, decision, &audit, crate::now()))
-    })
-    .await;
+    let done =
+        with_conn(&sb.pool, move |c| db::write_tx(c, |c| applyment::decide(c, id, decision, &audit, crate::now())))
+            .await;
     notify::wake(&sb);
     match done {
         Ok(Ok(a)) => HttpResponse::Ok().json(applyment_json(&a, &url)),
         Ok(Err(DecideError::NotFound)) => error(StatusCode::NOT_FOUND, "no such application"),
         Ok(Err(DecideError::NotAllowed(st))) => error(StatusCode::CONFLICT, &format!("not allowed from {st}")),
-        Ok(Err(DecideError::NoReason)) => error(StatusCode::BAD_REQUEST, "a rejection needs audit_detail with a reject_reason"),
+        Ok(Err(DecideError::NoReason)) => {
+            error(StatusCode::BAD_REQUEST, "a rejection needs audit_detail with a reject_reason")
+        }
         Ok(Err(e)) => internal(e),
         Err(e) => internal(e),
     }
@@ -204,7 +209,7 @@ pub async fn sub_merchants(sb: web::Data<Sandbox>) -> HttpResponse {
 pub async fn add_sub_merchant(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResponse {
     let b = match object(&bytes) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let name = s(&b, "name").to_string();
     if name.is_empty() {
@@ -234,7 +239,7 @@ pub async fn add_sub_merchant(sb: web::Data<Sandbox>, bytes: web::Bytes) -> Http
 pub async fn set_binding(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResponse {
     let b = match object(&bytes) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (sub_mchid, appid) = (s(&b, "sub_mchid").to_string(), s(&b, "appid").to_string());
     let Some(bound) = b.get("bound").and_then(Value::as_bool) else {
@@ -308,7 +313,7 @@ pub fn find_payable(c: &mut DbConn, b: &Value) -> diesel::QueryResult<Option<sta
 pub async fn pay(sb: web::Data<Sandbox>, bytes: web::Bytes) -> HttpResponse {
     let b = match object(&bytes) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let paid = with_conn(&sb.pool, move |c| {
         db::write_tx(c, |c| {

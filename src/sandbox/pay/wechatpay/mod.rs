@@ -35,7 +35,8 @@ use crate::sandbox::page;
 /// Any other path under `/sandbox/wechatpay`: a JSON 404 for the API, the sandbox's page otherwise.
 async fn unknown(req: HttpRequest) -> HttpResponse {
     if req.path().starts_with("/sandbox/wechatpay/v3/") {
-        let e = api::WxError::new(404, "NOT_FOUND", format!("no such API: {} {}", req.method(), api::canonical_url(&req)));
+        let e =
+            api::WxError::new(404, "NOT_FOUND", format!("no such API: {} {}", req.method(), api::canonical_url(&req)));
         return api::respond(None, 404, serde_json::to_value(e.body()).ok().as_ref());
     }
     page::not_found(req).await

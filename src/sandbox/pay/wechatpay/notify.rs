@@ -75,18 +75,29 @@ pub fn now_ms() -> i64 {
 }
 
 /// Queues a notification of `plaintext`, due now.
-pub fn queue(c: &mut DbConn, sp_mchid: &str, url: &str, event: &Event<'_>, plaintext: &str, now: i64) -> QueryResult<()> {
+pub fn queue(
+    c: &mut DbConn,
+    sp_mchid: &str,
+    url: &str,
+    event: &Event<'_>,
+    plaintext: &str,
+    now: i64,
+) -> QueryResult<()> {
     let Some(merchant) = state::find_merchant(c, sp_mchid)? else { return Ok(()) };
     let kind = event.kind;
-    let sealed =
-        match Resource::seal(&merchant.api_v3_key, &rules::nonce12(), kind.resource_type(), kind.resource_type(), plaintext)
-        {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, "sandbox wechatpay: cannot seal a notification (APIv3 key)");
-                return Ok(());
-            }
-        };
+    let sealed = match Resource::seal(
+        &merchant.api_v3_key,
+        &rules::nonce12(),
+        kind.resource_type(),
+        kind.resource_type(),
+        plaintext,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "sandbox wechatpay: cannot seal a notification (APIv3 key)");
+            return Ok(());
+        }
+    };
     let id = rules::new_event_id();
     let body = json!({
         "id": id,
@@ -184,8 +195,7 @@ async fn run(sandbox: Weak<Sandbox>, wake: Arc<Notify>, stopped: Arc<AtomicBool>
         let step = i64::try_from(sb.config.pay_step_secs).unwrap_or(i64::MAX);
         let divisor = sb.config.pay_retry_divisor;
         drop(sb);
-        let settled =
-            with_conn(&pool, move |c| db::write_tx(c, |c| orders::settle_due(c, step, crate::now()))).await;
+        let settled = with_conn(&pool, move |c| db::write_tx(c, |c| orders::settle_due(c, step, crate::now()))).await;
         if let Ok(Err(e)) = settled {
             tracing::warn!(error = %e, "sandbox wechatpay: cannot settle due work");
         }
@@ -249,14 +259,8 @@ async fn deliver(pool: &crate::db::DbPool, client: &reqwest::Client, n: state::N
     let at = now_ms();
     let next = if delivered { None } else { rules::retry_delay_ms(attempts, divisor).map(|d| at + d) };
     tracing::info!(event_type = %n.event_type, attempt = attempts, ?http_status, delivered, gave_up = !delivered && next.is_none(), "sandbox wechatpay: notification attempt");
-    let attempt = state::Attempt {
-        id: crate::new_id(),
-        notification_id: n.id.clone(),
-        at_ms: at,
-        http_status,
-        error,
-        delivered,
-    };
+    let attempt =
+        state::Attempt { id: crate::new_id(), notification_id: n.id.clone(), at_ms: at, http_status, error, delivered };
     let recorded = with_conn(pool, move |c| db::write_tx(c, |c| state::record_attempt(c, &attempt, next))).await;
     if let Ok(Err(e)) = recorded {
         tracing::warn!(error = %e, "sandbox wechatpay: cannot record a notification attempt");

@@ -124,13 +124,16 @@ fn prepay(c: &mut DbConn, m: &state::Merchant, trade_type: &str, text: &str, now
     let (sp_openid, sub_openid) = (opt_str(&b, "payer.sp_openid"), opt_str(&b, "payer.sub_openid"));
     if trade_type == "JSAPI" {
         match (&sp_openid, &sub_openid) {
-            (_, Some(_)) if sub_appid.is_none() => return Err(WxError::param("使用payer.sub_openid时sub_appid不能为空")),
+            (_, Some(_)) if sub_appid.is_none() => {
+                return Err(WxError::param("使用payer.sub_openid时sub_appid不能为空"));
+            }
             (None, None) => return Err(WxError::param("payer.sp_openid与payer.sub_openid不能同时为空")),
             _ => {}
         }
     }
-    let fingerprint = json!([trade_type, sp_appid, sub_appid, description, total, notify_url, attach, sp_openid, sub_openid])
-        .to_string();
+    let fingerprint =
+        json!([trade_type, sp_appid, sub_appid, description, total, notify_url, attach, sp_openid, sub_openid])
+            .to_string();
     if let Some(existing) = state::find_order(c, &m.mchid, sub_mchid, out_trade_no)? {
         return match existing.state.as_str() {
             "SUCCESS" | "REFUND" => Err(order_paid()),

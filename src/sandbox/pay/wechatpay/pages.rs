@@ -121,10 +121,8 @@ fn load_home(c: &mut DbConn, step: i64) -> diesel::QueryResult<HomeData> {
         let bindings = state::list_bindings(c, Some(&s.sub_mchid))?;
         subs.push(SubView { s, bindings });
     }
-    let orders = state::list_orders(c, false, 30)?
-        .into_iter()
-        .map(|o| OrderView { yuan: rules::yuan(o.total), o })
-        .collect();
+    let orders =
+        state::list_orders(c, false, 30)?.into_iter().map(|o| OrderView { yuan: rules::yuan(o.total), o }).collect();
     let mut notifications = Vec::new();
     for n in state::list_notifications(c, 30)? {
         let attempts = state::attempts_of(c, &n.id)?;
@@ -347,8 +345,8 @@ impl BuyerPage {
 pub async fn buyer(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Result<HttpResponse, SandboxError> {
     let code_url = query_map(&req).get("code_url").map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     if let Some(code_url) = code_url {
-        let found = with_conn(&sb.pool, move |c| dev::find_payable(c, &serde_json::json!({ "code_url": code_url })))
-            .await;
+        let found =
+            with_conn(&sb.pool, move |c| dev::find_payable(c, &serde_json::json!({ "code_url": code_url }))).await;
         return Ok(match found {
             Ok(Ok(Some(o))) => see_other(&format!("/sandbox/wechatpay/buyer/orders/{}", o.id)),
             _ => back("/sandbox/wechatpay/buyer", "no_order"),

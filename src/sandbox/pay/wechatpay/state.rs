@@ -60,8 +60,10 @@ pub fn insert_media(c: &mut DbConn, m: &Media) -> QueryResult<()> {
 
 pub fn media_exists(c: &mut DbConn, mchid: &str, media_id: &str) -> QueryResult<bool> {
     use sandbox_wxpay_media::dsl as m;
-    diesel::select(diesel::dsl::exists(m::sandbox_wxpay_media.filter(m::media_id.eq(media_id)).filter(m::mchid.eq(mchid))))
-        .get_result(c)
+    diesel::select(diesel::dsl::exists(
+        m::sandbox_wxpay_media.filter(m::media_id.eq(media_id)).filter(m::mchid.eq(mchid)),
+    ))
+    .get_result(c)
 }
 
 // ---- applications ----
@@ -267,7 +269,8 @@ pub fn find_order_by_id(c: &mut DbConn, id: &str) -> QueryResult<Option<Order>> 
 /// The newest orders; only open NATIVE ones when `open_native`.
 pub fn list_orders(c: &mut DbConn, open_native: bool, limit: i64) -> QueryResult<Vec<Order>> {
     use sandbox_wxpay_orders::dsl as o;
-    let mut q = o::sandbox_wxpay_orders.select(Order::as_select()).order(o::created_at.desc()).limit(limit).into_boxed();
+    let mut q =
+        o::sandbox_wxpay_orders.select(Order::as_select()).order(o::created_at.desc()).limit(limit).into_boxed();
     if open_native {
         q = q.filter(o::state.eq("NOTPAY")).filter(o::trade_type.eq("NATIVE"));
     }

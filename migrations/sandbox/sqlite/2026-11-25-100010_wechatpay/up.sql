@@ -1,7 +1,9 @@
 -- The sandbox's WeChat Pay (APIv3, partner mode): service providers, uploaded media,
 -- sub-merchant applications (进件), sub-merchants and their AppID relations, orders,
 -- refunds, and notifications with every delivery attempt. Same text for SQLite and
--- PostgreSQL (twin of the other backend's 2026-11-25-000010_wechatpay).
+-- PostgreSQL (twin of the other backend's 2026-11-25-100010_wechatpay). Its version is not
+-- 20261125000010: diesel keeps one table of applied versions for both migration sets,
+-- and the console's 2026-11-25-000010_wallet has that one.
 
 -- Service providers (普通服务商); the published one is seeded.
 CREATE TABLE sandbox_wxpay_merchants (
