@@ -78,6 +78,13 @@ pub struct Settings {
     /// How long the sandbox's WeChat Pay takes for a step it does by itself: opening a signed
     /// sub-merchant's permissions, settling a refund (`MINIHOST_SANDBOX_PAY_STEP_SECS`).
     pub sandbox_pay_step_secs: u64,
+    /// How often the background check asks WeChat Pay about a sub-merchant application it
+    /// is working on (`MINIHOST_WALLET_POLL_SECS`, default 60; auditing is asked half as often).
+    pub wallet_poll_secs: i64,
+    /// WeChat Pay error codes that mean "this AppID is not bound to this merchant"
+    /// (`MINIHOST_WECHATPAY_MISMATCH_CODES`, comma-separated; WeChat Pay does not document
+    /// the v3 name, reference §7.2 item 5).
+    pub wechatpay_mismatch_codes: Vec<String>,
     /// How long the job worker waits when nothing is due.
     pub job_poll_interval: std::time::Duration,
     /// How long a running job may take to finish when the server stops (then it is released).
@@ -139,6 +146,13 @@ impl Settings {
             sandbox_privacy_scan_secs: parse_number(&get, "MINIHOST_SANDBOX_PRIVACY_SCAN_SECS", 3)?,
             sandbox_pay_retry_divisor: parse_number::<u32>(&get, "MINIHOST_SANDBOX_PAY_RETRY_DIVISOR", 60)?.max(1),
             sandbox_pay_step_secs: parse_number(&get, "MINIHOST_SANDBOX_PAY_STEP_SECS", 2)?,
+            wallet_poll_secs: parse_number(&get, "MINIHOST_WALLET_POLL_SECS", 60)?,
+            wechatpay_mismatch_codes: get("MINIHOST_WECHATPAY_MISMATCH_CODES")
+                .unwrap_or_else(|| "APPID_MCHID_NOT_MATCH".into())
+                .split(',')
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
             job_poll_interval: std::time::Duration::from_millis(parse_number(&get, "MINIHOST_JOB_POLL_MS", 1000)?),
             job_shutdown_grace: std::time::Duration::from_secs(parse_number(&get, "MINIHOST_JOB_SHUTDOWN_GRACE", 10)?),
             job_slots: parse_number(&get, "MINIHOST_JOB_SLOTS", 8)?,

@@ -47,6 +47,15 @@ impl Application {
             crate::wechat::client::WechatClient::new(&config),
             sealer.clone(),
         ));
+        let wallet = std::sync::Arc::new(crate::services::wallet::Wallet::new(
+            pool.clone(),
+            sealer.clone(),
+            platform.clone(),
+            &config,
+            settings.wallet_poll_secs,
+            settings.wechatpay_mismatch_codes.clone(),
+        ));
+        let wallet_data = web::Data::from(wallet.clone());
         let (pool_data, config_data) = (web::Data::new(pool.clone()), web::Data::new(config.clone()));
         let (sealer_data, crypt_data) = (web::Data::new(sealer), web::Data::new(crypt));
         let platform_data = web::Data::from(platform.clone());
@@ -76,6 +85,7 @@ impl Application {
                 .app_data(sealer_data.clone())
                 .app_data(crypt_data.clone())
                 .app_data(platform_data.clone())
+                .app_data(wallet_data.clone())
                 .app_data(
                     web::FormConfig::default()
                         .limit(256 * 1024)
@@ -120,6 +130,7 @@ impl Application {
         let worker = crate::worker::start(
             pool.clone(),
             platform.clone(),
+            wallet,
             crate::worker::WorkerSettings {
                 idle: settings.job_poll_interval,
                 grace: settings.job_shutdown_grace,

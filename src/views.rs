@@ -309,3 +309,11 @@ pub fn page_link(path: &str, filters: &[(&str, &str)], page: i64) -> String {
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header(("Location", location)).finish()
 }
+
+/// A QR code of `data` as inline SVG (empty when the data does not fit in one).
+pub fn qr_svg(data: &str) -> String {
+    match qrcode::QrCode::new(data.as_bytes()) {
+        Ok(code) => code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(220, 220).quiet_zone(true).build(),
+        Err(_) => String::new(),
+    }
+}

@@ -54,12 +54,13 @@ pub struct WorkerSettings {
 pub fn start(
     pool: DbPool,
     platform: Arc<Platform>,
+    wallet: Arc<crate::services::wallet::Wallet>,
     settings: WorkerSettings,
     pace: Pace,
     timing: Timing,
 ) -> WorkerHandle {
     let (stop, stopped) = watch::channel(false);
-    let runner = Arc::new(Runner { pool, platform, pace, timing, lease_secs: settings.lease_secs.max(2) });
+    let runner = Arc::new(Runner { pool, platform, wallet, pace, timing, lease_secs: settings.lease_secs.max(2) });
     let task = tokio::spawn(run(runner, settings, stopped));
     WorkerHandle { stop: Arc::new(stop), task }
 }
@@ -68,6 +69,7 @@ pub fn start(
 struct Runner {
     pool: DbPool,
     platform: Arc<Platform>,
+    wallet: Arc<crate::services::wallet::Wallet>,
     pace: Pace,
     timing: Timing,
     lease_secs: i64,
@@ -222,6 +224,8 @@ enum JobError {
     Platform(#[from] PlatformError),
     #[error("job payload: {0}")]
     Payload(#[from] serde_json::Error),
+    #[error("{0}")]
+    Wallet(String),
     #[error("unknown job kind {0}")]
     UnknownKind(String),
 }
@@ -243,6 +247,18 @@ async fn execute(runner: &Runner, job: &jobs::Job) -> Result<Next, JobError> {
             let p: jobs::SubmitUpdate = payload(job)?;
             let last_attempt = job.attempts >= job.max_attempts;
             Ok(releases::run_submission(platform, runner.timing, &p, last_attempt).await?)
+        }
+        jobs::PollApplication::NAME => {
+            let p: jobs::PollApplication = payload(job)?;
+            let state =
+                runner.wallet.refresh_application(&p.tenant_id).await.map_err(|e| JobError::Wallet(e.to_string()))?;
+            let again = state.and_then(|s| crate::domain::wallet::next_poll_secs(s, runner.wallet.poll_secs()));
+            Ok(again.map_or(Next::Finished, |secs| Next::Again(crate::now() + secs)))
+        }
+        jobs::RefundSelfTest::NAME => {
+            let p: jobs::RefundSelfTest = payload(job)?;
+            runner.wallet.refund_self_test(&p.payment_id).await.map_err(JobError::Wallet)?;
+            Ok(Next::Finished)
         }
         jobs::RunCampaign::NAME => {
             let p: jobs::RunCampaign = payload(job)?;

@@ -138,6 +138,28 @@ impl JobKind for PublishUpdate {
     const NAME: &'static str = "publish_update";
 }
 
+/// Ask WeChat Pay where a tenant's sub-merchant application is; runs again while WeChat
+/// Pay works on it. Unique per tenant.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct PollApplication {
+    pub tenant_id: String,
+}
+
+impl JobKind for PollApplication {
+    const NAME: &'static str = "poll_wechatpay_application";
+}
+
+/// Refund a paid self-test payment (the 0.01 proves the way in; it goes back at once).
+/// Unique per payment.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct RefundSelfTest {
+    pub payment_id: String,
+}
+
+impl JobKind for RefundSelfTest {
+    const NAME: &'static str = "refund_self_test";
+}
+
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStatus {

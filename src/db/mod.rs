@@ -27,6 +27,7 @@ pub mod sessions;
 pub mod tenants;
 pub mod throttle;
 pub mod users;
+pub mod wallet;
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("build with at least one of the features `sqlite` or `postgres`");

@@ -7,6 +7,7 @@ pub mod binding;
 pub mod campaign;
 pub mod failure;
 pub mod logo;
+pub mod merchant_form;
 pub mod release;
 pub mod requirements;
 pub mod setup;

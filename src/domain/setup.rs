@@ -18,6 +18,10 @@ pub struct Standing {
     pub first_due: Option<Item>,
     /// The earliest deadline of an item due later.
     pub earliest_deadline: Option<i64>,
+    /// A WeChat Pay sub-merchant is open (the application finished).
+    pub merchant_open: bool,
+    /// A 0.01 self-test was paid and refunded.
+    pub self_tested: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +34,8 @@ pub enum Step {
     Authorize,
     /// Nothing of the requirements checklist due now.
     Requirements,
+    /// Payments: a WeChat Pay merchant open and proved by the 0.01 self-test.
+    Payments,
 }
 
 impl Step {
@@ -39,6 +45,7 @@ impl Step {
             Self::Prepare => "prepare",
             Self::Authorize => "authorize",
             Self::Requirements => "requirements",
+            Self::Payments => "payments",
         }
     }
 }
@@ -50,6 +57,7 @@ pub fn steps(s: &Standing) -> Vec<(Step, bool)> {
         (Step::Prepare, s.bound || s.confirmed >= Item::ALL.len()),
         (Step::Authorize, s.bound),
         (Step::Requirements, s.bound && s.checked && s.due_now == 0),
+        (Step::Payments, s.merchant_open && s.self_tested),
     ]
 }
 
@@ -74,6 +82,10 @@ mod tests {
         s.due_now = 2;
         assert_eq!(next(&s), Some(Step::Requirements));
         s.due_now = 0;
+        assert_eq!(next(&s), Some(Step::Payments));
+        s.merchant_open = true;
+        assert_eq!(next(&s), Some(Step::Payments));
+        s.self_tested = true;
         assert_eq!(next(&s), None);
     }
 

@@ -128,12 +128,7 @@ struct AuthorizePage {
     error: Option<String>,
 }
 
-fn qr_svg(data: &str) -> String {
-    match qrcode::QrCode::new(data.as_bytes()) {
-        Ok(code) => code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(220, 220).quiet_zone(true).build(),
-        Err(_) => String::new(),
-    }
-}
+use crate::views::qr_svg;
 
 async fn start_authorization(
     ctx: PageCtx,

@@ -13,6 +13,8 @@ mod home;
 mod mailbox;
 mod mini_program;
 mod operator;
+mod pay_notify;
+mod payments;
 mod platform;
 mod releases;
 mod requirements;
@@ -20,6 +22,7 @@ mod template_needs;
 mod templates;
 mod tenants;
 mod version_card;
+mod wallet;
 mod wechat_callback;
 mod wechat_events;
 mod workspace;
@@ -49,6 +52,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 }))
                 .route("/component/events", web::post().to(wechat_events::component))
                 .route("/mp/{appid}/events", web::post().to(wechat_events::mini_program)),
+        )
+        .service(
+            web::scope("/pay")
+                .app_data(web::PayloadConfig::new(pay_notify::MAX_BODY_BYTES))
+                .route("/wechat/notify", web::post().to(pay_notify::wechat))
+                .route("/wechat/notify", web::get().to(pay_notify::probe))
+                .route("/alipay/notify", web::post().to(pay_notify::alipay))
+                .route("/alipay/notify", web::get().to(pay_notify::probe)),
         )
         .service(
             web::scope("/apply")
@@ -82,6 +93,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/store/mini-program/roll-back", web::post().to(releases::roll_back))
                 .route("/store/mini-program/check-review", web::post().to(releases::check))
                 .route("/store/mini-program/screenshots/{media_id}", web::get().to(releases::screenshot))
+                .route("/wallet", web::get().to(wallet::page))
+                .route("/wallet/readiness", web::get().to(wallet::readiness))
+                .route("/wallet/wechatpay/apply", web::get().to(wallet::apply_form))
+                .route("/wallet/wechatpay/apply", web::post().to(wallet::apply))
+                .route("/wallet/wechatpay/check", web::post().to(wallet::check_application))
+                .route("/wallet/wechatpay/replace", web::post().to(wallet::replace_application))
+                .route("/wallet/wechatpay/binding", web::post().to(wallet::verify_binding))
+                .route("/wallet/alipay", web::post().to(wallet::save_alipay))
+                .route("/wallet/self-test", web::post().to(wallet::start_self_test))
+                .route("/wallet/self-test/{payment_id}", web::get().to(wallet::self_test))
                 .route("/store/requirements", web::get().to(requirements::page))
                 .route("/store/requirements/check", web::post().to(requirements::check))
                 .route("/store/requirements/{item}/fix", web::post().to(requirements::fix))
@@ -111,6 +132,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/campaigns/{id}", web::get().to(campaigns::detail))
                 .route("/campaigns/{id}/progress", web::get().to(campaigns::progress))
                 .route("/campaigns/{id}/{action}", web::post().to(campaigns::act))
+                .route("/payments", web::get().to(payments::page))
+                .route("/payments", web::post().to(payments::save))
+                .route("/payments/check", web::post().to(payments::check))
                 .route("/platform/refresh-token", web::post().to(platform::refresh_token))
                 .route("/platform/authorize", web::post().to(platform::authorize))
                 .route("/platform/events/{id}", web::get().to(platform::event))

@@ -34,6 +34,7 @@ impl HomePage {
             (Step::Requirements, None) => format!("/w/{t}/store/requirements"),
             (Step::Prepare | Step::Authorize, _) => format!("/w/{t}/store/mini-program/upgrade"),
             (Step::Approved, _) => format!("/w/{t}"),
+            (Step::Payments, _) => format!("/w/{t}/wallet"),
         }
     }
 
@@ -67,6 +68,9 @@ impl TenantLoader for HomeData {
             due_now: due.len(),
             first_due: due.first().map(|i| i.item),
             earliest_deadline: items.iter().filter_map(|i| i.deadline).min(),
+            merchant_open: db::wallet::current_application(c, &tenant.id)?.is_some_and(|a| a.state == "finished"),
+            self_tested: db::wallet::latest_self_test(c, &tenant.id, "wechatpay")?
+                .is_some_and(|p| p.state == "refunded"),
         };
         Ok(HomeData { members, standing })
     }

@@ -105,6 +105,8 @@ pub struct Sandbox {
 #[derive(Clone)]
 pub struct SandboxHandle {
     data: web::Data<Sandbox>,
+    alipay: pay::alipay::Handle,
+    wechatpay: pay::wechatpay::Handle,
 }
 
 impl SandboxHandle {
@@ -114,6 +116,8 @@ impl SandboxHandle {
 
     pub fn stop(&self) {
         self.data.pusher.stop();
+        self.alipay.stop();
+        self.wechatpay.stop();
     }
 }
 
@@ -136,7 +140,10 @@ pub fn migrate(conn: &mut DbConn) -> anyhow::Result<()> {
 pub fn start(pool: DbPool, config: SandboxConfig) -> SandboxHandle {
     let pusher = Arc::new(push::Pusher::new(pool.clone(), config.clone()));
     tokio::spawn(pusher.clone().run());
-    SandboxHandle { data: web::Data::new(Sandbox { pool, config, pusher }) }
+    let data = web::Data::new(Sandbox { pool, config, pusher });
+    let alipay = pay::alipay::spawn(&data);
+    let wechatpay = pay::wechatpay::spawn(&data);
+    SandboxHandle { data, alipay, wechatpay }
 }
 
 /// The API paths (after `/sandbox/wechat`) and their handlers.
@@ -159,6 +166,9 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
 pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
     let form = || web::FormConfig::default().limit(64 * 1024).error_handler(page::bad_form);
     cfg.app_data(handle.data())
+        // Before the `/sandbox/dev` scope, which would otherwise claim `/sandbox/dev/alipay/…`.
+        .configure(pay::wechatpay::configure)
+        .configure(pay::alipay::configure)
         .service(
             web::scope("/sandbox/wechat")
                 .wrap(middleware::from_fn(api::gate))
@@ -174,11 +184,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .route("/safe/bindcomponent", web::post().to(authpage::confirm))
                 .default_service(web::to(page::not_found)),
         )
-        // Before the catch-all `/sandbox/dev` scope: it registers `/sandbox/dev/wechatpay`.
-        .configure(pay::wechatpay::configure)
         .service(
             web::scope("/sandbox/dev")
                 .route("/ticket", web::get().to(dev::ticket))
+                .route("/wechatpay/provider", web::get().to(pay::published_provider))
                 .route("/push-ticket", web::post().to(dev::push_ticket))
                 .route("/faults", web::get().to(dev::list_faults))
                 .route("/faults", web::post().to(dev::add_fault))
@@ -210,7 +219,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .route("/expire-tickets", web::post().to(dev::expire_tickets))
                 .default_service(web::to(dev::not_found)),
         )
-        .configure(pay::alipay::configure)
         .service(web::resource("/sandbox").route(web::get().to(pages::home)))
         .service(web::resource("/sandbox/").route(web::get().to(pages::home)))
         .service(web::resource("/sandbox/push-ticket").app_data(form()).route(web::post().to(pages::push_ticket)))

@@ -309,6 +309,76 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sandbox_alipay_apps (app_id) {
+        app_id -> Text,
+        name -> Text,
+        app_public_key -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_alipay_trades (id) {
+        id -> Text,
+        app_id -> Text,
+        out_trade_no -> Text,
+        trade_no -> Nullable<Text>,
+        qr_token -> Text,
+        subject -> Text,
+        body -> Text,
+        total_cents -> BigInt,
+        refunded_cents -> BigInt,
+        status -> Text,
+        notify_url -> Nullable<Text>,
+        buyer_id -> Nullable<Text>,
+        buyer_logon_id -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        paid_at -> Nullable<BigInt>,
+        closed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sandbox_alipay_refunds (id) {
+        id -> Text,
+        trade_id -> Text,
+        out_request_no -> Text,
+        refund_cents -> BigInt,
+        refund_fee_cents -> BigInt,
+        reason -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_alipay_notifications (id) {
+        id -> Text,
+        trade_id -> Text,
+        app_id -> Text,
+        notify_url -> Text,
+        notify_id -> Text,
+        params -> Text,
+        status -> Text,
+        attempts -> Integer,
+        due_ms -> BigInt,
+        last_attempt_ms -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_alipay_attempts (id) {
+        id -> Text,
+        notification_id -> Text,
+        at_ms -> BigInt,
+        http_status -> Nullable<Integer>,
+        body -> Text,
+        outcome -> Text,
+    }
+}
+
 // ---- WeChat Pay (2026-11-25-100010_wechatpay) ----
 
 diesel::table! {

@@ -7,6 +7,8 @@
 //! * [`authorization`]: starting and completing an authorization, binding a tenant's
 //!   dedicated mini program.
 //! * [`inbox`]: storing and applying WeChat's pushes.
+//! * [`wallet`]: the Company Wallet: WeChat Pay's service provider and sub-merchants, Alipay,
+//!   the AppID–merchant binding, payment readiness, the self-test and payment notifications.
 
 pub mod authorization;
 pub mod campaigns;
@@ -15,3 +17,4 @@ pub mod pacing;
 pub mod platform;
 pub mod releases;
 pub mod requirements;
+pub mod wallet;

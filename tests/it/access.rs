@@ -21,6 +21,10 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/store/requirements",
         "/store/mini-program/version",
         "/store/mini-program/screenshots/some-media",
+        "/wallet",
+        "/wallet/readiness",
+        "/wallet/wechatpay/apply",
+        "/wallet/self-test/some-payment",
     ];
     let b_actions = [
         "/store/mini-program/authorize",
@@ -36,6 +40,11 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/store/mini-program/expedite",
         "/store/mini-program/roll-back",
         "/store/mini-program/check-review",
+        "/wallet/wechatpay/check",
+        "/wallet/wechatpay/replace",
+        "/wallet/wechatpay/binding",
+        "/wallet/alipay",
+        "/wallet/self-test",
     ];
     for path in b_pages.iter().map(|p| format!("/w/{tenant_b}{p}")).chain(["/w/does-not-exist".to_string()]) {
         let page = alice.get(&path).await;
@@ -60,6 +69,7 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/operator/campaigns".to_string(),
         "/operator/campaigns/some-campaign".to_string(),
         "/operator/campaigns/some-campaign/progress".to_string(),
+        "/operator/payments".to_string(),
     ] {
         let page = alice.get(&path).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
@@ -82,6 +92,8 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/operator/campaigns/some-campaign/cancel".to_string(),
         "/operator/campaigns/some-campaign/go".to_string(),
         "/operator/campaigns/some-campaign/retry".to_string(),
+        "/operator/payments".to_string(),
+        "/operator/payments/check".to_string(),
     ] {
         let page = alice.post(&path, &[("reason", "x")]).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");

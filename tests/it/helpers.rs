@@ -307,6 +307,23 @@ impl Browser {
         self.read(resp).await
     }
 
+    /// Posts a multipart form with files (name, file name, bytes), the token in the query
+    /// string as the page's own form sends it.
+    pub async fn post_multipart(&self, path: &str, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Page {
+        let token = self.csrf().await;
+        let mut form = multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        for (name, file, bytes) in files {
+            form = form.part(name.to_string(), multipart::Part::bytes(bytes.to_vec()).file_name(file.to_string()));
+        }
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let resp =
+            self.client.post(self.url(&format!("{path}{sep}csrf_token={token}"))).multipart(form).send().await.unwrap();
+        self.read(resp).await
+    }
+
     pub async fn sign_up(&self, email: &str, name: &str) -> Page {
         let page = self
             .post("/signup", &[("email", email), ("name", name), ("password", PASSWORD), ("accept_terms", "on")])

@@ -24,4 +24,5 @@ mod sandbox_alipay;
 mod sandbox_code;
 mod sandbox_manage;
 mod sandbox_wechatpay;
+mod wallet;
 mod worker;

@@ -143,8 +143,10 @@ async fn a_fresh_binding_is_checked_then_fixed_item_by_item_until_nothing_is_due
     checked.assert_contains("Checked with WeChat just now.");
     assert!(states(&app, &t).iter().all(|(_, s)| *s == State::Done), "{:?}", states(&app, &t));
     let home = b.get(&format!("/w/{t}")).await;
-    home.assert_contains("4 of 4 steps done");
-    home.assert_contains("meets every requirement of the store template");
+    // Every step but payments is done: the guide's next step is the Company Wallet.
+    home.assert_contains("4 of 5 steps done");
+    home.assert_contains("Take online payments");
+    home.assert_contains("Open the Company Wallet");
 
     // Each fix by a person is in the audit log, and each change of state in the history.
     assert_eq!(fixes_audited(&app, &t), 5);

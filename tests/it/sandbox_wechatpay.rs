@@ -201,6 +201,11 @@ async fn sandbox_wechatpay_verifies_requests_and_signs_answers() {
     let none = reqwest::Client::new().get(format!("{}/v3/certificates", wx.base)).send().await.unwrap();
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
 
+    // The published identity, as a console configures itself from it.
+    let (status, published) = dev(&app, "GET", "/provider", None).await;
+    assert_eq!((status, published["sp_mchid"].as_str()), (StatusCode::OK, Some(SP_MCHID)));
+    assert_eq!(published["platform_public_key_id"], PLATFORM_PUBLIC_KEY_ID);
+
     // Public-key mode: the answer names the public key id and verifies with the public key.
     let (status, _) =
         dev(&app, "POST", &format!("/merchants/{SP_MCHID}"), Some(json!({"verify_mode": "public_key"}))).await;
@@ -365,11 +370,8 @@ async fn sandbox_wechatpay_application_loop_opens_a_sub_merchant_bound_to_its_mi
     let sub = q["sub_mchid"].as_str().unwrap().to_string();
     assert!(sub.len() == 10 && sub.starts_with("16"), "{sub}");
     let (_, b) = dev(&app, "GET", &format!("/bindings?sub_mchid={sub}"), None).await;
-    assert_eq!(b["bindings"][0]["appid"], ACME_MP);
-    assert_eq!(
-        (b["bindings"][0]["bound"].as_bool(), b["bindings"][0]["method"].as_str()),
-        (Some(true), Some("onboarding"))
-    );
+    assert_eq!(b[0]["appid"], ACME_MP);
+    assert_eq!((b[0]["bound"].as_bool(), b[0]["method"].as_str()), (Some(true), Some("onboarding")));
     let (s, _) = decide(&app, id, "cancel", json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT, "a finished application cannot be cancelled");
 
@@ -386,8 +388,8 @@ async fn sandbox_wechatpay_application_loop_opens_a_sub_merchant_bound_to_its_mi
     })
     .await;
     let (_, b) = dev(&app, "GET", &format!("/bindings?sub_mchid={q}"), None).await;
-    assert_eq!(b["bindings"][0]["bound"], false);
-    assert_eq!(b["bindings"][0]["note"], "该APPID认证主体与特约商户主体不一致");
+    assert_eq!(b[0]["bound"], false);
+    assert_eq!(b[0]["note"], "该APPID认证主体与特约商户主体不一致");
 }
 
 /// A notify_url receiver: answers 500 to the first request of each path, then 204.
@@ -511,7 +513,7 @@ async fn sandbox_wechatpay_orders_are_paid_notified_with_retries_refunded_and_cl
     assert_eq!((plain["transaction_id"].as_str(), plain["amount"]["total"].as_i64()), (Some(tid.as_str()), Some(100)));
     let log = eventually("the delivery is recorded", || async {
         let (_, v) = dev(&app, "GET", "/notifications", None).await;
-        let n = v["notifications"].as_array().unwrap().iter().find(|n| n["out_trade_no"] == "ORDER-0001")?.clone();
+        let n = v.as_array().unwrap().iter().find(|n| n["out_trade_no"] == "ORDER-0001")?.clone();
         (n["delivered"] == true).then_some(n)
     })
     .await;
@@ -630,7 +632,7 @@ async fn sandbox_wechatpay_pages_associate_appids_and_let_the_buyer_pay() {
     let page = b.post(&format!("/sandbox/wechatpay/sub-merchants/{sub}/confirm"), &[("appid", ACME_MP)]).await;
     page.assert_contains("The AppID is bound to the sub-merchant.");
     let (_, v) = dev(&app, "GET", &format!("/bindings?sub_mchid={sub}"), None).await;
-    let states: Vec<(String, bool)> = v["bindings"]
+    let states: Vec<(String, bool)> = v
         .as_array()
         .unwrap()
         .iter()
@@ -664,10 +666,10 @@ async fn sandbox_wechatpay_pages_associate_appids_and_let_the_buyer_pay() {
     // The page shows the notification (to an unreachable receiver: attempts recorded).
     let (_, v) = eventually("a failed attempt is recorded", || async {
         let (s, v) = dev(&app, "GET", "/notifications", None).await;
-        (v["notifications"][0]["attempts"].as_i64().unwrap_or(0) >= 1).then_some((s, v))
+        (v[0]["attempts"].as_i64().unwrap_or(0) >= 1).then_some((s, v))
     })
     .await;
-    assert!(v["notifications"][0]["last_error"].as_str().is_some());
+    assert!(v[0]["last_error"].as_str().is_some());
     b.get("/sandbox/wechatpay/").await.assert_contains("TRANSACTION.SUCCESS");
 }
 

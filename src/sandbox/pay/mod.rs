@@ -37,3 +37,31 @@ pub const ALIPAY_DEMO_APP_PUBLIC_KEY_PEM: &str = include_str!("keys/alipay_app_p
 pub const WECHATPAY_RETRY_SECS: [u64; 15] =
     [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600];
 pub const ALIPAY_RETRY_SECS: [u64; 7] = [240, 600, 600, 3600, 7200, 21600, 54000];
+
+/// `GET /sandbox/dev/wechatpay/provider`: the simulated service provider's published
+/// identity and keys (as README.md prints them), for a console or any client to configure
+/// itself against the sandbox.
+pub async fn published_provider() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(serde_json::json!({
+        "sp_mchid": SP_MCHID,
+        "sp_appid": SP_APPID,
+        "api_v3_key": SP_API_V3_KEY,
+        "private_key_pem": SP_KEY_PEM,
+        "cert_serial": SP_CERT_SERIAL,
+        "cert_pem": SP_CERT_PEM,
+        "platform_cert_serial": PLATFORM_CERT_SERIAL,
+        "platform_cert_pem": PLATFORM_CERT_PEM,
+        "platform_public_key_id": PLATFORM_PUBLIC_KEY_ID,
+        "platform_public_key_pem": PLATFORM_PUBLIC_KEY_PEM,
+    }))
+}
+
+/// `GET /sandbox/dev/alipay/published`: the gateway's public key and the demo app's keys.
+pub async fn published_alipay() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(serde_json::json!({
+        "alipay_public_key_pem": ALIPAY_PUBLIC_KEY_PEM,
+        "demo_app_id": ALIPAY_DEMO_APP_ID,
+        "demo_app_private_key_pem": ALIPAY_DEMO_APP_KEY_PEM,
+        "demo_app_public_key_pem": ALIPAY_DEMO_APP_PUBLIC_KEY_PEM,
+    }))
+}

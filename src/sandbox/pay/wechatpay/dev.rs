@@ -11,6 +11,9 @@
 //! * `GET /orders`; `POST /pay {"code_url"}|{"prepay_id"}|{"sp_mchid","sub_mchid","out_trade_no"}`
 //!   → the transaction JSON (404 unknown, 409 not payable).
 //! * `GET /notifications`; `POST /notifications/{id}/resend`.
+//! * `GET /provider`: the published service provider's identity and keys.
+//!
+//! Every `GET` list answers a bare JSON array.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use serde_json::{Value, json};
@@ -82,7 +85,7 @@ pub async fn merchants(sb: web::Data<Sandbox>) -> HttpResponse {
             .iter()
             .map(|m| json!({"mchid": m.mchid, "appid": m.appid, "cert_serial": m.cert_serial, "verify_mode": m.verify_mode}))
             .collect();
-        Ok(okj(json!({ "merchants": list })))
+        Ok(okj(json!(list)))
     })
     .await
 }
@@ -158,7 +161,7 @@ pub async fn applyments(sb: web::Data<Sandbox>) -> HttpResponse {
     tx(&sb, move |c, now| {
         orders::settle_due(c, step, now)?;
         let list: Vec<Value> = state::list_applyments(c, 500)?.iter().map(|a| applyment_json(a, &url)).collect();
-        Ok(okj(json!({ "applyments": list })))
+        Ok(okj(json!(list)))
     })
     .await
 }
@@ -200,7 +203,7 @@ pub async fn sub_merchants(sb: web::Data<Sandbox>) -> HttpResponse {
     let step = applyment::step_secs(&sb);
     tx(&sb, move |c, now| {
         orders::settle_due(c, step, now)?;
-        Ok(okj(json!({ "sub_merchants": state::list_sub_merchants(c)? })))
+        Ok(okj(json!(state::list_sub_merchants(c)?)))
     })
     .await
 }
@@ -283,7 +286,7 @@ pub async fn bindings(sb: web::Data<Sandbox>, req: HttpRequest) -> HttpResponse 
                 v
             })
             .collect();
-        Ok(okj(json!({ "bindings": list })))
+        Ok(okj(json!(list)))
     })
     .await
 }
@@ -292,7 +295,7 @@ pub async fn bindings(sb: web::Data<Sandbox>, req: HttpRequest) -> HttpResponse 
 pub async fn list_orders(sb: web::Data<Sandbox>) -> HttpResponse {
     tx(&sb, |c, _| {
         let list: Vec<Value> = state::list_orders(c, false, 200)?.iter().map(orders::transaction_json).collect();
-        Ok(okj(json!({ "orders": list })))
+        Ok(okj(json!(list)))
     })
     .await
 }
@@ -349,7 +352,7 @@ pub async fn notifications(sb: web::Data<Sandbox>) -> HttpResponse {
             let attempts = state::attempts_of(c, &n.id)?;
             list.push(notification_json(&n, &attempts));
         }
-        Ok(okj(json!({ "notifications": list })))
+        Ok(okj(json!(list)))
     })
     .await
 }

@@ -81,7 +81,8 @@ fn human(cfg: &mut web::ServiceConfig) {
 
 fn dev_routes(cfg: &mut web::ServiceConfig) {
     use web::{get, post};
-    cfg.route("/merchants", get().to(dev::merchants))
+    cfg.route("/provider", get().to(crate::sandbox::pay::published_provider))
+        .route("/merchants", get().to(dev::merchants))
         .route("/merchants", post().to(dev::add_merchant))
         .route("/merchants/{mchid}", post().to(dev::edit_merchant))
         .route("/applyments", get().to(dev::applyments))

@@ -1,0 +1,438 @@
+//! The 0.01 self-test (seed 002: test with a 0.01 item) and the payment notifications that
+//! prove it: a QR code order with WeChat Pay or Alipay, paid by scanning, seen paid only
+//! through the signed notification, then refunded at once. Notifications are verified,
+//! stored once per notification id and applied idempotently: a retried notification never
+//! moves a payment twice.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{Wallet, WalletError, merchant::pay_error_text};
+use crate::db::{self, DbConn, audit, jobs, wallet as store};
+use crate::domain::wallet::{self as rules, ApplicationState};
+use crate::pay::alipay;
+use crate::pay::keys::PublicKey;
+use crate::pay::wechatpay::{Notification, SignedHeaders};
+use crate::pay::wechatpay_client::{Refund, Transaction};
+
+/// The self-test's amount: 0.01 CNY.
+pub const SELF_TEST_FEN: i64 = 1;
+
+/// Why a notification was refused (the answer is 4xx and the sender retries).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotifyRefusal {
+    #[error("WeChat Pay is not configured on this platform")]
+    NotConfigured,
+    #[error("the signature does not verify: {0}")]
+    BadSignature(String),
+    #[error("the resource does not decrypt with the APIv3 key")]
+    Undecryptable,
+    #[error("malformed notification: {0}")]
+    Malformed(String),
+}
+
+/// What "Pay 0.01" came to.
+#[derive(Debug, Clone)]
+pub enum SelfTestStart {
+    Started(store::Payment),
+    /// No open WeChat Pay merchant (or no Alipay account) to pay.
+    NoAccount,
+    /// The platform has no WeChat Pay service provider.
+    NoProvider,
+    /// The order was refused: the other side's words.
+    Refused(String),
+}
+
+impl Wallet {
+    pub async fn latest_self_test(
+        &self,
+        tenant_id: &str,
+        channel: &str,
+    ) -> Result<Option<store::Payment>, WalletError> {
+        let (tid, ch) = (tenant_id.to_string(), channel.to_string());
+        self.db(move |c| Ok(store::latest_self_test(c, &tid, &ch)?)).await
+    }
+
+    pub async fn payment(&self, tenant_id: &str, id: &str) -> Result<Option<(store::Payment, i64)>, WalletError> {
+        let (tid, id) = (tenant_id.to_string(), id.to_string());
+        self.db(move |c| {
+            let Some(p) = store::payment(c, &tid, &id)? else { return Ok(None) };
+            let n = store::notifications_of(c, &p.id)?;
+            Ok(Some((p, n)))
+        })
+        .await
+    }
+
+    /// Creates a 0.01 QR code order on `channel` ("wechatpay" or "alipay").
+    pub async fn start_self_test(
+        &self,
+        tenant_id: &str,
+        actor: &audit::Actor,
+        channel: &str,
+    ) -> Result<SelfTestStart, WalletError> {
+        let now = crate::now();
+        let id = crate::new_id();
+        let out_trade_no = rules::out_trade_no("ST", &id);
+        let description = "minihost self-test 0.01".to_string();
+        let (merchant, answer) = if channel == "alipay" {
+            let Some((account, app)) = self.alipay_app(tenant_id).await? else { return Ok(SelfTestStart::NoAccount) };
+            let biz = json!({"out_trade_no": out_trade_no, "total_amount": rules::yuan(SELF_TEST_FEN), "subject": description});
+            let notify = self.alipay_notify_url();
+            let answer = self
+                .alipay
+                .call(&app, "alipay.trade.precreate", &biz, Some(&notify))
+                .await
+                .map(|node| node.get("qr_code").and_then(|q| q.as_str()).unwrap_or_default().to_string())
+                .map_err(|e| e.to_string());
+            (account.app_id, answer)
+        } else {
+            let Some(m) = self.merchant().await? else { return Ok(SelfTestStart::NoProvider) };
+            let tid = tenant_id.to_string();
+            let current = self.db(move |c| Ok(store::current_application(c, &tid)?)).await?;
+            let Some(sub) =
+                current.filter(|a| a.state == ApplicationState::Finished.as_str()).and_then(|a| a.sub_mchid)
+            else {
+                return Ok(SelfTestStart::NoAccount);
+            };
+            let body = json!({
+                "sp_appid": m.sp_appid, "sp_mchid": m.sp_mchid, "sub_mchid": sub,
+                "description": description, "out_trade_no": out_trade_no,
+                "notify_url": self.wechat_notify_url(),
+                "amount": {"total": SELF_TEST_FEN, "currency": "CNY"},
+            });
+            (sub, self.wxpay.prepay_native(&m, &body).await.map_err(|e| pay_error_text(&e)))
+        };
+        let (state, code_url, error) = match &answer {
+            Ok(url) => ("created", Some(url.clone()), None),
+            Err(e) => ("failed", None, Some(e.clone())),
+        };
+        let payment = store::Payment {
+            id,
+            tenant_id: tenant_id.to_string(),
+            purpose: "self_test".into(),
+            channel: channel.to_string(),
+            out_trade_no,
+            merchant,
+            amount_fen: SELF_TEST_FEN,
+            description,
+            state: state.into(),
+            code_url,
+            transaction_id: None,
+            paid_at: None,
+            out_refund_no: None,
+            refunded_at: None,
+            error,
+            created_by: actor.label.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        let (row, actor) = (payment.clone(), actor.clone());
+        self.db(move |c| {
+            db::write_tx(c, |c| {
+                store::insert_payment(c, &row)?;
+                audit::write(
+                    c,
+                    audit::Record {
+                        actor: &actor,
+                        tenant_id: Some(&row.tenant_id),
+                        action: "payment.self_test_started",
+                        subject: &row.out_trade_no,
+                        before: None::<&()>,
+                        after: Some(&json!({"channel": row.channel, "state": row.state, "error": row.error})),
+                    },
+                    now,
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(match answer {
+            Ok(_) => SelfTestStart::Started(payment),
+            Err(e) => SelfTestStart::Refused(e),
+        })
+    }
+
+    /// A WeChat Pay notification: verified with the platform key, decrypted with the APIv3
+    /// key, stored once, applied once.
+    pub async fn wechat_notification(&self, headers: Option<SignedHeaders>, body: &str) -> Result<(), NotifyRefusal> {
+        let m = match self.merchant().await {
+            Ok(Some(m)) => m,
+            Ok(None) => return Err(NotifyRefusal::NotConfigured),
+            Err(e) => {
+                tracing::error!(error = %e, "could not load WeChat Pay's keys for a notification");
+                return Err(NotifyRefusal::NotConfigured);
+            }
+        };
+        let headers = headers.ok_or_else(|| NotifyRefusal::BadSignature("no Wechatpay-* headers".into()))?;
+        m.platform
+            .verify(&headers, body, crate::now(), crate::pay::wechatpay_client::ANSWER_WINDOW_SECS)
+            .map_err(|e| NotifyRefusal::BadSignature(e.to_string()))?;
+        let n: Notification = serde_json::from_str(body).map_err(|e| NotifyRefusal::Malformed(e.to_string()))?;
+        let plain = n.resource.open(&m.api_v3_key).map_err(|_| NotifyRefusal::Undecryptable)?;
+        let now = crate::now();
+        let event = n.event_type.clone();
+        let applied = if event.starts_with("REFUND.") {
+            let r: Refund = serde_json::from_str(&plain).map_err(|e| NotifyRefusal::Malformed(e.to_string()))?;
+            let (id, plain) = (n.id.clone(), plain.clone());
+            self.db(move |c| db::write_tx(c, |c| apply_refund(c, "wechatpay", &id, &event, &r, &plain, now))).await
+        } else {
+            let t: Transaction = serde_json::from_str(&plain).map_err(|e| NotifyRefusal::Malformed(e.to_string()))?;
+            let (id, plain) = (n.id.clone(), plain.clone());
+            let paid = PaidFacts {
+                out_trade_no: t.out_trade_no.clone(),
+                merchant: t.sub_mchid.clone(),
+                amount_fen: t.amount.as_ref().map(|a| a.total),
+                success: t.trade_state == "SUCCESS",
+                transaction_id: t.transaction_id.clone(),
+            };
+            self.db(move |c| db::write_tx(c, |c| apply_paid(c, "wechatpay", &id, &event, &paid, &plain, now))).await
+        };
+        match applied {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, "could not store a payment notification");
+                Err(NotifyRefusal::Malformed("could not be stored".into()))
+            }
+        }
+    }
+
+    /// An Alipay notification: verified with the Alipay public key of the account whose app
+    /// it names, stored once, applied once.
+    pub async fn alipay_notification(&self, params: BTreeMap<String, String>) -> Result<(), NotifyRefusal> {
+        let app_id = params.get("app_id").cloned().unwrap_or_default();
+        let accounts = {
+            let app_id = app_id.clone();
+            self.db(move |c| Ok(store::alipay_by_app_id(c, &app_id)?)).await.map_err(|e| {
+                tracing::error!(error = %e, "could not load Alipay accounts for a notification");
+                NotifyRefusal::NotConfigured
+            })?
+        };
+        let verified = accounts.iter().any(|a| {
+            self.unseal(&a.alipay_public_key_sealed)
+                .ok()
+                .and_then(|k| PublicKey::parse(&k).ok())
+                .is_some_and(|k| alipay::verify_notification(&params, &k))
+        });
+        if accounts.is_empty() {
+            return Err(NotifyRefusal::BadSignature(format!("no Alipay account with app_id {app_id}")));
+        }
+        if !verified {
+            return Err(NotifyRefusal::BadSignature("the sign does not verify with the Alipay public key".into()));
+        }
+        let get = |k: &str| params.get(k).cloned().unwrap_or_default();
+        let notify_id = get("notify_id");
+        if notify_id.is_empty() {
+            return Err(NotifyRefusal::Malformed("no notify_id".into()));
+        }
+        let status = get("trade_status");
+        let paid = PaidFacts {
+            out_trade_no: get("out_trade_no"),
+            merchant: app_id,
+            amount_fen: parse_yuan(&get("total_amount")),
+            success: matches!(status.as_str(), "TRADE_SUCCESS" | "TRADE_FINISHED"),
+            transaction_id: Some(get("trade_no")).filter(|s| !s.is_empty()),
+        };
+        let mut shown = params.clone();
+        shown.remove("sign");
+        let body = serde_json::to_string(&shown).unwrap_or_default();
+        let now = crate::now();
+        let event = format!("alipay.{}", status);
+        self.db(move |c| db::write_tx(c, |c| apply_paid(c, "alipay", &notify_id, &event, &paid, &body, now)))
+            .await
+            .map_err(|e: WalletError| {
+                tracing::error!(error = %e, "could not store a payment notification");
+                NotifyRefusal::Malformed("could not be stored".into())
+            })
+    }
+
+    /// The job after a paid self-test: refund it. An error retries the job.
+    pub async fn refund_self_test(&self, payment_id: &str) -> Result<(), String> {
+        let id = payment_id.to_string();
+        let p = self.db(move |c| Ok(store::payment_by_id(c, &id)?)).await.map_err(|e| e.to_string())?;
+        let Some(p) = p.filter(|p| p.state == "paid") else { return Ok(()) };
+        let out_refund_no = rules::out_trade_no("RF", &p.id);
+        let now = crate::now();
+        let refunded = if p.channel == "alipay" {
+            let Some((_, app)) = self.alipay_app(&p.tenant_id).await.map_err(|e| e.to_string())? else {
+                return Err("the Alipay account is gone".into());
+            };
+            let biz = json!({"out_trade_no": p.out_trade_no, "refund_amount": rules::yuan(p.amount_fen), "out_request_no": out_refund_no});
+            // Alipay refunds at once: the answer is the proof.
+            self.alipay.call(&app, "alipay.trade.refund", &biz, None).await.map_err(|e| e.to_string())?;
+            true
+        } else {
+            let Some(m) = self.merchant().await.map_err(|e| e.to_string())? else {
+                return Err("WeChat Pay is not configured".into());
+            };
+            let body = json!({
+                "sub_mchid": p.merchant, "out_trade_no": p.out_trade_no, "out_refund_no": out_refund_no,
+                "reason": "minihost self-test", "notify_url": self.wechat_notify_url(),
+                "amount": {"refund": p.amount_fen, "total": p.amount_fen, "currency": "CNY"},
+            });
+            let r = self.wxpay.refund(&m, &body).await.map_err(|e| pay_error_text(&e))?;
+            r.state() == "SUCCESS"
+        };
+        let (id, to) = (p.id.clone(), if refunded { "refunded" } else { "refunding" });
+        self.db(move |c| {
+            db::write_tx(c, |c| {
+                let facts = store::PaymentFacts {
+                    out_refund_no: Some(out_refund_no.clone()),
+                    refunded_at: refunded.then_some(now),
+                    ..Default::default()
+                };
+                if store::move_payment(c, &id, &["paid"], to, facts, now)? {
+                    audit::write(
+                        c,
+                        audit::Record {
+                            actor: &audit::Actor::system(),
+                            tenant_id: Some(&p.tenant_id),
+                            action: "payment.refund_requested",
+                            subject: &p.out_trade_no,
+                            before: Some(&json!({"state": "paid"})),
+                            after: Some(&json!({"state": to, "out_refund_no": out_refund_no})),
+                        },
+                        now,
+                    )?;
+                }
+                Ok(())
+            })
+        })
+        .await
+        .map_err(|e: WalletError| e.to_string())
+    }
+}
+
+/// "0.01" → 1 fen.
+fn parse_yuan(s: &str) -> Option<i64> {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
+    let frac = format!("{frac:0<2}");
+    if frac.len() != 2 {
+        return None;
+    }
+    Some(whole.parse::<i64>().ok()? * 100 + frac.parse::<i64>().ok()?)
+}
+
+/// What a payment notification says, whichever channel sent it.
+struct PaidFacts {
+    out_trade_no: String,
+    merchant: String,
+    amount_fen: Option<i64>,
+    success: bool,
+    transaction_id: Option<String>,
+}
+
+/// Stores the notification and, the first time, moves its payment to paid (when the
+/// merchant and amount are the order's) and queues the self-test's refund.
+fn apply_paid(
+    c: &mut DbConn,
+    channel: &str,
+    notify_id: &str,
+    event: &str,
+    f: &PaidFacts,
+    body: &str,
+    now: i64,
+) -> Result<(), WalletError> {
+    let payment = store::payment_by_trade_no(c, channel, &f.out_trade_no)?;
+    let first = store::record_notification(
+        c,
+        channel,
+        notify_id,
+        event,
+        Some(&f.out_trade_no),
+        payment.as_ref().map(|p| p.id.as_str()),
+        body,
+        now,
+    )?;
+    let Some(p) = payment else {
+        tracing::info!(channel, out_trade_no = %f.out_trade_no, "a payment notification for an order the console did not make");
+        return Ok(());
+    };
+    if !first || !f.success {
+        return Ok(());
+    }
+    if p.merchant != f.merchant || f.amount_fen != Some(p.amount_fen) {
+        tracing::warn!(channel, out_trade_no = %p.out_trade_no, "a payment notification's merchant or amount is not the order's");
+        let facts = store::PaymentFacts {
+            error: Some("the notification's merchant or amount is not the order's".into()),
+            ..Default::default()
+        };
+        store::move_payment(c, &p.id, &["created"], "failed", facts, now)?;
+        return Ok(());
+    }
+    let facts =
+        store::PaymentFacts { transaction_id: f.transaction_id.clone(), paid_at: Some(now), ..Default::default() };
+    if store::move_payment(c, &p.id, &["created"], "paid", facts, now)? {
+        audit::write(
+            c,
+            audit::Record {
+                actor: &audit::Actor::system(),
+                tenant_id: Some(&p.tenant_id),
+                action: "payment.paid",
+                subject: &p.out_trade_no,
+                before: Some(&json!({"state": "created"})),
+                after: Some(&json!({"state": "paid", "transaction_id": f.transaction_id})),
+            },
+            now,
+        )?;
+        if p.purpose == "self_test" {
+            jobs::enqueue(c, &jobs::RefundSelfTest { payment_id: p.id.clone() }, Some(&p.id), now, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Stores a refund notification and, the first time, marks its payment refunded.
+fn apply_refund(
+    c: &mut DbConn,
+    channel: &str,
+    notify_id: &str,
+    event: &str,
+    r: &Refund,
+    body: &str,
+    now: i64,
+) -> Result<(), WalletError> {
+    let payment = store::payment_by_trade_no(c, channel, &r.out_trade_no)?;
+    let first = store::record_notification(
+        c,
+        channel,
+        notify_id,
+        event,
+        Some(&r.out_trade_no),
+        payment.as_ref().map(|p| p.id.as_str()),
+        body,
+        now,
+    )?;
+    let Some(p) = payment else { return Ok(()) };
+    if !first || r.state() != "SUCCESS" {
+        return Ok(());
+    }
+    let facts = store::PaymentFacts { refunded_at: Some(now), ..Default::default() };
+    if store::move_payment(c, &p.id, &["paid", "refunding"], "refunded", facts, now)? {
+        audit::write(
+            c,
+            audit::Record {
+                actor: &audit::Actor::system(),
+                tenant_id: Some(&p.tenant_id),
+                action: "payment.refunded",
+                subject: &p.out_trade_no,
+                before: Some(&json!({"state": p.state})),
+                after: Some(&json!({"state": "refunded", "refund_id": r.refund_id})),
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn yuan_strings_read_as_fen() {
+        assert_eq!(super::parse_yuan("0.01"), Some(1));
+        assert_eq!(super::parse_yuan("12.5"), Some(1250));
+        assert_eq!(super::parse_yuan("3"), Some(300));
+        assert_eq!(super::parse_yuan("0.001"), None);
+        assert_eq!(super::parse_yuan("x"), None);
+    }
+}
