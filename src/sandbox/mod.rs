@@ -106,6 +106,7 @@ pub struct Sandbox {
 pub struct SandboxHandle {
     data: web::Data<Sandbox>,
     alipay: pay::alipay::Handle,
+    wechatpay: pay::wechatpay::Handle,
 }
 
 impl SandboxHandle {
@@ -116,6 +117,7 @@ impl SandboxHandle {
     pub fn stop(&self) {
         self.data.pusher.stop();
         self.alipay.stop();
+        self.wechatpay.stop();
     }
 }
 
@@ -140,7 +142,8 @@ pub fn start(pool: DbPool, config: SandboxConfig) -> SandboxHandle {
     tokio::spawn(pusher.clone().run());
     let data = web::Data::new(Sandbox { pool, config, pusher });
     let alipay = pay::alipay::spawn(&data);
-    SandboxHandle { data, alipay }
+    let wechatpay = pay::wechatpay::spawn(&data);
+    SandboxHandle { data, alipay, wechatpay }
 }
 
 /// The API paths (after `/sandbox/wechat`) and their handlers.

@@ -378,3 +378,149 @@ diesel::table! {
         outcome -> Text,
     }
 }
+
+// ---- WeChat Pay (2026-11-25-100010_wechatpay) ----
+
+diesel::table! {
+    sandbox_wxpay_merchants (mchid) {
+        mchid -> Text,
+        appid -> Text,
+        api_v3_key -> Text,
+        cert_pem -> Text,
+        cert_serial -> Text,
+        verify_mode -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_wxpay_media (media_id) {
+        media_id -> Text,
+        mchid -> Text,
+        filename -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_wxpay_applyments (applyment_id) {
+        applyment_id -> BigInt,
+        sp_mchid -> Text,
+        business_code -> Text,
+        state -> Text,
+        subject_type -> Text,
+        merchant_name -> Text,
+        merchant_shortname -> Text,
+        contact_name -> Text,
+        mobile_phone -> Text,
+        contact_email -> Text,
+        id_card_name -> Text,
+        id_card_number -> Text,
+        account_name -> Text,
+        account_number -> Text,
+        mini_program_sub_appid -> Nullable<Text>,
+        body -> Text,
+        audit_detail -> Text,
+        sub_mchid -> Nullable<Text>,
+        signed_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_wxpay_sub_merchants (sub_mchid) {
+        sub_mchid -> Text,
+        sp_mchid -> Text,
+        name -> Text,
+        applyment_id -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_wxpay_bindings (sub_mchid, appid) {
+        sub_mchid -> Text,
+        appid -> Text,
+        state -> Text,
+        method -> Text,
+        note -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_wxpay_orders (id) {
+        id -> Text,
+        sp_mchid -> Text,
+        sp_appid -> Text,
+        sub_mchid -> Text,
+        sub_appid -> Nullable<Text>,
+        out_trade_no -> Text,
+        trade_type -> Text,
+        description -> Text,
+        total -> BigInt,
+        currency -> Text,
+        notify_url -> Text,
+        attach -> Nullable<Text>,
+        sp_openid -> Nullable<Text>,
+        sub_openid -> Nullable<Text>,
+        fingerprint -> Text,
+        prepay -> Text,
+        state -> Text,
+        transaction_id -> Nullable<Text>,
+        success_time -> Nullable<BigInt>,
+        refunded -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_wxpay_refunds (refund_id) {
+        refund_id -> Text,
+        order_id -> Text,
+        sp_mchid -> Text,
+        sub_mchid -> Text,
+        out_refund_no -> Text,
+        reason -> Nullable<Text>,
+        notify_url -> Nullable<Text>,
+        refund -> BigInt,
+        status -> Text,
+        settle_at -> BigInt,
+        success_time -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_wxpay_notifications (id) {
+        id -> Text,
+        sp_mchid -> Text,
+        url -> Text,
+        event_type -> Text,
+        out_trade_no -> Text,
+        out_refund_no -> Nullable<Text>,
+        body -> Text,
+        attempts -> Integer,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered -> Bool,
+        next_attempt_ms -> Nullable<BigInt>,
+        claimed_until_ms -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_wxpay_attempts (id) {
+        id -> Text,
+        notification_id -> Text,
+        at_ms -> BigInt,
+        http_status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        delivered -> Bool,
+    }
+}

@@ -1,0 +1,9 @@
+DROP TABLE sandbox_wxpay_attempts;
+DROP TABLE sandbox_wxpay_notifications;
+DROP TABLE sandbox_wxpay_refunds;
+DROP TABLE sandbox_wxpay_orders;
+DROP TABLE sandbox_wxpay_bindings;
+DROP TABLE sandbox_wxpay_sub_merchants;
+DROP TABLE sandbox_wxpay_applyments;
+DROP TABLE sandbox_wxpay_media;
+DROP TABLE sandbox_wxpay_merchants;
