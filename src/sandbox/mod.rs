@@ -187,7 +187,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
         .service(
             web::scope("/sandbox/dev")
                 .route("/ticket", web::get().to(dev::ticket))
-                .route("/wechatpay/provider", web::get().to(pay::published_provider))
                 .route("/push-ticket", web::post().to(dev::push_ticket))
                 .route("/faults", web::get().to(dev::list_faults))
                 .route("/faults", web::post().to(dev::add_fault))
