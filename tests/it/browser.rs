@@ -562,3 +562,135 @@ async fn browser_releases_a_version_a_tenant_publishes_it_and_a_campaign_ships_i
     screenshot(&c, "rel-09-campaign-finished").await;
     c.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it in the browser lane"]
+async fn browser_sets_up_the_company_wallet_from_empty_to_ready() {
+    use crate::mini_program::{eventually, sandbox_post};
+    use minihost::domain::release::Stage;
+    use serde_json::json;
+    let mut settings = crate::wallet::FAST.to_vec();
+    settings.extend_from_slice(crate::releases::FAST);
+    let app = TestApp::spawn_with(&settings).await;
+    // A tenant whose dedicated mini program meets the requirements and has a live version.
+    let (b, t) = crate::releases::compliant(&app, "wallet@acme.example").await;
+    let op = app.operator().await;
+    crate::releases::release_version(&app, &op, "1.0.0", "1.0").await;
+    b.post(&format!("/w/{t}/store/mini-program/submit"), &[]).await;
+    crate::releases::stage_becomes(&app, &t, Stage::UnderReview).await;
+    crate::releases::reviewer(&app, json!({ "decision": "approve" })).await;
+    crate::releases::stage_becomes(&app, &t, Stage::Approved).await;
+    b.post(&format!("/w/{t}/store/mini-program/publish"), &[]).await;
+    let image = std::env::temp_dir().join(format!("minihost-license-{}.png", std::process::id()));
+    std::fs::write(&image, crate::helpers::TINY_PNG).unwrap();
+    let image = image.display().to_string();
+
+    let driver = start_chromedriver().await;
+    let c = open_browser(&driver).await;
+    // The operator fills in the platform's WeChat Pay service provider.
+    log_in(&c, &app, crate::helpers::OPERATOR_EMAIL, crate::helpers::OPERATOR_PASSWORD).await;
+    wait_for_heading(&c, "Workspace applications").await;
+    click_link(&c, "WeChat Pay").await;
+    wait_for_heading(&c, "WeChat Pay service provider").await;
+    click_link(&c, "Fill in the sandbox's values").await;
+    wait_for_text(&c, "The form is filled with the sandbox").await;
+    screenshot(&c, "pay-01-operator-fills-the-service-provider").await;
+    click_button(&c, "Verify and save").await;
+    wait_for_text(&c, "WeChat Pay accepted the keys").await;
+    screenshot(&c, "pay-02-service-provider-saved").await;
+    click_button(&c, "Log out").await;
+    wait_for_text(&c, "Log in").await;
+
+    // The tenant: an empty wallet, readiness says what is missing.
+    log_in(&c, &app, "wallet@acme.example", crate::helpers::PASSWORD).await;
+    wait_for_text(&c, "Company Wallet").await;
+    click_link(&c, "Company Wallet").await;
+    wait_for_heading(&c, "Company Wallet").await;
+    wait_for_text(&c, "WeChat Pay payments are not possible yet").await;
+    screenshot(&c, "pay-03-empty-wallet").await;
+    click_link(&c, "Apply for a merchant number").await;
+    wait_for_heading(&c, "Apply for a WeChat Pay merchant number").await;
+    replace_text(&c, "Merchant name", "Acme Trading Co., Ltd.").await;
+    fill(&c, "Unified social credit code", "91440300MA5FXXXX1X").await;
+    fill(&c, "Legal representative", "张三").await;
+    fill(&c, "Business license photo", &image).await;
+    fill(&c, "Name on the ID card", "张三").await;
+    fill(&c, "ID card number", "11010519491231002X").await;
+    fill(&c, "ID card, portrait side", &image).await;
+    fill(&c, "ID card, national emblem side", &image).await;
+    c.execute("document.getElementById('card_period_begin').value = '2019-06-01'", vec![]).await.unwrap();
+    click_label(&c, "Long-term").await;
+    fill(&c, "Merchant short name", "Acme").await;
+    fill(&c, "Customer service phone", "0755-8888888").await;
+    fill(&c, "Industry", "零售批发").await;
+    fill(&c, "Account name", "Acme Trading Co., Ltd.").await;
+    fill(&c, "Bank", "招商银行").await;
+    fill(&c, "Bank location code", "440300").await;
+    fill(&c, "Account number", "755912345678901").await;
+    fill(&c, "Name", "李四").await;
+    fill(&c, "Mobile phone", "13800138000").await;
+    fill(&c, "E-mail", "finance@acme.example").await;
+    screenshot(&c, "pay-04-application-form").await;
+    click_button(&c, "Submit application").await;
+    wait_for_text(&c, "Application submitted to WeChat Pay").await;
+    wait_for_text(&c, "审核中").await;
+    scroll_to(&c, "wechatpay").await;
+    screenshot(&c, "pay-05-application-auditing").await;
+
+    // WeChat Pay approves; the console notices by itself; the super administrator signs.
+    let applyment = app.db({
+        let t = t.clone();
+        move |conn| minihost::db::wallet::current_application(conn, &t).unwrap().unwrap()
+    });
+    let id = applyment.applyment_id.unwrap();
+    sandbox_post(&app, &format!("/sandbox/dev/wechatpay/applyments/{id}"), json!({"decision": "approve"})).await;
+    eventually("the console sees the approval", || crate::wallet::application(&app, &t).state == "to_be_signed").await;
+    c.refresh().await.unwrap();
+    wait_for_text(&c, "Waiting for signing").await;
+    scroll_to(&c, "wechatpay").await;
+    screenshot(&c, "pay-06-waiting-for-signing").await;
+    let sign_url = crate::wallet::application(&app, &t).sign_url.unwrap();
+    c.goto(&sign_url).await.unwrap();
+    click_button(&c, "Sign").await;
+    screenshot(&c, "pay-07-super-administrator-signed").await;
+    eventually("the merchant is open", || crate::wallet::application(&app, &t).state == "finished").await;
+    c.goto(&format!("{}/w/{t}/wallet", app.base)).await.unwrap();
+    wait_for_text(&c, "Finished").await;
+
+    // The AppID–merchant binding, read back from WeChat Pay.
+    click_button(&c, "Verify binding").await;
+    wait_for_text(&c, "Bound: WeChat Pay accepts payments").await;
+    scroll_to(&c, "binding").await;
+    screenshot(&c, "pay-08-binding-verified").await;
+
+    // The Alipay account, verified by a signed call.
+    fill(&c, "APPID", minihost::sandbox::pay::ALIPAY_DEMO_APP_ID).await;
+    fill(&c, "Application private key", minihost::sandbox::pay::ALIPAY_DEMO_APP_KEY_PEM).await;
+    fill(&c, "Alipay public key", minihost::sandbox::pay::ALIPAY_PUBLIC_KEY_PEM).await;
+    click_button(&c, "Verify and save").await;
+    wait_for_text(&c, "Alipay accepted the keys").await;
+    scroll_to(&c, "alipay").await;
+    screenshot(&c, "pay-09-alipay-saved").await;
+
+    // The 0.01 self-test: scanned and paid in the sandbox, seen through the notification,
+    // refunded.
+    click_button(&c, "Pay 0.01 with WeChat Pay").await;
+    wait_for_text(&c, "Scan the QR code and pay").await;
+    scroll_to(&c, "self-test").await;
+    screenshot(&c, "pay-10-self-test-qr").await;
+    c.goto(&format!("{}/sandbox/wechatpay/buyer", app.base)).await.unwrap();
+    wait_for_heading(&c, "Scan with WeChat").await;
+    c.find(Locator::XPath("//a[contains(normalize-space(), 'minihost self-test')]")).await.unwrap().click().await.unwrap();
+    screenshot(&c, "pay-11-buyer-scans").await;
+    click_button(&c, "Pay ¥0.01").await;
+    c.goto(&format!("{}/w/{t}/wallet#self-test", app.base)).await.unwrap();
+    wait_for_text(&c, "Passed: the payment was notified").await;
+    scroll_to(&c, "self-test").await;
+    screenshot(&c, "pay-12-self-test-refunded").await;
+
+    // Everything checked live: ready.
+    scroll_to(&c, "readiness").await;
+    wait_for_text(&c, "Ready: WeChat Pay payments work in the mini program").await;
+    screenshot(&c, "pay-13-ready").await;
+    c.close().await.unwrap();
+}

@@ -22,7 +22,7 @@ pub(crate) const FAST: &[(&str, &str)] = &[
 ];
 
 /// A tenant whose dedicated mini program meets every requirement (nothing due now).
-async fn compliant(app: &TestApp, email: &str) -> (Browser, String) {
+pub(crate) async fn compliant(app: &TestApp, email: &str) -> (Browser, String) {
     let (b, t) = bound(app, email, &ALL_SETS).await;
     for item in ["categories", "privacy_api", "plugins", "domains", "privacy_guide"] {
         fix(&b, &t, item).await;
@@ -95,7 +95,7 @@ fn release(app: &TestApp, tenant: &str) -> Option<store::Release> {
     app.db(move |c| store::for_tenant(c, &tenant, VERIFIED).unwrap())
 }
 
-async fn stage_becomes(app: &TestApp, tenant: &str, stage: Stage) {
+pub(crate) async fn stage_becomes(app: &TestApp, tenant: &str, stage: Stage) {
     eventually(&format!("the release reaches {}", stage.as_str()), || {
         release(app, tenant).is_some_and(|r| r.stage() == stage)
     })
@@ -109,7 +109,7 @@ async fn submitted_for_review(app: &TestApp, b: &Browser, tenant: &str) {
 }
 
 /// The sandbox reviewer decides this mini program's pending code review.
-async fn reviewer(app: &TestApp, body: Value) {
+pub(crate) async fn reviewer(app: &TestApp, body: Value) {
     let v = sandbox_post(app, &format!("/sandbox/dev/code/{VERIFIED}/decide"), body).await;
     assert!(v.get("error").is_none(), "{v}");
 }

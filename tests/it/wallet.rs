@@ -466,3 +466,137 @@ async fn notifications_that_fail_verification_are_refused() {
     assert_ne!(ali.status(), StatusCode::OK);
     assert_eq!(ali.text().await.unwrap(), "fail");
 }
+
+#[tokio::test]
+async fn readiness_is_all_green_for_a_released_mini_program_with_a_bound_merchant_and_alipay() {
+    let mut settings = FAST.to_vec();
+    settings.extend_from_slice(crate::releases::FAST);
+    let app = TestApp::spawn_with(&settings).await;
+    let op = configure_provider(&app).await;
+    let (b, t) = crate::releases::compliant(&app, "green@acme.example").await;
+
+    // Nothing yet: every WeChat Pay check says what to do.
+    let empty = b.get(&format!("/w/{t}/wallet/readiness")).await;
+    empty.assert_contains("WeChat Pay payments are not possible yet");
+
+    // A released version, an open merchant bound at onboarding, a verified Alipay account.
+    crate::releases::release_version(&app, &op, "1.0.0", "1.0").await;
+    b.post(&format!("/w/{t}/store/mini-program/submit"), &[]).await;
+    crate::releases::stage_becomes(&app, &t, minihost::domain::release::Stage::UnderReview).await;
+    crate::releases::reviewer(&app, json!({ "decision": "approve" })).await;
+    crate::releases::stage_becomes(&app, &t, minihost::domain::release::Stage::Approved).await;
+    b.post(&format!("/w/{t}/store/mini-program/publish"), &[]).await;
+    open_merchant(&app, &b, &t, "Acme Trading Co., Ltd.").await;
+    let alipay = b
+        .post(
+            &format!("/w/{t}/wallet/alipay"),
+            &[
+                ("app_id", sandbox::ALIPAY_DEMO_APP_ID),
+                ("private_key", sandbox::ALIPAY_DEMO_APP_KEY_PEM),
+                ("alipay_public_key", sandbox::ALIPAY_PUBLIC_KEY_PEM),
+            ],
+        )
+        .await;
+    assert_eq!(alipay.status(), StatusCode::OK, "{}", alipay.body);
+
+    let green = b.get(&format!("/w/{t}/wallet/readiness")).await;
+    green.assert_contains("Ready: WeChat Pay payments work in the mini program");
+    green.assert_contains("Alipay payments on the Web are ready.");
+    assert_eq!(green.body.matches("class=\"pass\"").count(), 7, "every check passes: {}", green.body);
+    // The same panel on the home page's setup guide, on demand.
+    let home = b.get(&format!("/w/{t}")).await;
+    home.assert_contains("Check payment readiness");
+}
+
+/// `minihost serve` as its own process with every log line kept.
+struct Logged {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Logged {
+    fn start(app: &TestApp) -> Self {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_minihost"));
+        cmd.arg("serve").env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in app.process_env() {
+            cmd.env(k, v);
+        }
+        cmd.env("RUST_LOG", "debug").env("NO_COLOR", "1");
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("minihost serve starts");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        for stream in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        Self { child, lines }
+    }
+
+    fn base(&self) -> Option<String> {
+        let lines = self.lines.lock().unwrap();
+        let line = lines.iter().find(|l| l.contains("minihost is listening on"))?;
+        let at = line.find("listening on ")? + "listening on ".len();
+        Some(format!("http://{}", line[at..].split_whitespace().next()?))
+    }
+
+    fn log(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn secrets_are_never_in_a_page_or_a_log_line_and_refused_notifications_are_logged() {
+    let app = TestApp::spawn().await;
+    let (_, t) = app.approved_tenant("logs@acme.example", "Acme Ltd").await;
+    let server = Logged::start(&app);
+    eventually("the second server is listening", || server.base().is_some()).await;
+    let base = server.base().unwrap();
+
+    let op = app.browser().moved_to(&base);
+    op.log_in(crate::helpers::OPERATOR_EMAIL, crate::helpers::OPERATOR_PASSWORD).await;
+    let saved = post_provider(&op, &provider_fields()).await;
+    assert_eq!(saved.status(), StatusCode::OK, "{}", saved.body);
+    let refused = post_provider(&op, &with(&provider_fields(), &[("private_key", OTHER_KEY)])).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let tenant = app.browser().moved_to(&base);
+    tenant.log_in("logs@acme.example", crate::helpers::PASSWORD).await;
+    let alipay = tenant
+        .post(
+            &format!("/w/{t}/wallet/alipay"),
+            &[
+                ("app_id", sandbox::ALIPAY_DEMO_APP_ID),
+                ("private_key", sandbox::ALIPAY_DEMO_APP_KEY_PEM),
+                ("alipay_public_key", sandbox::ALIPAY_PUBLIC_KEY_PEM),
+            ],
+        )
+        .await;
+    assert_eq!(alipay.status(), StatusCode::OK, "{}", alipay.body);
+    let pages = [op.get("/operator/payments").await, tenant.get(&format!("/w/{t}/wallet")).await, saved, refused, alipay];
+    let forged = reqwest::Client::new().post(format!("{base}/pay/wechat/notify")).body("{}").send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    eventually("the refusal is logged", || server.log().contains("refused a WeChat Pay notification")).await;
+
+    // A line from the middle of each private key, and the APIv3 key.
+    let key_line = |pem: &str| pem.lines().nth(5).unwrap().to_string();
+    let secrets = [sandbox::SP_API_V3_KEY.to_string(), key_line(sandbox::SP_KEY_PEM), key_line(sandbox::ALIPAY_DEMO_APP_KEY_PEM), key_line(OTHER_KEY)];
+    let log = server.log();
+    assert!(log.len() > 1000, "debug logging is on");
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "a secret in the log");
+        for page in &pages {
+            page.assert_lacks(secret);
+        }
+    }
+}
