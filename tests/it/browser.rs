@@ -592,7 +592,8 @@ async fn browser_sets_up_the_company_wallet_from_empty_to_ready() {
     wait_for_heading(&c, "Workspace applications").await;
     click_link(&c, "WeChat Pay").await;
     wait_for_heading(&c, "WeChat Pay service provider").await;
-    click_link(&c, "Fill in the sandbox's values").await;
+    // "Fill in the sandbox's values" (an apostrophe XPath strings here do not carry).
+    c.find(Locator::Css("a[href*='sandbox=1']")).await.unwrap().click().await.unwrap();
     wait_for_text(&c, "The form is filled with the sandbox").await;
     screenshot(&c, "pay-01-operator-fills-the-service-provider").await;
     click_button(&c, "Verify and save").await;
@@ -680,7 +681,12 @@ async fn browser_sets_up_the_company_wallet_from_empty_to_ready() {
     screenshot(&c, "pay-10-self-test-qr").await;
     c.goto(&format!("{}/sandbox/wechatpay/buyer", app.base)).await.unwrap();
     wait_for_heading(&c, "Scan with WeChat").await;
-    c.find(Locator::XPath("//a[contains(normalize-space(), 'minihost self-test')]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::XPath("//a[contains(normalize-space(), 'minihost self-test')]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     screenshot(&c, "pay-11-buyer-scans").await;
     click_button(&c, "Pay ¥0.01").await;
     c.goto(&format!("{}/w/{t}/wallet#self-test", app.base)).await.unwrap();

@@ -526,7 +526,10 @@ impl Logged {
         cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
         let mut child = cmd.spawn().expect("minihost serve starts");
         let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        for stream in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
             let lines = lines.clone();
             std::thread::spawn(move || {
                 for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
@@ -583,14 +586,20 @@ async fn secrets_are_never_in_a_page_or_a_log_line_and_refused_notifications_are
         )
         .await;
     assert_eq!(alipay.status(), StatusCode::OK, "{}", alipay.body);
-    let pages = [op.get("/operator/payments").await, tenant.get(&format!("/w/{t}/wallet")).await, saved, refused, alipay];
+    let pages =
+        [op.get("/operator/payments").await, tenant.get(&format!("/w/{t}/wallet")).await, saved, refused, alipay];
     let forged = reqwest::Client::new().post(format!("{base}/pay/wechat/notify")).body("{}").send().await.unwrap();
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
     eventually("the refusal is logged", || server.log().contains("refused a WeChat Pay notification")).await;
 
     // A line from the middle of each private key, and the APIv3 key.
     let key_line = |pem: &str| pem.lines().nth(5).unwrap().to_string();
-    let secrets = [sandbox::SP_API_V3_KEY.to_string(), key_line(sandbox::SP_KEY_PEM), key_line(sandbox::ALIPAY_DEMO_APP_KEY_PEM), key_line(OTHER_KEY)];
+    let secrets = [
+        sandbox::SP_API_V3_KEY.to_string(),
+        key_line(sandbox::SP_KEY_PEM),
+        key_line(sandbox::ALIPAY_DEMO_APP_KEY_PEM),
+        key_line(OTHER_KEY),
+    ];
     let log = server.log();
     assert!(log.len() > 1000, "debug logging is on");
     for secret in &secrets {
