@@ -653,6 +653,7 @@ async fn browser_sets_up_the_company_wallet_from_empty_to_ready() {
     let sign_url = crate::wallet::application(&app, &t).sign_url.unwrap();
     c.goto(&sign_url).await.unwrap();
     click_button(&c, "Sign").await;
+    wait_for_count(&c, "//button[normalize-space()='Sign']", 0).await;
     screenshot(&c, "pay-07-super-administrator-signed").await;
     eventually("the merchant is open", || crate::wallet::application(&app, &t).state == "finished").await;
     c.goto(&format!("{}/w/{t}/wallet", app.base)).await.unwrap();
@@ -689,6 +690,9 @@ async fn browser_sets_up_the_company_wallet_from_empty_to_ready() {
         .unwrap();
     screenshot(&c, "pay-11-buyer-scans").await;
     click_button(&c, "Pay ¥0.01").await;
+    // Paid: the buyer's page shows WeChat Pay's transaction id (the payment went through
+    // before the browser leaves the page).
+    wait_for_text(&c, "transaction_id").await;
     c.goto(&format!("{}/w/{t}/wallet#self-test", app.base)).await.unwrap();
     wait_for_text(&c, "Passed: the payment was notified").await;
     scroll_to(&c, "self-test").await;

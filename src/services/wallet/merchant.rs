@@ -360,6 +360,11 @@ impl Wallet {
                     },
                     now,
                 )?;
+                // While WeChat Pay works on it, a background check is queued (a no-op when one
+                // is, such as the job running this very check).
+                if let Some(at) = next_check_at {
+                    jobs::enqueue(c, &jobs::PollApplication { tenant_id: tid.clone() }, Some(&tid), at, now)?;
+                }
                 if state != before {
                     if let (ApplicationState::Finished, Some(sub), Some(appid)) =
                         (state, status.sub_mchid.as_deref(), a.sub_appid.as_deref())
