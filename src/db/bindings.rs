@@ -8,6 +8,16 @@ use crate::domain::binding::BindingStatus;
 
 const ACTIVE: &str = "active";
 
+/// `status = 'active'` as a literal, never a bound parameter. The partial unique indexes on
+/// `mp_bindings` (`… WHERE status = 'active'`) make SQLite compare a bound `status = ?`
+/// with the index's condition while planning, and such a statement is re-prepared (parsed
+/// and planned again) every time the parameter is bound: on every execution. With the
+/// literal, the prepared statement stays in diesel's cache. (This was a third of the
+/// Mini Program tab's CPU time in the page benchmark.)
+pub(crate) fn is_active() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>("mp_bindings.status = 'active'")
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = mp_bindings)]
 pub struct Binding {
@@ -40,7 +50,7 @@ pub fn active_for_tenant(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Opti
     mp_bindings::table
         .filter(mp_bindings::tenant_id.eq(tenant_id))
         .filter(mp_bindings::application.eq(crate::domain::binding::APPLICATION))
-        .filter(mp_bindings::status.eq(ACTIVE))
+        .filter(is_active())
         .select(Binding::as_select())
         .get_result(conn)
         .optional()
@@ -49,7 +59,7 @@ pub fn active_for_tenant(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Opti
 pub fn active_for_appid(conn: &mut DbConn, appid: &str) -> QueryResult<Option<Binding>> {
     mp_bindings::table
         .filter(mp_bindings::appid.eq(appid))
-        .filter(mp_bindings::status.eq(ACTIVE))
+        .filter(is_active())
         .select(Binding::as_select())
         .get_result(conn)
         .optional()
@@ -93,7 +103,7 @@ pub fn end_for_tenant(conn: &mut DbConn, tenant_id: &str, status: BindingStatus,
         mp_bindings::table
             .filter(mp_bindings::tenant_id.eq(tenant_id))
             .filter(mp_bindings::application.eq(crate::domain::binding::APPLICATION))
-            .filter(mp_bindings::status.eq(ACTIVE)),
+            .filter(is_active()),
     )
     .set((mp_bindings::status.eq(status.as_str()), mp_bindings::ended_at.eq(Some(now))))
     .execute(conn)
@@ -103,10 +113,10 @@ pub fn end_for_tenant(conn: &mut DbConn, tenant_id: &str, status: BindingStatus,
 pub fn revoke_appid(conn: &mut DbConn, appid: &str, now: i64) -> QueryResult<Vec<Binding>> {
     let active: Vec<Binding> = mp_bindings::table
         .filter(mp_bindings::appid.eq(appid))
-        .filter(mp_bindings::status.eq(ACTIVE))
+        .filter(is_active())
         .select(Binding::as_select())
         .load(conn)?;
-    diesel::update(mp_bindings::table.filter(mp_bindings::appid.eq(appid)).filter(mp_bindings::status.eq(ACTIVE)))
+    diesel::update(mp_bindings::table.filter(mp_bindings::appid.eq(appid)).filter(is_active()))
         .set((mp_bindings::status.eq(BindingStatus::Revoked.as_str()), mp_bindings::ended_at.eq(Some(now))))
         .execute(conn)?;
     Ok(active)

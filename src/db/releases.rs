@@ -143,7 +143,7 @@ pub fn for_active_appid(conn: &mut DbConn, appid: &str) -> QueryResult<Option<Re
             mp_bindings::table.on(mp_bindings::tenant_id
                 .eq(releases::tenant_id)
                 .and(mp_bindings::appid.eq(releases::appid))
-                .and(mp_bindings::status.eq("active"))),
+                .and(super::bindings::is_active())),
         )
         .filter(releases::appid.eq(appid))
         .select(Release::as_select())
@@ -475,7 +475,7 @@ pub fn due_for_reconcile(
 /// the platform's mini programs share.
 pub fn any_active_appid(conn: &mut DbConn) -> QueryResult<Option<String>> {
     mp_bindings::table
-        .filter(mp_bindings::status.eq("active"))
+        .filter(super::bindings::is_active())
         .select(mp_bindings::appid)
         .order(mp_bindings::bound_at.desc())
         .first(conn)
