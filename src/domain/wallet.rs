@@ -214,16 +214,23 @@ impl Check {
     }
 }
 
+/// More about a failed check: the other side's own words (an errcode sentence, names), or
+/// the locale key of one of ours (the state an application is in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    Words(String),
+    Key(&'static str),
+}
+
 /// A check's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Pass,
-    /// Failed: the locale key of what is wrong and of the fix, and a detail in the other
-    /// side's own words (an errcode sentence, a name) when there is one.
+    /// Failed: the locale key of what is wrong and of the fix, and a detail when there is one.
     Fail {
         problem: &'static str,
         fix: &'static str,
-        detail: Option<String>,
+        detail: Option<Detail>,
     },
     /// Cannot be checked until an earlier check passes.
     Blocked {

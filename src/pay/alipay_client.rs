@@ -3,7 +3,6 @@
 //! sandbox or openapi.alipay.com).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -61,12 +60,7 @@ fn refused(node: &Value) -> AlipayError {
 
 impl AlipayClient {
     pub fn new(gateway: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("minihost/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let http = super::http_client();
         Self { http, gateway: gateway.to_string() }
     }
 

@@ -3,7 +3,6 @@
 //! certificate or public key before it is believed. The base URL is configuration (the
 //! sandbox or api.mch.weixin.qq.com).
 
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
@@ -164,12 +163,7 @@ fn transport(e: &reqwest::Error) -> PayError {
 
 impl WechatPayClient {
     pub fn new(base: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("minihost/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let http = super::http_client();
         Self { http, base: base.trim_end_matches('/').to_string() }
     }
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::auth::{CurrentTenant, TypedSession};
 use crate::db::{self, bindings, models::Tenant};
 use crate::domain::merchant_form::{IMAGE_FIELDS, MerchantForm, TEXT_FIELDS};
-use crate::domain::wallet::{ApplicationState, Outcome, Verdict, yuan};
+use crate::domain::wallet::{ApplicationState, Detail, Outcome, Verdict, yuan};
 use crate::error::AppError;
 use crate::htmx::Htmx;
 use crate::services::wallet::{ApplicationView, BindingView, Readiness, SelfTestStart, SubmitOutcome, Wallet};
@@ -45,9 +45,11 @@ fn check_views(ctx: &PageCtx, r: &Readiness) -> Vec<CheckView> {
             let (status, problem, fix, detail) = match outcome {
                 Outcome::Pass => ("pass", String::new(), String::new(), String::new()),
                 Outcome::Fail { problem, fix, detail } => {
-                    // A detail may itself be a locale key (the state of an application).
-                    let detail = detail.clone().unwrap_or_default();
-                    let detail = if detail.starts_with("wallet.") { ctx.t(&detail) } else { detail };
+                    let detail = match detail {
+                        Some(Detail::Words(words)) => words.clone(),
+                        Some(Detail::Key(key)) => ctx.t(key),
+                        None => String::new(),
+                    };
                     ("fail", ctx.t(problem), ctx.t(fix), detail)
                 }
                 Outcome::Blocked { by } => (

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::db::{self, DbError, DbPool, audit, wallet as store};
-use crate::domain::wallet::Outcome;
+use crate::domain::wallet::{Detail, Outcome};
 use crate::pay::alipay_client::AlipayClient;
 use crate::pay::keys::{Certificate, KeyError, PrivateKey, PublicKey, normalise_serial};
 use crate::pay::wechatpay::PlatformVerifier;
@@ -391,7 +391,7 @@ impl Wallet {
                 return Ok(Some(Outcome::Fail {
                     problem: "ready.provider_keys.expired",
                     fix: "ready.provider_keys.fix",
-                    detail: Some(crate::domain::day_of(not_after)),
+                    detail: Some(Detail::Words(crate::domain::day_of(not_after))),
                 }));
             }
         }
@@ -403,7 +403,7 @@ impl Wallet {
         Ok(error.map(|e| Outcome::Fail {
             problem: "ready.provider_keys.refused",
             fix: "ready.provider_keys.fix",
-            detail: Some(e),
+            detail: Some(Detail::Words(e)),
         }))
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{NOTIFY_PROBE_TEXT, Wallet, WalletError};
 use crate::db::{audit, bindings, releases, wallet as store};
-use crate::domain::wallet::{self as rules, ApplicationState, Check, Outcome, Verdict};
+use crate::domain::wallet::{self as rules, ApplicationState, Check, Detail, Outcome, Verdict};
 
 /// The checks' results, in the order shown.
 #[derive(Debug, Clone)]
@@ -16,7 +16,7 @@ pub struct Readiness {
 }
 
 fn fail(problem: &'static str, fix: &'static str, detail: Option<String>) -> Outcome {
-    Outcome::Fail { problem, fix, detail }
+    Outcome::Fail { problem, fix, detail: detail.map(Detail::Words) }
 }
 
 impl Wallet {
@@ -89,7 +89,11 @@ impl Wallet {
                 (Outcome::Pass, a.sub_mchid, a.merchant_name)
             }
             (Some(state), Some(a)) => (
-                fail("ready.merchant.not_finished", state.advice_key(), Some(state.label_key().to_string())),
+                Outcome::Fail {
+                    problem: "ready.merchant.not_finished",
+                    fix: state.advice_key(),
+                    detail: Some(Detail::Key(state.label_key())),
+                },
                 None,
                 a.merchant_name,
             ),
