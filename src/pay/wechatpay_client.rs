@@ -3,7 +3,6 @@
 //! certificate or public key before it is believed. The base URL is configuration (the
 //! sandbox or api.mch.weixin.qq.com).
 
-
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
@@ -333,6 +332,17 @@ impl WechatPayClient {
         let answer: Native =
             self.json(m, reqwest::Method::POST, "/v3/pay/partner/transactions/native", Some(body), &[]).await?;
         Ok(answer.code_url)
+    }
+
+    /// `POST /v3/pay/partner/transactions/jsapi`: a mini program order; its `prepay_id`.
+    pub async fn prepay_jsapi(&self, m: &Merchant, body: &Value) -> Result<String, PayError> {
+        #[derive(Deserialize)]
+        struct Jsapi {
+            prepay_id: String,
+        }
+        let answer: Jsapi =
+            self.json(m, reqwest::Method::POST, "/v3/pay/partner/transactions/jsapi", Some(body), &[]).await?;
+        Ok(answer.prepay_id)
     }
 
     /// `GET /v3/pay/partner/transactions/out-trade-no/{no}`.
