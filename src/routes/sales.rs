@@ -638,6 +638,13 @@ pub async fn order(
     ok(&OrderPage { ctx, tenant: current.tenant, o, lines, collections, request })
 }
 
+/// 404 unless the order is this tenant's (the query filters on the tenant).
+async fn own_order(wallet: &Wallet, tenant_id: &str, id: &str) -> Result<(), AppError> {
+    let (tid, id) = (tenant_id.to_string(), id.to_string());
+    let found = db::run(wallet.pool(), move |c| -> Result<_, AppError> { Ok(store::order(c, &tid, &id)?.is_some()) }).await?;
+    if found { Ok(()) } else { Err(AppError::NotFound) }
+}
+
 /// "Online Payment" on an order: the buyer's link (and its QR codes) on the order's page.
 pub async fn pay_order(
     current: CurrentTenant,
@@ -645,6 +652,7 @@ pub async fn pay_order(
     session: TypedSession,
     path: web::Path<IdPath>,
 ) -> Result<HttpResponse, AppError> {
+    own_order(&wallet, &current.tenant.id, &path.id).await?;
     let to = format!("{}/orders/{}", base(&current.tenant.id), path.id);
     match wallet.request_for_order(&current.tenant.id, &current.actor(), &path.id).await {
         Ok(_) => session.flash("success", "sales.request.ready"),
@@ -659,6 +667,7 @@ pub async fn cancel_order(
     session: TypedSession,
     path: web::Path<IdPath>,
 ) -> Result<HttpResponse, AppError> {
+    own_order(&wallet, &current.tenant.id, &path.id).await?;
     match wallet.cancel_order(&current.tenant.id, &current.actor(), &path.id).await {
         Ok(()) => session.flash("success", "sales.orders.cancelled"),
         Err(e) => session.flash("error", refusal_key(e)?),
@@ -1040,6 +1049,7 @@ pub async fn refund(
                 session.flash("success", "sales.refund.requested");
                 return Ok(see_other(&format!("{}/collections/{}", base(&current.tenant.id), path.id)));
             }
+            Err(CheckoutError::Refused(r)) if r.key == "sales.err.no_collection" => return Err(AppError::NotFound),
             Err(e) => errors.add("amount", refusal_text(&ctx, e)?),
         }
     }

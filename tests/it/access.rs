@@ -25,6 +25,16 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/wallet/readiness",
         "/wallet/wechatpay/apply",
         "/wallet/self-test/some-payment",
+        "/sales/settings",
+        "/sales/buyers",
+        "/sales/buyers/some-buyer",
+        "/sales/orders",
+        "/sales/orders/new",
+        "/sales/orders/some-order",
+        "/sales/collections",
+        "/sales/collections/new",
+        "/sales/collections/some-collection",
+        "/sales/requests/some-request",
     ];
     let b_actions = [
         "/store/mini-program/authorize",
@@ -45,6 +55,14 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/wallet/wechatpay/binding",
         "/wallet/alipay",
         "/wallet/self-test",
+        "/sales/settings",
+        "/sales/buyers",
+        "/sales/orders",
+        "/sales/orders/some-order/pay",
+        "/sales/orders/some-order/cancel",
+        "/sales/collections",
+        "/sales/collections/some-collection/refund",
+        "/sales/requests/some-request/qr",
     ];
     for path in b_pages.iter().map(|p| format!("/w/{tenant_b}{p}")).chain(["/w/does-not-exist".to_string()]) {
         let page = alice.get(&path).await;

@@ -575,3 +575,48 @@ async fn notifications_with_a_wrong_amount_or_merchant_stale_or_forged_are_not_c
     assert_eq!(ali.status(), StatusCode::BAD_REQUEST);
     assert_eq!(ali.text().await.unwrap(), "fail");
 }
+
+#[tokio::test]
+async fn another_tenants_orders_collections_and_buyers_are_not_found_under_your_url() {
+    let app = TestApp::spawn_with(FAST).await;
+    let (b, t, buyer) = ready_tenant(&app, "mine@acme.example").await;
+    let (other, other_t) = app.approved_tenant("theirs@beta.example", "Beta Ltd").await;
+    let their_buyer = add_buyer(&other, &other_t, "Beta Buyer", "", "").await;
+    let their_order = create_order(&other, &other_t, &their_buyer, &[("Secret tea", "1", "99")]).await;
+    // A collection of ours, to try under their URL's ids the other way round.
+    let order = create_order(&b, &t, &buyer, &[("Tea", "1", "10")]).await;
+    let token = online_payment(&b, &t, &order).await;
+    app.browser().post(&format!("/checkout/{token}"), &[("channel", "wechatpay")]).await;
+    let request_id = token.split('.').next().unwrap().to_string();
+
+    for path in [
+        format!("/w/{t}/sales/orders/{their_order}"),
+        format!("/w/{t}/sales/buyers/{their_buyer}"),
+    ] {
+        let page = b.get(&path).await;
+        assert_eq!(page.status(), StatusCode::NOT_FOUND, "{path}");
+        page.assert_lacks("Secret tea");
+    }
+    for path in [format!("/w/{t}/sales/orders/{their_order}/pay"), format!("/w/{t}/sales/orders/{their_order}/cancel")] {
+        assert_eq!(b.post(&path, &[]).await.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(order_status(&app, &other_t, &their_order), "unpaid", "their order untouched");
+    // They cannot see or act on our request, through their own URL.
+    assert_eq!(other.get(&format!("/w/{other_t}/sales/requests/{request_id}")).await.status(), StatusCode::NOT_FOUND);
+    let qr = other.post(&format!("/w/{other_t}/sales/requests/{request_id}/qr"), &[("channel", "alipay")]).await;
+    assert_eq!(qr.status(), StatusCode::NOT_FOUND);
+    assert_eq!(attempts(&app, &token).len(), 1, "no attempt made for them");
+    // An order with a buyer of another tenant is refused beside the field.
+    let page = b
+        .post(
+            &format!("/w/{t}/sales/orders"),
+            &[("buyer_id", &their_buyer), ("payment_method", "online"), ("product_0", "Tea"), ("quantity_0", "1"), ("unit_price_0", "1")],
+        )
+        .await;
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains("Choose one of your buyers.");
+    // A tampered link is not a payment page.
+    let last = if token.ends_with('0') { '1' } else { '0' };
+    let tampered = format!("{}{last}", &token[..token.len() - 1]);
+    assert_eq!(app.browser().get(&format!("/checkout/{tampered}")).await.status(), StatusCode::NOT_FOUND);
+}
