@@ -17,7 +17,16 @@ use crate::wallet::{FAST, configure_provider, open_merchant};
 
 /// A tenant whose wallet is ready on both channels, with online payment switched on
 /// everywhere and one buyer "Harbor Foods" (group Gold, with a mini program openid).
-async fn ready_tenant(app: &TestApp, email: &str) -> (Browser, String, String) {
+pub(crate) async fn ready_tenant(app: &TestApp, email: &str) -> (Browser, String, String) {
+    let (b, t, buyer) = ready_wallet(app, email).await;
+    let saved = b.post(&format!("/w/{t}/sales/settings"), &ALL_ON).await;
+    assert_eq!(saved.status(), StatusCode::OK, "{}", saved.body);
+    saved.assert_contains("Payment settings saved.");
+    (b, t, buyer)
+}
+
+/// The same tenant with online payment still off.
+pub(crate) async fn ready_wallet(app: &TestApp, email: &str) -> (Browser, String, String) {
     configure_provider(app).await;
     let (b, t) = bound(app, email, &ALL_SETS).await;
     open_merchant(app, &b, &t, "Acme Trading Co., Ltd.").await;
@@ -32,9 +41,6 @@ async fn ready_tenant(app: &TestApp, email: &str) -> (Browser, String, String) {
         )
         .await;
     assert_eq!(alipay.status(), StatusCode::OK, "{}", alipay.body);
-    let saved = b.post(&format!("/w/{t}/sales/settings"), &ALL_ON).await;
-    assert_eq!(saved.status(), StatusCode::OK, "{}", saved.body);
-    saved.assert_contains("Payment settings saved.");
     let buyer = add_buyer(&b, &t, "Harbor Foods", "Gold", "oBuyerHarbor0001").await;
     (b, t, buyer)
 }
