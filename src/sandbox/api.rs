@@ -107,7 +107,7 @@ fn code_errmsg(code: i64) -> &'static str {
         89402 => "the audit is not in the review queue",
         89404 => "the audit has already been sped up",
         89405 => "speed up quota reached the limit",
-        _ => "sandbox error",
+        _ => super::official::errmsg(code).unwrap_or("sandbox error"),
     }
 }
 
