@@ -17,6 +17,7 @@ pub mod bindings;
 pub mod campaigns;
 pub mod jobs;
 pub mod models;
+pub mod official_accounts;
 pub mod outbox;
 pub mod pacing;
 pub mod platform;

@@ -8,6 +8,7 @@ pub mod campaign;
 pub mod failure;
 pub mod logo;
 pub mod merchant_form;
+pub mod official_account;
 pub mod release;
 pub mod requirements;
 pub mod setup;
