@@ -89,7 +89,9 @@ pub fn insert_active(conn: &mut DbConn, id: &str, tenant_id: &str, appid: &str, 
 
 pub fn mark_reauthorized(conn: &mut DbConn, id: &str, tenant_id: &str, now: i64) -> QueryResult<usize> {
     diesel::update(
-        official_accounts::table.filter(official_accounts::id.eq(id)).filter(official_accounts::tenant_id.eq(tenant_id)),
+        official_accounts::table
+            .filter(official_accounts::id.eq(id))
+            .filter(official_accounts::tenant_id.eq(tenant_id)),
     )
     .set(official_accounts::reauthorized_at.eq(Some(now)))
     .execute(conn)

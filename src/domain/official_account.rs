@@ -229,7 +229,13 @@ mod tests {
     }
 
     fn ctx<'a>(existing: Option<&'a str>, mp: Option<&'a str>) -> Context<'a> {
-        Context { required: &[33], pinned_appid: None, existing_tenant: existing, tenant_id: "t1", mini_program_subject: mp }
+        Context {
+            required: &[33],
+            pinned_appid: None,
+            existing_tenant: existing,
+            tenant_id: "t1",
+            mini_program_subject: mp,
+        }
     }
 
     #[test]

@@ -118,7 +118,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/store/official-account/link", web::post().to(official_account::link))
                 .route("/store/official-account/unlink", web::post().to(official_account::unlink))
                 .route("/store/official-account/notifications", web::get().to(official_account::notifications))
-                .route("/store/official-account/notifications/templates", web::post().to(official_account::add_templates))
+                .route(
+                    "/store/official-account/notifications/templates",
+                    web::post().to(official_account::add_templates),
+                )
                 .route("/store/guide", web::get().to(official_account::guide)),
         )
         .service(

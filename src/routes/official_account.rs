@@ -268,8 +268,12 @@ pub async fn link(
     let (Some(oa), Some(mp)) = (page.data.active_oa().map(|a| a.appid.clone()), page.data.mini_program.clone()) else {
         return Ok(see_other(&tab_path(&page.current.tenant.id)));
     };
-    let request =
-        LinkRequest { tenant_id: &page.current.tenant.id, actor: page.current.actor(), oa_appid: &oa, mp_appid: &mp.appid };
+    let request = LinkRequest {
+        tenant_id: &page.current.tenant.id,
+        actor: page.current.actor(),
+        oa_appid: &oa,
+        mp_appid: &mp.appid,
+    };
     let result = service::link(&platform, request, form.notify_users.is_some(), form.show_profile.is_some()).await;
     let error = match result {
         Ok(()) => None,
@@ -290,8 +294,12 @@ pub async fn unlink(
     let (Some(oa), Some(mp)) = (page.data.active_oa().map(|a| a.appid.clone()), page.data.mini_program.clone()) else {
         return Ok(see_other(&tab_path(&page.current.tenant.id)));
     };
-    let request =
-        LinkRequest { tenant_id: &page.current.tenant.id, actor: page.current.actor(), oa_appid: &oa, mp_appid: &mp.appid };
+    let request = LinkRequest {
+        tenant_id: &page.current.tenant.id,
+        actor: page.current.actor(),
+        oa_appid: &oa,
+        mp_appid: &mp.appid,
+    };
     let error = match service::unlink(&platform, request).await {
         Ok(()) => None,
         Err(e) => Some(page.ctx.failure(&e.into_refusal().map_err(|e| AppError::Internal(e.into()))?)),
@@ -410,7 +418,8 @@ impl OutcomeView {
                 OaOutcome::NotServiceAccount => "official_account.outcome.not_service",
                 OaOutcome::Unverified => "official_account.outcome.unverified",
                 OaOutcome::MissingSets(ids) => {
-                    v.sets = ids.iter().map(|id| format!("{} ({id})", ctx.t(&binding_rules::set_name_key(*id)))).collect();
+                    v.sets =
+                        ids.iter().map(|id| format!("{} ({id})", ctx.t(&binding_rules::set_name_key(*id)))).collect();
                     "official_account.outcome.missing"
                 }
                 OaOutcome::DifferentAppid => "official_account.outcome.different_appid",
@@ -454,7 +463,9 @@ pub async fn status(
     let (sid, st, tid) = (session.session_id().unwrap_or_default(), state.clone(), current.tenant.id.clone());
     let found = db::run(&pool, move |c| -> Result<_, AppError> {
         Ok(store::auth_state(c, &st)?.filter(|s| {
-            s.session_id == sid && s.tenant_id.as_deref() == Some(tid.as_str()) && s.purpose == AuthPurpose::OfficialAccount
+            s.session_id == sid
+                && s.tenant_id.as_deref() == Some(tid.as_str())
+                && s.purpose == AuthPurpose::OfficialAccount
         }))
     })
     .await?
@@ -631,7 +642,9 @@ fn causes(
             let mismatches = rules::field_mismatches(needed, account);
             let details = mismatches
                 .iter()
-                .map(|(t, fields)| ctx.t_with("notifications.fields_lacking", &[("title", t), ("fields", &fields.join(", "))]))
+                .map(|(t, fields)| {
+                    ctx.t_with("notifications.fields_lacking", &[("title", t), ("fields", &fields.join(", "))])
+                })
                 .collect();
             let (ok, reason, fix) = if !missing.is_empty() {
                 (false, ctx.t("notifications.fields_after_templates"), None)
@@ -707,7 +720,10 @@ pub async fn add_templates(
         return Ok(see_other(&tab_path(&current.tenant.id)));
     };
     let listed = platform
-        .get_authorizer::<crate::wechat::official::PrivateTemplates>(&oa, crate::wechat::official::GET_ALL_PRIVATE_TEMPLATE)
+        .get_authorizer::<crate::wechat::official::PrivateTemplates>(
+            &oa,
+            crate::wechat::official::GET_ALL_PRIVATE_TEMPLATE,
+        )
         .await;
     let result = match listed {
         Ok(list) => {

@@ -53,7 +53,11 @@ pub const LIBRARY: [(&str, &str, &str); 3] = [
         "订单发货提醒",
         "{{first.DATA}}\n订单编号：{{keyword1.DATA}}\n物流公司：{{keyword2.DATA}}\n物流单号：{{keyword3.DATA}}\n{{remark.DATA}}",
     ),
-    ("OPENTM207791277", "订单状态更新", "{{first.DATA}}\n订单号：{{keyword1.DATA}}\n订单状态：{{keyword2.DATA}}\n{{remark.DATA}}"),
+    (
+        "OPENTM207791277",
+        "订单状态更新",
+        "{{first.DATA}}\n订单号：{{keyword1.DATA}}\n订单状态：{{keyword2.DATA}}\n{{remark.DATA}}",
+    ),
 ];
 
 fn wx(code: i64) -> ApiError {
@@ -610,7 +614,8 @@ struct OfficialPage {
 pub async fn page(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Result<HttpResponse, SandboxError> {
     let query = query_map(&req);
     let notice = query.get("notice").filter(|n| n.as_str() == "decided").map(|_| ctx.t("sandbox.oa.decided"));
-    let loaded = with_conn(&sb.pool, |c| Ok::<_, diesel::result::Error>((all_links(c)?, store::list_accounts(c)?))).await;
+    let loaded =
+        with_conn(&sb.pool, |c| Ok::<_, diesel::result::Error>((all_links(c)?, store::list_accounts(c)?))).await;
     let (links, accounts) = match loaded {
         Ok(Ok(v)) => v,
         _ => return Err(ctx.internal()),
@@ -629,7 +634,11 @@ pub async fn page(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> 
 }
 
 /// `POST /sandbox/official-accounts/decide` (oa_appid, mp_appid, side, decision).
-pub async fn page_decide(ctx: SandboxCtx, sb: web::Data<Sandbox>, form: CheckedForm) -> Result<HttpResponse, SandboxError> {
+pub async fn page_decide(
+    ctx: SandboxCtx,
+    sb: web::Data<Sandbox>,
+    form: CheckedForm,
+) -> Result<HttpResponse, SandboxError> {
     let field = |n: &str| form.field(n).unwrap_or_default().to_string();
     let (oa, mp) = (field("oa_appid"), field("mp_appid"));
     let side = if field("side") == "mp" { Side::Mp } else { Side::Oa };

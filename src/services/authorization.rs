@@ -187,7 +187,8 @@ pub async fn complete_for_tenant(
         db::run(platform.pool(), move |c| -> Result<_, PlatformError> {
             let now = crate::now();
             if official {
-                let decided = super::official_account::decide_and_bind(c, &authorizer, pinned.as_deref(), &tenant, &actor, now)?;
+                let decided =
+                    super::official_account::decide_and_bind(c, &authorizer, pinned.as_deref(), &tenant, &actor, now)?;
                 return Ok(AuthOutcome::Official(decided));
             }
             Ok(AuthOutcome::Decided(decide_and_bind(c, &authorizer, pinned.as_deref(), &tenant, &actor, now)?))

@@ -152,7 +152,9 @@ pub async fn link(
 
 /// `wxampunlink`, audited.
 pub async fn unlink(platform: &Platform, r: LinkRequest<'_>) -> Result<(), PlatformError> {
-    platform.call_authorizer::<serde_json::Value>(r.oa_appid, api::WXAMPUNLINK, &json!({ "appid": r.mp_appid })).await?;
+    platform
+        .call_authorizer::<serde_json::Value>(r.oa_appid, api::WXAMPUNLINK, &json!({ "appid": r.mp_appid }))
+        .await?;
     let (tid, oa, mp, actor) = (r.tenant_id.to_string(), r.oa_appid.to_string(), r.mp_appid.to_string(), r.actor);
     db::run(platform.pool(), move |c| -> Result<(), PlatformError> {
         let now = crate::now();
@@ -232,7 +234,9 @@ pub async fn add_missing_templates(
                         action: "official_account.template_added",
                         subject: &format!("tenant:{tid}:official_account"),
                         before: None::<&serde_json::Value>,
-                        after: Some(&json!({ "official_account": oa, "short_id": short, "template_id": added.template_id })),
+                        after: Some(
+                            &json!({ "official_account": oa, "short_id": short, "template_id": added.template_id }),
+                        ),
                     },
                     now,
                 )?;

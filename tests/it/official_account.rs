@@ -74,13 +74,7 @@ async fn add_link(app: &TestApp, oa: &str, mp: &str, status: i64, same_subject: 
 
 /// The link section as the page's polling gets it (an HTMX request: the fragment only).
 async fn link_fragment(b: &Browser, tenant: &str) -> String {
-    let resp = b
-        .client
-        .get(b.url(&format!("{}/link", tab(tenant))))
-        .header("HX-Request", "true")
-        .send()
-        .await
-        .unwrap();
+    let resp = b.client.get(b.url(&format!("{}/link", tab(tenant)))).header("HX-Request", "true").send().await.unwrap();
     assert!(resp.status().is_success());
     resp.text().await.unwrap()
 }

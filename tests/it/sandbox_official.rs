@@ -41,14 +41,24 @@ async fn link_is_confirmed_by_both_administrators_then_unlinked() {
     assert_eq!(empty["errcode"], 0, "{empty}");
     assert_eq!(empty["wxopens"]["items"], json!([]));
 
-    assert_eq!(call(&app, "/cgi-bin/wxopen/wxamplink", &token, Some(json!({ "appid": "wxnope" }))).await["errcode"], 40013);
-    let asked =
-        call(&app, "/cgi-bin/wxopen/wxamplink", &token, Some(json!({ "appid": ACME_MP, "notify_users": 1, "show_profile": "1" })))
-            .await;
+    assert_eq!(
+        call(&app, "/cgi-bin/wxopen/wxamplink", &token, Some(json!({ "appid": "wxnope" }))).await["errcode"],
+        40013
+    );
+    let asked = call(
+        &app,
+        "/cgi-bin/wxopen/wxamplink",
+        &token,
+        Some(json!({ "appid": ACME_MP, "notify_users": 1, "show_profile": "1" })),
+    )
+    .await;
     assert_eq!(asked["errcode"], 0, "{asked}");
     let got = call(&app, "/cgi-bin/wxopen/wxamplinkget", &token, Some(json!({}))).await;
     assert_eq!(status_of(&got, ACME_MP), Some(12));
-    assert_eq!(call(&app, "/cgi-bin/wxopen/wxamplink", &token, Some(json!({ "appid": ACME_MP }))).await["errcode"], 89010);
+    assert_eq!(
+        call(&app, "/cgi-bin/wxopen/wxamplink", &token, Some(json!({ "appid": ACME_MP }))).await["errcode"],
+        89010
+    );
 
     // The mini program's administrator cannot confirm before the official account's.
     let early = json!({ "oa_appid": ACME_OA, "mp_appid": ACME_MP, "side": "mp", "decision": "confirm" });
@@ -61,10 +71,19 @@ async fn link_is_confirmed_by_both_administrators_then_unlinked() {
     assert_eq!(status_of(&linked, ACME_MP), Some(1));
     assert_eq!(linked["wxopens"]["items"][0]["selected"], 1);
     assert_eq!(linked["wxopens"]["items"][0]["nickname"], "Acme Mall");
-    assert_eq!(call(&app, "/cgi-bin/wxopen/wxamplink", &token, Some(json!({ "appid": ACME_MP }))).await["errcode"], 89015);
+    assert_eq!(
+        call(&app, "/cgi-bin/wxopen/wxamplink", &token, Some(json!({ "appid": ACME_MP }))).await["errcode"],
+        89015
+    );
 
-    assert_eq!(call(&app, "/cgi-bin/wxopen/wxampunlink", &token, Some(json!({ "appid": ACME_MP }))).await["errcode"], 0);
-    assert_eq!(call(&app, "/cgi-bin/wxopen/wxampunlink", &token, Some(json!({ "appid": ACME_MP }))).await["errcode"], 40097);
+    assert_eq!(
+        call(&app, "/cgi-bin/wxopen/wxampunlink", &token, Some(json!({ "appid": ACME_MP }))).await["errcode"],
+        0
+    );
+    assert_eq!(
+        call(&app, "/cgi-bin/wxopen/wxampunlink", &token, Some(json!({ "appid": ACME_MP }))).await["errcode"],
+        40097
+    );
     // A mini program's token is not an official account's.
     let (_, mp_token) = authorized_tokens(&app, ACME_MP, &[17, 18]).await;
     assert_eq!(call(&app, "/cgi-bin/wxopen/wxamplinkget", &mp_token, Some(json!({}))).await["errcode"], 61007);
@@ -78,12 +97,18 @@ async fn subject_quotas_answer_89016_and_89407() {
         let link = json!({ "oa_appid": ACME_OA, "mp_appid": format!("wx000000000000a{i}"), "same_subject": false });
         assert_eq!(dev(&app, "/oa-links", link).await.0, StatusCode::OK);
     }
-    assert_eq!(call(&app, "/cgi-bin/wxopen/wxamplink", &token, Some(json!({ "appid": HARBOR_MP }))).await["errcode"], 89407);
+    assert_eq!(
+        call(&app, "/cgi-bin/wxopen/wxamplink", &token, Some(json!({ "appid": HARBOR_MP }))).await["errcode"],
+        89407
+    );
     for i in 0..10 {
         let link = json!({ "oa_appid": ACME_OA, "mp_appid": format!("wx000000000000b{i}") });
         dev(&app, "/oa-links", link).await;
     }
-    assert_eq!(call(&app, "/cgi-bin/wxopen/wxamplink", &token, Some(json!({ "appid": ACME_MP }))).await["errcode"], 89016);
+    assert_eq!(
+        call(&app, "/cgi-bin/wxopen/wxamplink", &token, Some(json!({ "appid": ACME_MP }))).await["errcode"],
+        89016
+    );
 }
 
 #[tokio::test]
@@ -96,9 +121,11 @@ async fn the_menu_and_the_private_templates() {
 
     let none = call(&app, "/cgi-bin/template/get_all_private_template", &token, None).await;
     assert_eq!(none["template_list"], json!([]));
-    let bad = call(&app, "/cgi-bin/template/api_add_template", &token, Some(json!({ "template_id_short": "TMnope" }))).await;
+    let bad =
+        call(&app, "/cgi-bin/template/api_add_template", &token, Some(json!({ "template_id_short": "TMnope" }))).await;
     assert_eq!(bad["errcode"], 40037);
-    let added = call(&app, "/cgi-bin/template/api_add_template", &token, Some(json!({ "template_id_short": "TM00015" }))).await;
+    let added =
+        call(&app, "/cgi-bin/template/api_add_template", &token, Some(json!({ "template_id_short": "TM00015" }))).await;
     assert_eq!(added["errcode"], 0, "{added}");
     let list = call(&app, "/cgi-bin/template/get_all_private_template", &token, None).await;
     assert_eq!(list["template_list"][0]["template_id"], added["template_id"]);
