@@ -72,22 +72,6 @@ fn ok(mut v: Value) -> Value {
     v
 }
 
-/// WeChat's messages for the errcodes of this module.
-pub fn errmsg(code: i64) -> Option<&'static str> {
-    Some(match code {
-        1003 => "the administrator's bound account count reached the limit",
-        1005 => "the administrator's phone bound account count reached the limit",
-        40037 => "invalid template_id",
-        45026 => "template size out of limit",
-        89010 => "link message has sent",
-        89015 => "has linked wxa",
-        89016 => "reach same realname quota",
-        89017 => "reach different realname quota",
-        89407 => "reach different realname limit",
-        _ => return None,
-    })
-}
-
 // ---- queries ----
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
