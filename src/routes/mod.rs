@@ -12,6 +12,7 @@ mod health;
 mod home;
 mod mailbox;
 mod mini_program;
+mod oa_settings;
 mod official_account;
 mod operator;
 mod pay_notify;
@@ -154,7 +155,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/platform/refresh-token", web::post().to(platform::refresh_token))
                 .route("/platform/authorize", web::post().to(platform::authorize))
                 .route("/platform/events/{id}", web::get().to(platform::event))
-                .route("/platform/events/{id}/replay", web::post().to(platform::replay)),
+                .route("/platform/events/{id}/replay", web::post().to(platform::replay))
+                // official account settings (issue 12)
+                .route("/official-accounts", web::get().to(oa_settings::page))
+                .route("/official-accounts", web::post().to(oa_settings::save)),
         );
 }
 

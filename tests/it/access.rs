@@ -83,6 +83,7 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/operator/campaigns/some-campaign".to_string(),
         "/operator/campaigns/some-campaign/progress".to_string(),
         "/operator/payments".to_string(),
+        "/operator/official-accounts".to_string(),
     ] {
         let page = alice.get(&path).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
@@ -107,6 +108,7 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/operator/campaigns/some-campaign/retry".to_string(),
         "/operator/payments".to_string(),
         "/operator/payments/check".to_string(),
+        "/operator/official-accounts".to_string(),
     ] {
         let page = alice.post(&path, &[("reason", "x")]).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");

@@ -367,3 +367,53 @@ async fn the_trial_store_guide_is_on_the_mini_program_tab_and_the_home_in_both_l
     bind(&app, &b, &t, VERIFIED, &ALL_SETS).await;
     b.get(&format!("/w/{t}/store/mini-program")).await.assert_lacks("From the trial store to your own store");
 }
+
+#[tokio::test]
+async fn the_operator_configures_the_limits_the_sets_and_the_templates() {
+    let app = TestApp::spawn().await;
+    let (b, t) = ready("config@acme.example", "Acme Trading", &app).await;
+    bind(&app, &b, &t, VERIFIED, &ALL_SETS).await;
+    authorize_oa(&app, &b, &t, ACME_OA).await;
+    let op = app.operator().await;
+    op.get("/operator/platform").await.assert_contains("/operator/official-accounts");
+    let form = op.get("/operator/official-accounts").await;
+    form.assert_contains("订单发货提醒");
+    form.assert_contains("value=\"13\"");
+
+    let templates = r#"[{"short_id":"TM00015","title":"订单支付成功","fields":["first","orderMoneySum"]}]"#;
+    let refused = op
+        .post(
+            "/operator/official-accounts",
+            &[
+                ("required", "7"),
+                ("same_subject", "five"),
+                ("different_subject", "2"),
+                ("per_month", "7"),
+                ("templates", "["),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    refused.assert_contains("including 33");
+    refused.assert_contains("Give a whole number from 0 to 1000.");
+    refused.assert_contains("Give a JSON list of templates");
+    refused.assert_contains("value=\"five\"");
+
+    let saved = op
+        .post(
+            "/operator/official-accounts",
+            &[
+                ("required", "33"),
+                ("same_subject", "5"),
+                ("different_subject", "2"),
+                ("per_month", "7"),
+                ("templates", templates),
+            ],
+        )
+        .await;
+    saved.assert_contains("The official account settings are saved.");
+    b.get(&tab(&t)).await.assert_contains("0 of 7 (5 with the same legal subject, 2 with another)");
+    let causes = b.get(&format!("{}/notifications", tab(&t))).await;
+    assert_cause(&causes, 2, false, "订单支付成功 (TM00015): missing");
+    causes.assert_lacks("OPENTM200565259");
+}
