@@ -792,5 +792,8 @@ async fn browser_authorizes_the_official_account_and_links_it() {
     click_link(&c, "Why are notifications not received?").await;
     wait_for_heading(&c, "Why are notifications not received?").await;
     screenshot(&c, "oa-10-notifications").await;
+    c.goto(&format!("{}/w/{t}/store/guide", app.base)).await.unwrap();
+    wait_for_heading(&c, "From the trial store to your own store").await;
+    screenshot(&c, "oa-11-trial-store-guide").await;
     c.close().await.unwrap();
 }
