@@ -184,26 +184,6 @@ impl LinkLimits {
     }
 }
 
-/// What is used of the limits: the mini programs linked or waiting (from `wxamplinkget`),
-/// and the link requests WeChat accepted this calendar month (the console's own record).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LinkUsage {
-    pub linked: i64,
-    pub this_month: i64,
-}
-
-impl LinkUsage {
-    pub fn total_limit(limits: &LinkLimits) -> i64 {
-        limits.same_subject + limits.different_subject
-    }
-
-    /// A link request now would go over a limit the console knows of (WeChat decides;
-    /// this only warns before calling).
-    pub fn month_full(&self, limits: &LinkLimits) -> bool {
-        self.this_month >= limits.per_month
-    }
-}
-
 /// The first second of the calendar month (UTC) containing `now`.
 pub fn month_start(now: i64) -> i64 {
     let Ok(t) = time::OffsetDateTime::from_unix_timestamp(now) else { return 0 };
