@@ -417,3 +417,13 @@ async fn the_operator_configures_the_limits_the_sets_and_the_templates() {
     assert_cause(&causes, 2, false, "订单支付成功 (TM00015): missing");
     causes.assert_lacks("OPENTM200565259");
 }
+
+#[tokio::test]
+async fn a_mini_program_bound_after_the_official_account_is_compared_with_its_subject() {
+    let app = TestApp::spawn().await;
+    let (b, t) = ready("order@bright.example", "Bright Harbor", &app).await;
+    authorize_oa(&app, &b, &t, ACME_OA).await.assert_contains("The official account is authorized");
+    let warned = bind(&app, &b, &t, BRIGHT_MP, &ALL_SETS).await;
+    warned.assert_contains("The mini program is bound");
+    warned.assert_contains("cannot jump to each other or share data");
+}
