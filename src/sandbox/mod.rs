@@ -253,6 +253,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .app_data(form())
                 .route(web::post().to(official::page_decide)),
         )
+        .service(
+            web::resource("/sandbox/official-accounts/{appid}/menu-entry")
+                .app_data(form())
+                .route(web::post().to(official::page_add_menu_entry)),
+        )
         .service(web::resource("/sandbox/faults/clear").app_data(form()).route(web::post().to(pages::clear_faults)));
 }
 

@@ -585,25 +585,66 @@ pub struct LinkView {
     pub waiting_mp: bool,
 }
 
+/// An official account's menu as the page shows it.
+pub struct MenuView {
+    pub appid: String,
+    pub name: String,
+    pub entries: Vec<String>,
+}
+
 #[derive(Template)]
 #[template(path = "sandbox/official.html")]
 struct OfficialPage {
     ctx: SandboxCtx,
     links: Vec<LinkView>,
+    menus: Vec<MenuView>,
+    mini_programs: Vec<store::Account>,
     notice: Option<String>,
+}
+
+/// The entries of a menu (`selfmenu_info.button`), sub-menus as "parent › entry".
+fn menu_entries(buttons: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in buttons.as_array().into_iter().flatten() {
+        let name = b["name"].as_str().unwrap_or_default();
+        match b["sub_button"]["list"].as_array() {
+            Some(list) if !list.is_empty() => {
+                for s in list {
+                    out.push(format!("{name} › {}", s["name"].as_str().unwrap_or_default()));
+                }
+            }
+            _ => match b["appid"].as_str() {
+                Some(appid) if b["type"] == "miniprogram" => out.push(format!("{name} (miniprogram {appid})")),
+                _ => out.push(name.to_string()),
+            },
+        }
+    }
+    out
 }
 
 /// `GET /sandbox/official-accounts`: every link and request, with the two administrators'
 /// Confirm and Refuse buttons.
 pub async fn page(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> Result<HttpResponse, SandboxError> {
     let query = query_map(&req);
-    let notice = query.get("notice").filter(|n| n.as_str() == "decided").map(|_| ctx.t("sandbox.oa.decided"));
-    let loaded =
-        with_conn(&sb.pool, |c| Ok::<_, diesel::result::Error>((all_links(c)?, store::list_accounts(c)?))).await;
-    let (links, accounts) = match loaded {
+    let notice = query
+        .get("notice")
+        .filter(|n| ["decided", "menu_saved", "menu_full"].contains(&n.as_str()))
+        .map(|n| ctx.t(&format!("sandbox.oa.{n}")));
+    let loaded = with_conn(&sb.pool, |c| {
+        let accounts = store::list_accounts(c)?;
+        let mut menus = Vec::new();
+        for a in accounts.iter().filter(|a| !a.is_mini_program()) {
+            let buttons = menu(c, &a.appid)?.and_then(|m| serde_json::from_str::<Value>(&m).ok()).unwrap_or(json!([]));
+            menus.push(MenuView { appid: a.appid.clone(), name: a.nick_name.clone(), entries: menu_entries(&buttons) });
+        }
+        Ok::<_, diesel::result::Error>((all_links(c)?, accounts, menus))
+    })
+    .await;
+    let (links, accounts, menus) = match loaded {
         Ok(Ok(v)) => v,
         _ => return Err(ctx.internal()),
     };
+    let mini_programs: Vec<store::Account> = accounts.iter().filter(|a| a.is_mini_program()).cloned().collect();
     let links = links
         .into_iter()
         .map(|l| LinkView {
@@ -614,7 +655,47 @@ pub async fn page(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: HttpRequest) -> 
             l,
         })
         .collect();
-    ctx.reply(true).ok(&OfficialPage { ctx, links, notice })
+    ctx.reply(true).ok(&OfficialPage { ctx, links, menus, mini_programs, notice })
+}
+
+/// WeChat's menu takes at most three top-level entries.
+const MENU_TOP_LEVEL: usize = 3;
+
+/// `POST /sandbox/official-accounts/{appid}/menu-entry` (mp_appid, name): the official
+/// account's administrator adds a mini program entry to the menu, as in WeChat's admin site.
+pub async fn page_add_menu_entry(
+    ctx: SandboxCtx,
+    sb: web::Data<Sandbox>,
+    path: web::Path<String>,
+    form: CheckedForm,
+) -> Result<HttpResponse, SandboxError> {
+    let appid = path.into_inner();
+    let mp = form.field("mp_appid").unwrap_or_default().to_string();
+    let name = form.field("name").map(str::trim).filter(|n| !n.is_empty()).unwrap_or("Store").to_string();
+    let saved = with_conn(&sb.pool, move |c| {
+        db::write_tx(c, |c| {
+            let mut buttons =
+                menu(c, &appid)?.and_then(|m| serde_json::from_str::<Vec<Value>>(&m).ok()).unwrap_or_default();
+            if buttons.len() >= MENU_TOP_LEVEL {
+                return Ok(false);
+            }
+            buttons.push(json!({
+                "type": "miniprogram", "name": name, "url": "https://mp.weixin.qq.com",
+                "appid": mp, "pagepath": "pages/index/index",
+            }));
+            put_menu(c, &appid, &Value::Array(buttons).to_string(), crate::now())?;
+            Ok::<_, diesel::result::Error>(true)
+        })
+    })
+    .await;
+    let notice = match saved {
+        Ok(Ok(true)) => "menu_saved",
+        Ok(Ok(false)) => "menu_full",
+        _ => return Err(ctx.internal()),
+    };
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/sandbox/official-accounts?notice={notice}#menus")))
+        .finish())
 }
 
 /// `POST /sandbox/official-accounts/decide` (oa_appid, mp_appid, side, decision).

@@ -131,3 +131,31 @@ async fn the_menu_and_the_private_templates() {
     assert_eq!(list["template_list"][0]["template_id"], added["template_id"]);
     assert_eq!(list["template_list"][0]["title"], "订单支付成功");
 }
+
+#[tokio::test]
+async fn the_human_page_confirms_links_and_adds_a_menu_entry() {
+    let app = TestApp::spawn().await;
+    let (_, token) = authorized_tokens(&app, ACME_OA, &[33]).await;
+    call(&app, "/cgi-bin/wxopen/wxamplink", &token, Some(json!({ "appid": ACME_MP }))).await;
+    let b = app.browser();
+    b.get("/sandbox/").await.assert_contains("/sandbox/official-accounts");
+    let page = b.get("/sandbox/official-accounts").await;
+    page.assert_contains("waiting for the official account&#39;s administrator");
+    page.assert_contains(&format!(r#"<label for="mp-{ACME_OA}">"#));
+    let forged = b.post_without_csrf("/sandbox/official-accounts/decide", &[]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let fields =
+        |side: &'static str| [("oa_appid", ACME_OA), ("mp_appid", ACME_MP), ("side", side), ("decision", "confirm")];
+    b.post("/sandbox/official-accounts/decide", &fields("oa")).await.assert_contains("waiting for the mini program");
+    b.post("/sandbox/official-accounts/decide", &fields("mp")).await.assert_contains("1 · linked");
+
+    let added = b
+        .post(&format!("/sandbox/official-accounts/{ACME_OA}/menu-entry"), &[("mp_appid", ACME_MP), ("name", "Shop")])
+        .await;
+    added.assert_contains("The menu entry is added.");
+    let menu = call(&app, "/cgi-bin/get_current_selfmenu_info", &token, None).await;
+    assert_eq!(menu["selfmenu_info"]["button"][2]["type"], "miniprogram");
+    assert_eq!(menu["selfmenu_info"]["button"][2]["appid"], ACME_MP);
+    let full = b.post(&format!("/sandbox/official-accounts/{ACME_OA}/menu-entry"), &[("mp_appid", ACME_MP)]).await;
+    full.assert_contains("three top-level entries");
+}
