@@ -589,7 +589,11 @@ fn causes(
                         Some(p) => format!("{p} › {}", b.name),
                         None => b.name.clone(),
                     };
-                    if b.kind == "miniprogram" { format!("{name} (mini program {})", b.appid) } else { name }
+                    if b.kind == "miniprogram" {
+                        ctx.t_with("notifications.menu_entry_mini_program", &[("name", &name), ("appid", &b.appid)])
+                    } else {
+                        name
+                    }
                 })
                 .collect();
             let found = mp.is_some_and(|m| entries.iter().any(|(_, b)| b.kind == "miniprogram" && b.appid == m.appid));
