@@ -7,5 +7,6 @@ pub mod code;
 pub mod crypto;
 pub mod errcode;
 pub mod manage;
+pub mod official;
 pub mod push;
 pub mod urls;
