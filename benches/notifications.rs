@@ -178,7 +178,8 @@ async fn main() -> anyhow::Result<()> {
                 "associated_data": r.associated_data, "nonce": r.nonce}})
         .to_string();
         let headers = SignedHeaders::sign(&key, sandbox::PLATFORM_CERT_SERIAL, &body, ts);
-        let pairs: Vec<(String, String)> = headers.pairs().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> =
+            headers.pairs().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         requests.push((body, pairs));
     }
     let duplicates = requests.clone();
@@ -221,7 +222,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let secs = started.elapsed().as_secs_f64();
     latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64() * 1000.0;
+    let pct =
+        |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64() * 1000.0;
 
     let pool = minihost::db::connect(&env["DATABASE_URL"])?;
     let tid = tenant_id.clone();

@@ -641,7 +641,8 @@ pub async fn order(
 /// 404 unless the order is this tenant's (the query filters on the tenant).
 async fn own_order(wallet: &Wallet, tenant_id: &str, id: &str) -> Result<(), AppError> {
     let (tid, id) = (tenant_id.to_string(), id.to_string());
-    let found = db::run(wallet.pool(), move |c| -> Result<_, AppError> { Ok(store::order(c, &tid, &id)?.is_some()) }).await?;
+    let found =
+        db::run(wallet.pool(), move |c| -> Result<_, AppError> { Ok(store::order(c, &tid, &id)?.is_some()) }).await?;
     if found { Ok(()) } else { Err(AppError::NotFound) }
 }
 

@@ -763,14 +763,8 @@ async fn browser_enables_online_payment_and_a_buyer_pays_an_order() {
     click_button(&c, "Pay with WeChat Pay").await;
     wait_for_text(&c, "scan this code with the app to pay").await;
     screenshot(&c, "sales-05-buyer-scans").await;
-    let phone = c
-        .find(Locator::Css("a[href*='/sandbox/wechatpay/buyer']"))
-        .await
-        .unwrap()
-        .attr("href")
-        .await
-        .unwrap()
-        .unwrap();
+    let phone =
+        c.find(Locator::Css("a[href*='/sandbox/wechatpay/buyer']")).await.unwrap().attr("href").await.unwrap().unwrap();
     c.goto(&format!("{}{phone}", app.base)).await.unwrap();
     click_button(&c, "Pay ¥55.00").await;
     wait_for_text(&c, "transaction_id").await;
