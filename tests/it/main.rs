@@ -14,6 +14,7 @@ mod demo;
 mod demo_ready;
 mod events;
 mod i18n;
+mod interop;
 mod mini_program;
 mod official_account;
 mod online_payment;

@@ -67,7 +67,7 @@ async fn add_buyer(b: &Browser, t: &str, name: &str, group: &str, openid: &str) 
 }
 
 /// Creates an online order of `lines` (product, quantity, unit price) for `buyer`; its id.
-async fn create_order(b: &Browser, t: &str, buyer: &str, lines: &[(&str, &str, &str)]) -> String {
+pub(crate) async fn create_order(b: &Browser, t: &str, buyer: &str, lines: &[(&str, &str, &str)]) -> String {
     let mut fields: Vec<(String, String)> =
         vec![("buyer_id".into(), buyer.into()), ("payment_method".into(), "online".into())];
     for (i, (p, q, u)) in lines.iter().enumerate() {
@@ -83,7 +83,7 @@ async fn create_order(b: &Browser, t: &str, buyer: &str, lines: &[(&str, &str, &
 }
 
 /// Presses Online Payment on an order; returns the buyer's link token.
-async fn online_payment(b: &Browser, t: &str, order: &str) -> String {
+pub(crate) async fn online_payment(b: &Browser, t: &str, order: &str) -> String {
     let page = b.post(&format!("/w/{t}/sales/orders/{order}/pay"), &[]).await;
     assert_eq!(page.status(), StatusCode::OK, "{}", page.body);
     page.assert_contains("The payment link is ready");
@@ -97,17 +97,17 @@ fn link_token(body: &str) -> String {
     rest[..end].to_string()
 }
 
-fn attempts(app: &TestApp, token: &str) -> Vec<wallet_store::Payment> {
+pub(crate) fn attempts(app: &TestApp, token: &str) -> Vec<wallet_store::Payment> {
     let id = token.split('.').next().unwrap().to_string();
     app.db(move |c| store::attempts_of(c, &id).unwrap())
 }
 
-fn order_status(app: &TestApp, t: &str, order: &str) -> String {
+pub(crate) fn order_status(app: &TestApp, t: &str, order: &str) -> String {
     let (t, o) = (t.to_string(), order.to_string());
     app.db(move |c| store::order(c, &t, &o).unwrap()).unwrap().0.status
 }
 
-fn collections_of(app: &TestApp, t: &str) -> i64 {
+pub(crate) fn collections_of(app: &TestApp, t: &str) -> i64 {
     let t = t.to_string();
     app.db(move |c| store::collection_count(c, &t).unwrap())
 }
@@ -572,6 +572,18 @@ async fn notifications_with_a_wrong_amount_or_merchant_stale_or_forged_are_not_c
         send("EV-forged", &attempt.out_trade_no, 1000, &attempt.merchant, now, &other).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
+    // Signed by WeChat Pay's key but not encrypted with our APIv3 key: refused, nothing stored.
+    let bad = json!({"id": "EV-garbled", "create_time": "2026-12-07T10:00:00+08:00", "resource_type": "encrypt-resource",
+        "event_type": "TRANSACTION.SUCCESS", "summary": "",
+        "resource": {"original_type": "transaction", "algorithm": "AEAD_AES_256_GCM", "ciphertext": "bm90IGVuY3J5cHRlZA==",
+            "associated_data": "transaction", "nonce": "abcdefghijkl"}})
+    .to_string();
+    let h = minihost::pay::wechatpay::SignedHeaders::sign(&platform, sandbox::PLATFORM_CERT_SERIAL, &bad, now);
+    let mut req = client.post(&url).body(bad);
+    for (k, v) in h.pairs() {
+        req = req.header(k, v);
+    }
+    assert_eq!(req.send().await.unwrap().status(), StatusCode::BAD_REQUEST);
     // Genuine signatures with a tampered amount or another merchant: stored, flagged, not collected.
     assert!(
         send("EV-amount", &attempt.out_trade_no, 1, &attempt.merchant, now, &platform)
