@@ -10,6 +10,8 @@ mod assets;
 mod campaigns;
 mod health;
 mod home;
+// live selling (issue 13)
+mod live_selling;
 mod mailbox;
 mod mini_program;
 mod operator;
@@ -60,6 +62,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/wechat/notify", web::get().to(pay_notify::probe))
                 .route("/alipay/notify", web::post().to(pay_notify::alipay))
                 .route("/alipay/notify", web::get().to(pay_notify::probe)),
+        )
+        // Live selling (issue 13): before the `/w/{tenant_id}` and `/operator` scopes, which
+        // would otherwise claim these paths.
+        .service(
+            web::scope("/w/{tenant_id}/live-selling")
+                .route("", web::get().to(live_selling::page))
+                .route("/{action}", web::post().to(live_selling::act)),
+        )
+        .service(
+            web::scope("/operator/capabilities")
+                .route("", web::get().to(live_selling::register))
+                .route("/{key}", web::post().to(live_selling::save_capability)),
         )
         .service(
             web::scope("/apply")

@@ -8,4 +8,5 @@ pub mod crypto;
 pub mod errcode;
 pub mod manage;
 pub mod push;
+pub mod shop;
 pub mod urls;

@@ -25,6 +25,8 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/wallet/readiness",
         "/wallet/wechatpay/apply",
         "/wallet/self-test/some-payment",
+        // live selling (issue 13)
+        "/live-selling",
     ];
     let b_actions = [
         "/store/mini-program/authorize",
@@ -45,6 +47,17 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/wallet/wechatpay/binding",
         "/wallet/alipay",
         "/wallet/self-test",
+        // live selling (issue 13)
+        "/live-selling/check",
+        "/live-selling/apply",
+        "/live-selling/brand",
+        "/live-selling/category",
+        "/live-selling/product",
+        "/live-selling/resubmit",
+        "/live-selling/order",
+        "/live-selling/advance",
+        "/live-selling/finish",
+        "/live-selling/scene",
     ];
     for path in b_pages.iter().map(|p| format!("/w/{tenant_b}{p}")).chain(["/w/does-not-exist".to_string()]) {
         let page = alice.get(&path).await;
@@ -70,6 +83,7 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/operator/campaigns/some-campaign".to_string(),
         "/operator/campaigns/some-campaign/progress".to_string(),
         "/operator/payments".to_string(),
+        "/operator/capabilities".to_string(),
     ] {
         let page = alice.get(&path).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
@@ -94,6 +108,7 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/operator/campaigns/some-campaign/retry".to_string(),
         "/operator/payments".to_string(),
         "/operator/payments/check".to_string(),
+        "/operator/capabilities/trade_component".to_string(),
     ] {
         let page = alice.post(&path, &[("reason", "x")]).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
@@ -108,7 +123,14 @@ async fn signed_out_visitors_are_sent_to_the_login() {
     let app = TestApp::spawn().await;
     let (_, tenant) = app.approved_tenant("carol@c.example", "Gamma Ltd").await;
     let b = app.browser();
-    for path in [format!("/w/{tenant}"), "/apply".into(), "/apply/status".into(), "/operator/applications".into()] {
+    for path in [
+        format!("/w/{tenant}"),
+        "/apply".into(),
+        "/apply/status".into(),
+        "/operator/applications".into(),
+        format!("/w/{tenant}/live-selling"),
+        "/operator/capabilities".into(),
+    ] {
         let page = b.get(&path).await;
         assert_eq!(page.url().path(), "/login", "{path}");
         page.assert_lacks("Gamma Ltd");

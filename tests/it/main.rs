@@ -26,3 +26,6 @@ mod sandbox_manage;
 mod sandbox_wechatpay;
 mod wallet;
 mod worker;
+// live selling (issue 13)
+mod live_selling;
+mod sandbox_shop;

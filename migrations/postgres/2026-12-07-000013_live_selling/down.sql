@@ -1,0 +1,3 @@
+DROP TABLE live_selling_items;
+DROP TABLE live_selling;
+DROP TABLE capabilities;
