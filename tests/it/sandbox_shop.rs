@@ -126,6 +126,6 @@ async fn the_human_page_edits_the_flag_and_lists_reviews() {
     assert!(body.contains("Bright Harbor Foods"));
     let home = reqwest::get(format!("{}/sandbox/", app.base)).await.unwrap().text().await.unwrap();
     assert!(home.contains("/sandbox/shop/"), "linked from /sandbox/");
-    let state = dev_get(&app, &format!("/sandbox/dev/shop/{HARBOR_MP}")).await;
+    let state = dev_get(&app, &format!("/shop/{HARBOR_MP}")).await;
     assert_eq!(state["legacy"], json!(true));
 }
