@@ -351,11 +351,7 @@ pub fn set_label(conn: &mut DbConn, tenant_id: &str, id: &str, label: &str) -> Q
 
 /// Moves an order on to `stage` (never back).
 pub fn set_stage(conn: &mut DbConn, tenant_id: &str, id: &str, stage: OrderStage, now: i64) -> QueryResult<usize> {
-    let status = if stage >= OrderStage::Received {
-        ItemStatus::Done
-    } else {
-        ItemStatus::InProgress
-    };
+    let status = if stage >= OrderStage::Received { ItemStatus::Done } else { ItemStatus::InProgress };
     diesel::update(
         live_selling_items::table
             .filter(live_selling_items::tenant_id.eq(tenant_id))

@@ -269,12 +269,8 @@ impl LivePage {
                 .into_iter()
                 .map(|(step, state)| {
                     let section = Section::of(step);
-                    let items = data
-                        .items
-                        .iter()
-                        .filter(|i| section.shows(i.kind, i.scene))
-                        .map(ItemView::of)
-                        .collect();
+                    let items =
+                        data.items.iter().filter(|i| section.shows(i.kind, i.scene)).map(ItemView::of).collect();
                     let reason = match &state {
                         StepState::Failed(r) => r.clone(),
                         _ => String::new(),
@@ -346,7 +342,10 @@ fn field(form: &HashMap<String, String>, name: &str) -> String {
 }
 
 /// The action the form asks for, or the invalid fields with their message keys.
-fn parse_action(name: &str, form: &HashMap<String, String>) -> Option<Result<Action, Vec<(&'static str, &'static str)>>> {
+fn parse_action(
+    name: &str,
+    form: &HashMap<String, String>,
+) -> Option<Result<Action, Vec<(&'static str, &'static str)>>> {
     let title = field(form, "title");
     let cat = field(form, "third_cat_id").parse::<i64>().ok();
     let title_ok = !title.is_empty() && title.chars().count() <= 60;
@@ -361,7 +360,9 @@ fn parse_action(name: &str, form: &HashMap<String, String>) -> Option<Result<Act
                 Ok(Action::Brand { wording })
             }
         }
-        "category" => cat.map(|third_cat_id| Action::Category { third_cat_id }).ok_or(vec![("third_cat_id", "live.error.pick_category")]),
+        "category" => cat
+            .map(|third_cat_id| Action::Category { third_cat_id })
+            .ok_or(vec![("third_cat_id", "live.error.pick_category")]),
         "product" => {
             let mut errors = Vec::new();
             if !title_ok {
@@ -522,9 +523,8 @@ pub async fn save_capability(
             db::run(platform.pool(), move |c| -> Result<_, AppError> {
                 let now = crate::now();
                 db::write_tx(c, |c| {
-                    let before = store::capability(c, key)?.map(|r| {
-                        serde_json::json!({ "status": r.status.as_str(), "since": r.since, "note": r.note })
-                    });
+                    let before = store::capability(c, key)?
+                        .map(|r| serde_json::json!({ "status": r.status.as_str(), "since": r.since, "note": r.note }));
                     store::update_capability(c, key, &edit, &actor.label, now)?;
                     let subject = format!("capability:{}", key.as_str());
                     db::audit::write(

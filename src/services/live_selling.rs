@@ -9,9 +9,7 @@ use serde_json::{Value, json};
 use crate::db::live_selling::{self as store, NewItem, World};
 use crate::db::{self, DbConn, audit, bindings};
 use crate::domain::failure::Failure;
-use crate::domain::live_selling::{
-    CapabilityStatus, ItemKind, ItemStatus, OrderStage, Reading, Step, may_apply_scene,
-};
+use crate::domain::live_selling::{CapabilityStatus, ItemKind, ItemStatus, OrderStage, Reading, Step, may_apply_scene};
 use crate::services::platform::{Platform, PlatformError};
 use crate::wechat::shop::{self as api, AuditId, AuditResult, Data};
 
@@ -24,16 +22,33 @@ pub enum Action {
     Check,
     /// A new sign-up to the component: refused unless the register says it is current.
     Apply,
-    Brand { wording: String },
-    Category { third_cat_id: i64 },
-    Product { title: String, third_cat_id: i64 },
+    Brand {
+        wording: String,
+    },
+    Category {
+        third_cat_id: i64,
+    },
+    Product {
+        title: String,
+        third_cat_id: i64,
+    },
     /// A rejected product, corrected and sent for review again.
-    Resubmit { item: String, title: String },
+    Resubmit {
+        item: String,
+        title: String,
+    },
     /// A test order (part 2) or, once the scene is approved, an order in the Channels scene (part 4).
-    Order { scene: bool },
+    Order {
+        scene: bool,
+    },
     /// The next call an order needs (payment parameters, payment, delivery, receipt, after-sale).
-    Advance { item: String, delivery_id: Option<String> },
-    Finish { step: Step },
+    Advance {
+        item: String,
+        delivery_id: Option<String>,
+    },
+    Finish {
+        step: Step,
+    },
     Scene,
 }
 
@@ -154,7 +169,8 @@ pub async fn act(
             Record::New(ItemKind::Category, a.audit_id, cat.name(), None, false)
         }
         Action::Product { title, third_cat_id } => {
-            let out_product_id = format!("mh-{}", crate::new_id().replace('-', "").chars().rev().take(12).collect::<String>());
+            let out_product_id =
+                format!("mh-{}", crate::new_id().replace('-', "").chars().rev().take(12).collect::<String>());
             let v = call(platform, &appid, api::SPU_ADD, &spu_body(&out_product_id, title, *third_cat_id)).await?;
             let product_id = api::id_text(&v["data"]["product_id"]);
             let label = format!("{title} · {out_product_id}");
@@ -173,10 +189,9 @@ pub async fn act(
         }
         Action::Order { scene } => {
             let reading = ctx.snapshot.as_ref().map(|s| s.reading.clone()).unwrap_or_default();
-            let scene_ready =
-                crate::domain::live_selling::track(&reading, &[]).iter().any(|(s, st)| {
-                    *s == Step::SceneAccess && *st == crate::domain::live_selling::StepState::Done
-                });
+            let scene_ready = crate::domain::live_selling::track(&reading, &[])
+                .iter()
+                .any(|(s, st)| *s == Step::SceneAccess && *st == crate::domain::live_selling::StepState::Done);
             if *scene && !scene_ready {
                 return Err(ActionError::Rule("live.error.scene_first"));
             }
@@ -211,7 +226,13 @@ pub async fn act(
             let oid = it.wx_id.clone();
             let next = match stage {
                 OrderStage::Created if it.scene => {
-                    call(platform, &appid, api::ORDER_PAYMENT_PARAMS, &json!({ "out_order_id": oid, "openid": TEST_OPENID })).await?;
+                    call(
+                        platform,
+                        &appid,
+                        api::ORDER_PAYMENT_PARAMS,
+                        &json!({ "out_order_id": oid, "openid": TEST_OPENID }),
+                    )
+                    .await?;
                     OrderStage::PaymentParams
                 }
                 OrderStage::Created | OrderStage::PaymentParams => {
@@ -232,7 +253,13 @@ pub async fn act(
                     OrderStage::Shipped
                 }
                 OrderStage::Shipped => {
-                    call(platform, &appid, api::DELIVERY_RECEIVE, &json!({ "out_order_id": oid, "openid": TEST_OPENID })).await?;
+                    call(
+                        platform,
+                        &appid,
+                        api::DELIVERY_RECEIVE,
+                        &json!({ "out_order_id": oid, "openid": TEST_OPENID }),
+                    )
+                    .await?;
                     OrderStage::Received
                 }
                 OrderStage::Received => {
@@ -325,7 +352,10 @@ async fn product_ref(platform: &Platform, appid: &str, product_id: &str) -> Resu
     let body = json!({ "product_id": product_id.parse::<i64>().unwrap_or_default(), "need_edit_spu": 0 });
     let v = call(platform, appid, api::SPU_GET, &body).await?;
     let spu = &v["data"]["spu"];
-    Ok((spu["out_product_id"].as_str().unwrap_or_default().to_string(), spu["third_cat_id"].as_i64().unwrap_or_default()))
+    Ok((
+        spu["out_product_id"].as_str().unwrap_or_default().to_string(),
+        spu["third_cat_id"].as_i64().unwrap_or_default(),
+    ))
 }
 
 fn find<'a>(ctx: &'a Context, id: &str, kind: ItemKind) -> Result<&'a store::Item, ActionError> {
@@ -375,38 +405,39 @@ fn write_audit(
 /// or for a mini program not on the component, its WeChat Shop links.
 async fn check(platform: &Platform, tenant_id: &str, ctx: &Context) -> Result<(), ActionError> {
     let appid = ctx.appid.clone();
-    let (world, reading, failure, updates) = match platform.call_authorizer::<Data>(&appid, api::REGISTER_CHECK, &json!({})).await {
-        Ok(d) => {
-            let mut reading = Reading::from_check(&d.data);
-            if let Ok(v) = platform.call_authorizer::<Value>(&appid, api::DELIVERY_COMPANIES, &json!({})).await {
-                reading.companies = api::companies(&v);
-            }
-            if let Ok(v) = platform.call_authorizer::<Value>(&appid, api::CAT_GET, &json!({})).await {
-                reading.categories = api::categories(&v);
-            }
-            let updates = reconcile(platform, &appid, &ctx.items).await;
-            (World::Legacy, reading, None, updates)
-        }
-        Err(e) if e.code() == Some(api::NOT_CONNECTED) => {
-            let mut reading = Reading::default();
-            let failure = match platform.call_authorizer::<Value>(&appid, api::SHOP_LIST, &json!({})).await {
-                Ok(v) => {
-                    reading.shops = api::shops(&v);
-                    None
+    let (world, reading, failure, updates) =
+        match platform.call_authorizer::<Data>(&appid, api::REGISTER_CHECK, &json!({})).await {
+            Ok(d) => {
+                let mut reading = Reading::from_check(&d.data);
+                if let Ok(v) = platform.call_authorizer::<Value>(&appid, api::DELIVERY_COMPANIES, &json!({})).await {
+                    reading.companies = api::companies(&v);
                 }
-                Err(e) if e.code() == Some(api::NO_SHOP_LINK) => None,
-                Err(e) => match refused(e) {
-                    ActionError::Refused(f) => Some(f),
-                    other => return Err(other),
-                },
-            };
-            (World::Shop, reading, failure, Vec::new())
-        }
-        Err(e) => match refused(e) {
-            ActionError::Refused(f) => (World::Unknown, Reading::default(), Some(f), Vec::new()),
-            other => return Err(other),
-        },
-    };
+                if let Ok(v) = platform.call_authorizer::<Value>(&appid, api::CAT_GET, &json!({})).await {
+                    reading.categories = api::categories(&v);
+                }
+                let updates = reconcile(platform, &appid, &ctx.items).await;
+                (World::Legacy, reading, None, updates)
+            }
+            Err(e) if e.code() == Some(api::NOT_CONNECTED) => {
+                let mut reading = Reading::default();
+                let failure = match platform.call_authorizer::<Value>(&appid, api::SHOP_LIST, &json!({})).await {
+                    Ok(v) => {
+                        reading.shops = api::shops(&v);
+                        None
+                    }
+                    Err(e) if e.code() == Some(api::NO_SHOP_LINK) => None,
+                    Err(e) => match refused(e) {
+                        ActionError::Refused(f) => Some(f),
+                        other => return Err(other),
+                    },
+                };
+                (World::Shop, reading, failure, Vec::new())
+            }
+            Err(e) => match refused(e) {
+                ActionError::Refused(f) => (World::Unknown, Reading::default(), Some(f), Vec::new()),
+                other => return Err(other),
+            },
+        };
     let tid = tenant_id.to_string();
     db::run(platform.pool(), move |c| -> Result<_, ActionError> {
         db::write_tx(c, |c| {

@@ -81,7 +81,9 @@ async fn a_tenant_on_the_legacy_component_walks_every_step_to_done() {
     let checked = act_ok(&b, &t, "check", &[]).await;
     checked.assert_contains("already on the custom trade component");
     checked.assert_contains("1 of 17 steps done.");
-    for text in ["Part 1: open the custom trade component", "2.2a (1)", "4.6", "/shop/register/check", "1–2 business days"] {
+    for text in
+        ["Part 1: open the custom trade component", "2.2a (1)", "4.6", "/shop/register/check", "1–2 business days"]
+    {
         checked.assert_contains(text);
     }
     checked.assert_lacks("Apply for the Channels scene");
@@ -203,7 +205,10 @@ async fn a_tenant_not_on_it_sees_the_wechat_shop_path_and_cannot_apply() {
     // Even if an operator marks the component current, WeChat's own 1400007 is the same sentence.
     let op = app.operator().await;
     let saved = op
-        .post("/operator/capabilities/trade_component", &[("status", "current"), ("since", "2021-03-01"), ("note", "x")])
+        .post(
+            "/operator/capabilities/trade_component",
+            &[("status", "current"), ("since", "2021-03-01"), ("note", "x")],
+        )
         .await;
     saved.assert_contains("Capability status saved");
     let again = act(&b, &t, "apply", &[]).await;
@@ -223,7 +228,10 @@ async fn capability_status_edited_by_the_operator_shows_at_once() {
     register.assert_contains("WeChat Shop");
 
     let bad = op
-        .post("/operator/capabilities/wechat_shop", &[("status", "gone"), ("since", "2024-02-30"), ("note", "kept text")])
+        .post(
+            "/operator/capabilities/wechat_shop",
+            &[("status", "gone"), ("since", "2024-02-30"), ("note", "kept text")],
+        )
         .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     bad.assert_contains("Choose one of the statuses.");

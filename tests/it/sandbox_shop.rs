@@ -71,46 +71,116 @@ async fn sign_ups_are_closed_and_only_legacy_mini_programs_are_connected() {
 async fn the_access_tasks_follow_the_notes_statuses_and_errcodes() {
     let app = TestApp::spawn().await;
     let mp = Mp::authorize(&app, HARBOR_MP, ALL_SETS).await;
-    assert_eq!(errcode(&mp.post("/shop/register/finish_access_info", json!({ "access_info_item": 6 })).await), 1_040_041);
+    assert_eq!(
+        errcode(&mp.post("/shop/register/finish_access_info", json!({ "access_info_item": 6 })).await),
+        1_040_041
+    );
     let spu = json!({ "out_product_id": "p1", "title": "Walnuts", "third_cat_id": 1201, "skus": [] });
     assert_eq!(errcode(&mp.post("/shop/spu/add", spu.clone()).await), 1_000_005, "category not approved");
 
-    let cat = mp.post("/shop/audit/audit_category", json!({ "audit_req": { "category_info": { "level1": 1001, "level2": 1101, "level3": 1201 } } })).await;
+    let cat = mp
+        .post(
+            "/shop/audit/audit_category",
+            json!({ "audit_req": { "category_info": { "level1": 1001, "level2": 1101, "level3": 1201 } } }),
+        )
+        .await;
     let audit_id = cat["audit_id"].as_str().unwrap().to_string();
     let result = mp.post("/shop/audit/result", json!({ "audit_id": audit_id })).await;
     assert_eq!(result["data"]["status"], json!(0), "reviewing");
-    let refused = sandbox_post(&app, &format!("/sandbox/dev/shop/{HARBOR_MP}/decide"), json!({ "kind": "category", "id": audit_id, "decision": "reject" })).await;
+    let refused = sandbox_post(
+        &app,
+        &format!("/sandbox/dev/shop/{HARBOR_MP}/decide"),
+        json!({ "kind": "category", "id": audit_id, "decision": "reject" }),
+    )
+    .await;
     assert!(refused["error"].as_str().unwrap().contains("reason"), "{refused}");
-    sandbox_post(&app, &format!("/sandbox/dev/shop/{HARBOR_MP}/decide"), json!({ "kind": "category", "id": audit_id, "decision": "approve" })).await;
+    sandbox_post(
+        &app,
+        &format!("/sandbox/dev/shop/{HARBOR_MP}/decide"),
+        json!({ "kind": "category", "id": audit_id, "decision": "approve" }),
+    )
+    .await;
     assert_eq!(mp.post("/shop/audit/result", json!({ "audit_id": audit_id })).await["data"]["status"], json!(1));
 
     let added = mp.post("/shop/spu/add", spu).await;
     let product_id = added["data"]["product_id"].as_i64().expect("product_id is a number");
     let got = mp.post("/shop/spu/get", json!({ "product_id": product_id })).await;
     assert_eq!(got["data"]["spu"]["edit_status"], json!(2), "under review");
-    sandbox_post(&app, &format!("/sandbox/dev/shop/{HARBOR_MP}/decide"), json!({ "kind": "spu", "id": product_id.to_string(), "decision": "reject", "reason": "主图不清晰" })).await;
+    sandbox_post(
+        &app,
+        &format!("/sandbox/dev/shop/{HARBOR_MP}/decide"),
+        json!({ "kind": "spu", "id": product_id.to_string(), "decision": "reject", "reason": "主图不清晰" }),
+    )
+    .await;
     let got = mp.post("/shop/spu/get", json!({ "out_product_id": "p1" })).await;
-    assert_eq!((got["data"]["spu"]["edit_status"].clone(), got["data"]["spu"]["audit_info"]["reject_reason"].clone()), (json!(3), json!("主图不清晰")));
+    assert_eq!(
+        (got["data"]["spu"]["edit_status"].clone(), got["data"]["spu"]["audit_info"]["reject_reason"].clone()),
+        (json!(3), json!("主图不清晰"))
+    );
     // The push went to the console's message URL, encrypted, with WeChat's body element.
     let pushes = dev_get(&app, "/pushes").await;
-    let spu_push = pushes["pushes"].as_array().unwrap().iter().find(|p| p["info_type"] == "open_product_spu_audit").cloned().unwrap();
+    let spu_push = pushes["pushes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["info_type"] == "open_product_spu_audit")
+        .cloned()
+        .unwrap();
     assert!(spu_push["payload"].as_str().unwrap().contains("<OpenProductSpuAudit>"), "{spu_push}");
 
     // Orders: created → paid → shipped → received; out of order is 1000000.
     let order = json!({ "out_order_id": "o1", "openid": "x", "order_detail": { "price_info": { "order_price": 1 } } });
     mp.post("/shop/order/add", order).await;
-    assert_eq!(errcode(&mp.post("/shop/delivery/send", json!({ "out_order_id": "o1", "delivery_list": [{ "delivery_id": "SF", "waybill_id": "1" }] })).await), 1_000_000);
+    assert_eq!(
+        errcode(
+            &mp.post(
+                "/shop/delivery/send",
+                json!({ "out_order_id": "o1", "delivery_list": [{ "delivery_id": "SF", "waybill_id": "1" }] })
+            )
+            .await
+        ),
+        1_000_000
+    );
     assert_eq!(errcode(&mp.post("/shop/order/pay", json!({ "out_order_id": "o1", "action_type": 1, "transaction_id": "t", "pay_time": "2026-12-07 10:00:00" })).await), 0);
     let companies = mp.post("/shop/delivery/get_company_list", json!({})).await;
     assert!(companies["company_list"].as_array().unwrap().iter().any(|c| c["delivery_id"] == "SF"));
-    assert_eq!(errcode(&mp.post("/shop/delivery/send", json!({ "out_order_id": "o1", "delivery_list": [{ "delivery_id": "NOPE", "waybill_id": "1" }] })).await), 40097);
-    assert_eq!(errcode(&mp.post("/shop/delivery/send", json!({ "out_order_id": "o1", "delivery_list": [{ "delivery_id": "SF", "waybill_id": "1" }] })).await), 0);
+    assert_eq!(
+        errcode(
+            &mp.post(
+                "/shop/delivery/send",
+                json!({ "out_order_id": "o1", "delivery_list": [{ "delivery_id": "NOPE", "waybill_id": "1" }] })
+            )
+            .await
+        ),
+        40097
+    );
+    assert_eq!(
+        errcode(
+            &mp.post(
+                "/shop/delivery/send",
+                json!({ "out_order_id": "o1", "delivery_list": [{ "delivery_id": "SF", "waybill_id": "1" }] })
+            )
+            .await
+        ),
+        0
+    );
     assert_eq!(errcode(&mp.post("/shop/delivery/recieve", json!({ "out_order_id": "o1" })).await), 0);
-    assert_eq!(errcode(&mp.post("/shop/ecaftersale/add", json!({ "out_order_id": "o1", "out_aftersale_id": "a1" })).await), 0);
+    assert_eq!(
+        errcode(&mp.post("/shop/ecaftersale/add", json!({ "out_order_id": "o1", "out_aftersale_id": "a1" })).await),
+        0
+    );
     for item in [7, 8, 9, 10, 11] {
-        assert_eq!(errcode(&mp.post("/shop/register/finish_access_info", json!({ "access_info_item": item })).await), 0, "{item}");
+        assert_eq!(
+            errcode(&mp.post("/shop/register/finish_access_info", json!({ "access_info_item": item })).await),
+            0,
+            "{item}"
+        );
     }
-    assert_eq!(errcode(&mp.post("/shop/register/apply_scene", json!({ "scene_group_id": 1 })).await), 1_040_041, "products not finished");
+    assert_eq!(
+        errcode(&mp.post("/shop/register/apply_scene", json!({ "scene_group_id": 1 })).await),
+        1_040_041,
+        "products not finished"
+    );
     let check = mp.post("/shop/register/check", json!({})).await;
     assert_eq!(check["data"]["access_info"]["ec_order_finished"], json!(1));
     assert_eq!(check["data"]["access_info"]["open_product_task_finished"], json!(0));

@@ -294,7 +294,9 @@ fn update_spu(c: &mut DbConn, a: ShopAccount, body: Body, now: i64) -> Result<Va
     data["title"] = json!(title);
     data["third_cat_id"] = json!(cat);
     state::update(c, &o.id, 2, "", &data, now)?;
-    Ok(ok(json!({ "data": { "product_id": o.wx_id.parse::<i64>().unwrap_or_default(), "out_product_id": o.out_id, "update_time": now } })))
+    Ok(ok(
+        json!({ "data": { "product_id": o.wx_id.parse::<i64>().unwrap_or_default(), "out_product_id": o.out_id, "update_time": now } }),
+    ))
 }
 endpoint!(spu_update, update_spu);
 
@@ -320,12 +322,16 @@ fn add_order(c: &mut DbConn, a: ShopAccount, body: Body, now: i64) -> Result<Val
         return Err(wx(1_010_005));
     }
     if let Some(existing) = state::find_out(c, &a.appid, ORDER, &out)? {
-        return Ok(ok(json!({ "data": { "order_id": existing.wx_id.parse::<i64>().unwrap_or_default(), "out_order_id": out, "ticket": "", "ticket_expire_time": "", "final_price": 1 } })));
+        return Ok(ok(
+            json!({ "data": { "order_id": existing.wx_id.parse::<i64>().unwrap_or_default(), "out_order_id": out, "ticket": "", "ticket_expire_time": "", "final_price": 1 } }),
+        ));
     }
     let id = state::next_number(c, ORDER, 3_000_000_000_000_000)?;
     let data = json!({ "scene": body.int("scene")?.unwrap_or(0) });
     state::insert_object(c, &a.appid, ORDER, &id.to_string(), &out, 10, &data, now)?;
-    Ok(ok(json!({ "data": { "order_id": id, "out_order_id": out, "ticket": store::random_token("", 24), "ticket_expire_time": "", "final_price": 1 } })))
+    Ok(ok(
+        json!({ "data": { "order_id": id, "out_order_id": out, "ticket": store::random_token("", 24), "ticket_expire_time": "", "final_price": 1 } }),
+    ))
 }
 endpoint!(order_add, add_order);
 
@@ -365,7 +371,8 @@ fn pay(c: &mut DbConn, a: ShopAccount, body: Body, now: i64) -> Result<Value, Ap
 endpoint!(order_pay, pay);
 
 fn companies(_c: &mut DbConn, _a: ShopAccount, _b: Body, _now: i64) -> Result<Value, ApiError> {
-    let list: Vec<Value> = COMPANIES.iter().map(|(id, name)| json!({ "delivery_id": id, "delivery_name": name })).collect();
+    let list: Vec<Value> =
+        COMPANIES.iter().map(|(id, name)| json!({ "delivery_id": id, "delivery_name": name })).collect();
     Ok(ok(json!({ "company_list": list })))
 }
 endpoint!(delivery_companies, companies);

@@ -88,7 +88,11 @@ fn back(notice: &str) -> HttpResponse {
 }
 
 /// `GET /sandbox/shop/`.
-pub async fn home(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: actix_web::HttpRequest) -> Result<HttpResponse, SandboxError> {
+pub async fn home(
+    ctx: SandboxCtx,
+    sb: web::Data<Sandbox>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, SandboxError> {
     let notice = crate::sandbox::api::query_map(&req).get("notice").cloned();
     let loaded = with_conn(&sb.pool, |c| {
         Ok::<_, diesel::result::Error>((store::list_accounts(c)?, state::accounts(c)?, state::objects(c, None)?))
@@ -149,7 +153,12 @@ pub async fn home(ctx: SandboxCtx, sb: web::Data<Sandbox>, req: actix_web::HttpR
 }
 
 /// The row of `appid` with the flag and the link changed.
-fn edited(mut a: ShopAccount, legacy: Option<bool>, shop_appid: Option<String>, link_status: Option<i32>) -> ShopAccount {
+fn edited(
+    mut a: ShopAccount,
+    legacy: Option<bool>,
+    shop_appid: Option<String>,
+    link_status: Option<i32>,
+) -> ShopAccount {
     if let Some(l) = legacy {
         a.legacy = l;
     }
@@ -162,7 +171,13 @@ fn edited(mut a: ShopAccount, legacy: Option<bool>, shop_appid: Option<String>, 
     a
 }
 
-async fn save(sb: &Sandbox, appid: String, legacy: Option<bool>, shop: Option<String>, link: Option<i32>) -> Result<Value, ()> {
+async fn save(
+    sb: &Sandbox,
+    appid: String,
+    legacy: Option<bool>,
+    shop: Option<String>,
+    link: Option<i32>,
+) -> Result<Value, ()> {
     let r = with_conn(&sb.pool, move |c| {
         db::write_tx(c, |c| {
             if store::find_account(c, &appid)?.filter(store::Account::is_mini_program).is_none() {
@@ -196,7 +211,14 @@ pub async fn edit(sb: web::Data<Sandbox>, path: web::Path<String>, form: Checked
     }
 }
 
-async fn decide_now(sb: &Sandbox, appid: String, kind: &str, id: String, approve: bool, reason: String) -> Result<(), String> {
+async fn decide_now(
+    sb: &Sandbox,
+    appid: String,
+    kind: &str,
+    id: String,
+    approve: bool,
+    reason: String,
+) -> Result<(), String> {
     let subject = Subject::parse(kind).ok_or_else(|| "unknown kind".to_string())?;
     let r = with_conn(&sb.pool, move |c| {
         db::write_tx(c, |c| review::decide(c, &appid, subject, &id, approve, &reason, crate::now()))

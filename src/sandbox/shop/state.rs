@@ -52,7 +52,10 @@ impl ShopAccount {
     /// Every flag, 0 when unset.
     pub fn flags(&self) -> Map<String, Value> {
         let stored: Map<String, Value> = serde_json::from_str(&self.access_info).unwrap_or_default();
-        ACCESS_FLAGS.iter().map(|k| (k.to_string(), Value::from(stored.get(*k).and_then(Value::as_i64).unwrap_or(0)))).collect()
+        ACCESS_FLAGS
+            .iter()
+            .map(|k| (k.to_string(), Value::from(stored.get(*k).and_then(Value::as_i64).unwrap_or(0))))
+            .collect()
     }
 
     pub fn flag(&self, key: &str) -> bool {
