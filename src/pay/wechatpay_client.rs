@@ -3,7 +3,6 @@
 //! certificate or public key before it is believed. The base URL is configuration (the
 //! sandbox or api.mch.weixin.qq.com).
 
-
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
