@@ -699,12 +699,14 @@ mod tests {
 
     #[test]
     fn scene_steps_follow_the_scene_order() {
-        let mut reading = Reading::default();
-        reading.scene_group_list = vec![SceneGroup {
-            group_id: 1,
-            scene_group_ext_list: vec![SceneExt { ext_id: 1, status: 1 }, SceneExt { ext_id: 2, status: 0 }],
-            ..SceneGroup::default()
-        }];
+        let mut reading = Reading {
+            scene_group_list: vec![SceneGroup {
+                group_id: 1,
+                scene_group_ext_list: vec![SceneExt { ext_id: 1, status: 1 }, SceneExt { ext_id: 2, status: 0 }],
+                ..SceneGroup::default()
+            }],
+            ..Reading::default()
+        };
         let steps = track(&reading, &[]);
         assert_eq!(state(&steps, Step::SceneApply), StepState::Done);
         assert_eq!(state(&steps, Step::SceneAccess), StepState::InProgress);
