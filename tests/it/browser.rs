@@ -720,6 +720,7 @@ async fn browser_walks_the_live_selling_tracker() {
     let driver = start_chromedriver().await;
     let c = open_browser(&driver).await;
     log_in(&c, &app, "live-browser@example.com", crate::helpers::PASSWORD).await;
+    wait_for_heading(&c, "Set up your dedicated mini program").await;
     click_link(&c, "Live selling").await;
     wait_for_heading(&c, "Live selling in WeChat Channels").await;
     screenshot(&c, "live-01-before-check").await;
@@ -735,7 +736,7 @@ async fn browser_walks_the_live_selling_tracker() {
     let reviewer = c.new_window(true).await.unwrap();
     c.switch_to_window(reviewer.handle).await.unwrap();
     c.goto(&format!("{}/sandbox/shop/", app.base)).await.unwrap();
-    wait_for_heading(&c, "Waiting for WeChat's review").await;
+    wait_for_heading(&c, "Trade component and WeChat Shop").await;
     fill(&c, "Reason (needed to reject)", "商标注册证不清晰").await;
     screenshot(&c, "live-03-sandbox-reviewer").await;
     click_button(&c, "Reject").await;
