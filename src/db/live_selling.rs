@@ -364,3 +364,187 @@ pub fn set_stage(conn: &mut DbConn, tenant_id: &str, id: &str, stage: OrderStage
     ))
     .execute(conn)
 }
+
+// ---- sharers and promoters ----
+
+use super::schema::live_selling_people;
+
+/// A sharer or promoter of the tenant's mini program.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: String,
+    pub role: String,
+    pub openid: String,
+    pub name: String,
+    pub status: String,
+    pub bound_at: Option<i64>,
+    pub changes: Vec<i64>,
+    pub reason: String,
+}
+
+type RawPerson = (String, String, String, String, String, Option<i64>, String, String);
+
+fn typed_person((id, role, openid, name, status, bound_at, changes, reason): RawPerson) -> Person {
+    Person {
+        id,
+        role,
+        openid,
+        name,
+        status,
+        bound_at,
+        changes: serde_json::from_str(&changes).unwrap_or_default(),
+        reason,
+    }
+}
+
+macro_rules! person_columns {
+    () => {
+        (
+            live_selling_people::id,
+            live_selling_people::role,
+            live_selling_people::openid,
+            live_selling_people::name,
+            live_selling_people::status,
+            live_selling_people::bound_at,
+            live_selling_people::changes,
+            live_selling_people::reason,
+        )
+    };
+}
+
+/// The tenant's sharers and promoters of `appid`, newest first.
+pub fn people(conn: &mut DbConn, tenant_id: &str, appid: &str) -> QueryResult<Vec<Person>> {
+    let rows: Vec<RawPerson> = live_selling_people::table
+        .filter(live_selling_people::tenant_id.eq(tenant_id))
+        .filter(live_selling_people::appid.eq(appid))
+        .order((live_selling_people::created_at.desc(), live_selling_people::id.desc()))
+        .select(person_columns!())
+        .load(conn)?;
+    Ok(rows.into_iter().map(typed_person).collect())
+}
+
+pub fn person(conn: &mut DbConn, tenant_id: &str, id: &str) -> QueryResult<Option<Person>> {
+    let row: Option<RawPerson> = live_selling_people::table
+        .filter(live_selling_people::tenant_id.eq(tenant_id))
+        .filter(live_selling_people::id.eq(id))
+        .select(person_columns!())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(typed_person))
+}
+
+pub fn person_by_openid(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    appid: &str,
+    role: &str,
+    openid: &str,
+) -> QueryResult<Option<Person>> {
+    let row: Option<RawPerson> = live_selling_people::table
+        .filter(live_selling_people::tenant_id.eq(tenant_id))
+        .filter(live_selling_people::appid.eq(appid))
+        .filter(live_selling_people::role.eq(role))
+        .filter(live_selling_people::openid.eq(openid))
+        .select(person_columns!())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(typed_person))
+}
+
+/// How many of the tenant's `role` on `appid` have one of `statuses`.
+pub fn count_people(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    appid: &str,
+    role: &str,
+    statuses: &[&str],
+) -> QueryResult<i64> {
+    live_selling_people::table
+        .filter(live_selling_people::tenant_id.eq(tenant_id))
+        .filter(live_selling_people::appid.eq(appid))
+        .filter(live_selling_people::role.eq(role))
+        .filter(live_selling_people::status.eq_any(statuses))
+        .count()
+        .get_result(conn)
+}
+
+/// On how many other mini programs of this platform `openid` is a sharer (bound or invited).
+pub fn sharer_elsewhere(conn: &mut DbConn, openid: &str, appid: &str) -> QueryResult<i64> {
+    let apps: Vec<String> = live_selling_people::table
+        .filter(live_selling_people::role.eq("sharer"))
+        .filter(live_selling_people::openid.eq(openid))
+        .filter(live_selling_people::appid.ne(appid))
+        .filter(live_selling_people::status.eq_any(["inviting", "bound"]))
+        .select(live_selling_people::appid)
+        .distinct()
+        .load(conn)?;
+    Ok(i64::try_from(apps.len()).unwrap_or(i64::MAX))
+}
+
+/// Creates the person, or sets a known one's name and status; returns its id.
+#[allow(clippy::too_many_arguments)]
+pub fn put_person(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    appid: &str,
+    role: &str,
+    openid: &str,
+    name: &str,
+    status: &str,
+    now: i64,
+) -> QueryResult<String> {
+    if let Some(p) = person_by_openid(conn, tenant_id, appid, role, openid)? {
+        let mut changes = p.changes.clone();
+        changes.push(now);
+        let bound_at = if status == "bound" { Some(now) } else { None };
+        set_person(conn, tenant_id, &p.id, status, bound_at, &changes, "", now)?;
+        diesel::update(live_selling_people::table.filter(live_selling_people::id.eq(&p.id)))
+            .set(live_selling_people::name.eq(name))
+            .execute(conn)?;
+        return Ok(p.id);
+    }
+    let id = crate::new_id();
+    diesel::insert_into(live_selling_people::table)
+        .values((
+            live_selling_people::id.eq(&id),
+            live_selling_people::tenant_id.eq(tenant_id),
+            live_selling_people::appid.eq(appid),
+            live_selling_people::role.eq(role),
+            live_selling_people::openid.eq(openid),
+            live_selling_people::name.eq(name),
+            live_selling_people::status.eq(status),
+            live_selling_people::bound_at.eq(if status == "bound" { Some(now) } else { None }),
+            live_selling_people::changes.eq(serde_json::to_string(&[now]).unwrap_or_else(|_| "[]".into())),
+            live_selling_people::reason.eq(""),
+            live_selling_people::created_at.eq(now),
+            live_selling_people::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn set_person(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: &str,
+    status: &str,
+    bound_at: Option<i64>,
+    changes: &[i64],
+    reason: &str,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        live_selling_people::table
+            .filter(live_selling_people::tenant_id.eq(tenant_id))
+            .filter(live_selling_people::id.eq(id)),
+    )
+    .set((
+        live_selling_people::status.eq(status),
+        live_selling_people::bound_at.eq(bound_at),
+        live_selling_people::changes.eq(serde_json::to_string(changes).unwrap_or_else(|_| "[]".into())),
+        live_selling_people::reason.eq(reason),
+        live_selling_people::updated_at.eq(now),
+    ))
+    .execute(conn)
+}

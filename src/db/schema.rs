@@ -608,3 +608,20 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    live_selling_people (id) {
+        id -> Text,
+        tenant_id -> Text,
+        appid -> Text,
+        role -> Text,
+        openid -> Text,
+        name -> Text,
+        status -> Text,
+        bound_at -> Nullable<BigInt>,
+        changes -> Text,
+        reason -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}

@@ -648,6 +648,137 @@ pub fn may_apply_scene(reading: &Reading) -> bool {
     reading.access_info.open_product_task_finished == 1 && reading.scene_group_list.is_empty()
 }
 
+// ---- sharers and promoters (seed 003 note 8, wave-2 notes §1.7) ----
+
+/// A mini program has at most this many promoters.
+pub const PROMOTER_LIMIT: i64 = 1_000;
+/// A promoter is bound or unbound at most this many times a year.
+pub const PROMOTER_CHANGES_PER_YEAR: usize = 2;
+/// A mini program has at most this many sharers (WeChat's reason code 200).
+pub const SHARER_LIMIT: i64 = 10_000;
+/// A sharer is bound to at most this many mini programs.
+pub const SHARER_MINI_PROGRAMS: i64 = 5;
+/// Days between binding a sharer and unbinding it.
+pub const SHARER_UNBIND_DAYS: i64 = 30;
+const DAY: i64 = 86_400;
+const YEAR: i64 = 365 * DAY;
+
+/// Why a sharer or promoter change is refused before WeChat is asked (catalog keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeopleRefusal {
+    PromoterLimit,
+    PromoterChanges { next: i64 },
+    SharerLimit,
+    SharerMiniPrograms,
+    SharerTooSoon { from: i64 },
+    Duplicate,
+}
+
+impl PeopleRefusal {
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::PromoterLimit => "live.people.refused.promoter_limit",
+            Self::PromoterChanges { .. } => "live.people.refused.promoter_changes",
+            Self::SharerLimit => "live.people.refused.sharer_limit",
+            Self::SharerMiniPrograms => "live.people.refused.sharer_mini_programs",
+            Self::SharerTooSoon { .. } => "live.people.refused.sharer_too_soon",
+            Self::Duplicate => "live.people.refused.duplicate",
+        }
+    }
+
+    /// The date the refusal names, if any (when a change becomes possible).
+    pub fn date(&self) -> Option<i64> {
+        match self {
+            Self::PromoterChanges { next } => Some(*next),
+            Self::SharerTooSoon { from } => Some(*from),
+            _ => None,
+        }
+    }
+}
+
+/// The changes of the last year, oldest first; when the limit is reached, the time the
+/// oldest of them leaves the year.
+fn yearly(changes: &[i64], now: i64) -> Result<(), PeopleRefusal> {
+    let mut recent: Vec<i64> = changes.iter().copied().filter(|t| *t > now - YEAR).collect();
+    recent.sort_unstable();
+    if recent.len() >= PROMOTER_CHANGES_PER_YEAR {
+        return Err(PeopleRefusal::PromoterChanges { next: recent[recent.len() - PROMOTER_CHANGES_PER_YEAR] + YEAR });
+    }
+    Ok(())
+}
+
+/// Binding a promoter: at most [`PROMOTER_LIMIT`] bound, each changed at most twice a year.
+/// `changes` are that person's earlier binds and unbinds (empty for someone new).
+pub fn may_bind_promoter(bound: i64, changes: &[i64], already_bound: bool, now: i64) -> Result<(), PeopleRefusal> {
+    if already_bound {
+        return Err(PeopleRefusal::Duplicate);
+    }
+    if bound >= PROMOTER_LIMIT {
+        return Err(PeopleRefusal::PromoterLimit);
+    }
+    yearly(changes, now)
+}
+
+/// Unbinding a promoter counts as a change too.
+pub fn may_unbind_promoter(changes: &[i64], now: i64) -> Result<(), PeopleRefusal> {
+    yearly(changes, now)
+}
+
+/// Inviting a sharer: at most [`SHARER_LIMIT`] per mini program (bound or invited), and
+/// the same person on at most [`SHARER_MINI_PROGRAMS`] mini programs of this platform.
+pub fn may_bind_sharer(active: i64, other_mini_programs: i64, already: bool) -> Result<(), PeopleRefusal> {
+    if already {
+        return Err(PeopleRefusal::Duplicate);
+    }
+    if active >= SHARER_LIMIT {
+        return Err(PeopleRefusal::SharerLimit);
+    }
+    if other_mini_programs >= SHARER_MINI_PROGRAMS {
+        return Err(PeopleRefusal::SharerMiniPrograms);
+    }
+    Ok(())
+}
+
+/// Unbinding a sharer: not before [`SHARER_UNBIND_DAYS`] after it was bound.
+pub fn may_unbind_sharer(bound_at: Option<i64>, now: i64) -> Result<(), PeopleRefusal> {
+    match bound_at {
+        Some(at) if now < at + SHARER_UNBIND_DAYS * DAY => {
+            Err(PeopleRefusal::SharerTooSoon { from: at + SHARER_UNBIND_DAYS * DAY })
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod people_tests {
+    use super::*;
+
+    #[test]
+    fn promoter_limits() {
+        assert_eq!(may_bind_promoter(999, &[], false, 0), Ok(()));
+        assert_eq!(may_bind_promoter(1_000, &[], false, 0), Err(PeopleRefusal::PromoterLimit));
+        let now = 400 * DAY;
+        let twice = [now - 10 * DAY, now - 5 * DAY];
+        assert_eq!(
+            may_bind_promoter(1, &twice, false, now),
+            Err(PeopleRefusal::PromoterChanges { next: now - 10 * DAY + YEAR })
+        );
+        assert_eq!(may_unbind_promoter(&[now - 10 * DAY], now), Ok(()));
+        assert_eq!(may_unbind_promoter(&[now - YEAR - 1, now - 5 * DAY], now), Ok(()), "older than a year");
+    }
+
+    #[test]
+    fn sharer_limits() {
+        assert_eq!(may_bind_sharer(9_999, 4, false), Ok(()));
+        assert_eq!(may_bind_sharer(10_000, 0, false), Err(PeopleRefusal::SharerLimit));
+        assert_eq!(may_bind_sharer(0, 5, false), Err(PeopleRefusal::SharerMiniPrograms));
+        assert_eq!(may_bind_sharer(0, 0, true), Err(PeopleRefusal::Duplicate));
+        assert_eq!(may_unbind_sharer(Some(0), 29 * DAY), Err(PeopleRefusal::SharerTooSoon { from: 30 * DAY }));
+        assert_eq!(may_unbind_sharer(Some(0), 30 * DAY), Ok(()));
+        assert_eq!(may_unbind_sharer(None, 0), Ok(()), "never bound: an invitation can be withdrawn");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -168,6 +168,38 @@ pub struct Input {
     pub brand_wording: String,
     pub title: String,
     pub third_cat_id: String,
+    pub openid: String,
+    pub name: String,
+    /// The action whose form was posted (its fields keep what was typed).
+    pub form: String,
+}
+
+/// A sharer or promoter as listed.
+pub struct PersonView {
+    pub id: String,
+    pub openid: String,
+    pub name: String,
+    pub status: String,
+    pub bound_at: Option<i64>,
+    /// Can be unbound or removed now (the rules may still refuse it).
+    pub active: bool,
+}
+
+impl PersonView {
+    fn of(p: &store::Person) -> Self {
+        Self {
+            id: p.id.clone(),
+            openid: p.openid.clone(),
+            name: p.name.clone(),
+            status: p.status.clone(),
+            bound_at: p.bound_at,
+            active: matches!(p.status.as_str(), "inviting" | "bound"),
+        }
+    }
+
+    pub fn status_key(&self) -> String {
+        format!("live.people.status.{}", self.status)
+    }
 }
 
 /// What the page reads, in one trip.
@@ -176,6 +208,7 @@ pub struct PageData {
     appid: Option<String>,
     snapshot: Option<store::Snapshot>,
     items: Vec<store::Item>,
+    people: Vec<store::Person>,
 }
 
 impl TenantLoader for PageData {
@@ -189,11 +222,15 @@ impl TenantLoader for PageData {
 fn load(c: &mut DbConn, tenant_id: &str) -> Result<PageData, AppError> {
     let capabilities = store::capabilities(c)?;
     let appid = bindings::active_for_tenant(c, tenant_id)?.map(|b| b.appid);
-    let (snapshot, items) = match &appid {
-        Some(a) => (store::snapshot(c, tenant_id)?.filter(|s| &s.appid == a), store::items(c, tenant_id, a)?),
-        None => (None, Vec::new()),
+    let (snapshot, items, people) = match &appid {
+        Some(a) => (
+            store::snapshot(c, tenant_id)?.filter(|s| &s.appid == a),
+            store::items(c, tenant_id, a)?,
+            store::people(c, tenant_id, a)?,
+        ),
+        None => (None, Vec::new(), Vec::new()),
     };
-    Ok(PageData { capabilities, appid, snapshot, items })
+    Ok(PageData { capabilities, appid, snapshot, items, people })
 }
 
 #[derive(Template)]
@@ -217,6 +254,8 @@ struct LivePage {
     error: Option<String>,
     errors: FormErrors,
     input: Input,
+    sharers: Vec<PersonView>,
+    promoters: Vec<PersonView>,
 }
 
 impl LivePage {
@@ -243,6 +282,8 @@ impl LivePage {
             error: None,
             errors: FormErrors::default(),
             input: Input::default(),
+            sharers: Vec::new(),
+            promoters: Vec::new(),
         };
         let Some(snap) = data.snapshot else { return page };
         if let Some(f) = snap.failure {
@@ -291,6 +332,8 @@ impl LivePage {
                 })
                 .collect();
             page.companies = snap.reading.companies;
+            page.sharers = data.people.iter().filter(|p| p.role == "sharer").map(PersonView::of).collect();
+            page.promoters = data.people.iter().filter(|p| p.role == "promoter").map(PersonView::of).collect();
             page.categories = snap.reading.categories;
         }
         page
@@ -349,6 +392,7 @@ fn parse_action(
     let title = field(form, "title");
     let cat = field(form, "third_cat_id").parse::<i64>().ok();
     let title_ok = !title.is_empty() && title.chars().count() <= 60;
+    let name_of = name;
     Some(match name {
         "check" => Ok(Action::Check),
         "apply" => Ok(Action::Apply),
@@ -390,6 +434,29 @@ fn parse_action(
         }
         "finish" => Ok(Action::Finish { step: Step::parse(&field(form, "step"))? }),
         "scene" => Ok(Action::Scene),
+        "sharer_bind" | "promoter_add" => {
+            let (openid, name) = (field(form, "openid"), field(form, "name"));
+            let mut errors = Vec::new();
+            let id_ok = !openid.is_empty()
+                && openid.len() <= 64
+                && openid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            let sharer = name_of == "sharer_bind";
+            if !id_ok {
+                errors.push((if sharer { "sharer_openid" } else { "promoter_openid" }, "live.people.error.openid"));
+            }
+            if name.is_empty() || name.chars().count() > 30 {
+                errors.push((if sharer { "sharer_name" } else { "promoter_name" }, "live.people.error.name"));
+            }
+            if !errors.is_empty() {
+                Err(errors)
+            } else if sharer {
+                Ok(Action::SharerBind { openid, name })
+            } else {
+                Ok(Action::PromoterAdd { openid, name })
+            }
+        }
+        "sharer_unbind" => Ok(Action::SharerUnbind { item: field(form, "item") }),
+        "promoter_remove" => Ok(Action::PromoterRemove { item: field(form, "item") }),
         _ => return None,
     })
 }
@@ -427,6 +494,18 @@ pub async fn act(
                 }
                 Err(ActionError::Rule(key)) => (StatusCode::CONFLICT, Some(ctx.t(key)), FormErrors::default()),
                 Err(ActionError::Refused(f)) => (StatusCode::CONFLICT, Some(ctx.failure(&f)), FormErrors::default()),
+                Err(ActionError::People(r)) => {
+                    let date = r.date().map(crate::domain::day_of).unwrap_or_default();
+                    (StatusCode::CONFLICT, Some(ctx.t_with(r.key(), &[("date", &date)])), FormErrors::default())
+                }
+                Err(ActionError::Invitation(code)) => {
+                    let key = match code {
+                        200 => "live.people.reason.200",
+                        204 => "live.people.reason.204",
+                        _ => "live.people.reason.other",
+                    };
+                    (StatusCode::CONFLICT, Some(ctx.t_with(key, &[("code", &code.to_string())])), FormErrors::default())
+                }
                 Err(ActionError::Platform(e)) => return Err(AppError::Internal(e.into())),
             }
         }
@@ -440,6 +519,9 @@ pub async fn act(
         brand_wording: field(&form, "brand_wording"),
         title: field(&form, "title"),
         third_cat_id: field(&form, "third_cat_id"),
+        openid: field(&form, "openid"),
+        name: field(&form, "name"),
+        form: path.action.clone(),
     };
     render(status, &page)
 }

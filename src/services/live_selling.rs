@@ -10,6 +10,9 @@ use crate::db::live_selling::{self as store, NewItem, World};
 use crate::db::{self, DbConn, audit, bindings};
 use crate::domain::failure::Failure;
 use crate::domain::live_selling::{CapabilityStatus, ItemKind, ItemStatus, OrderStage, Reading, Step, may_apply_scene};
+use crate::domain::live_selling::{
+    PeopleRefusal, may_bind_promoter, may_bind_sharer, may_unbind_promoter, may_unbind_sharer,
+};
 use crate::services::platform::{Platform, PlatformError};
 use crate::wechat::shop::{self as api, AuditId, AuditResult, Data};
 
@@ -50,6 +53,22 @@ pub enum Action {
         step: Step,
     },
     Scene,
+    /// Invites a sharer (`/shop/sharer/bind`); the person accepts in WeChat.
+    SharerBind {
+        openid: String,
+        name: String,
+    },
+    SharerUnbind {
+        item: String,
+    },
+    /// Records a promoter set in the mini program's admin (WeChat has no API for it).
+    PromoterAdd {
+        openid: String,
+        name: String,
+    },
+    PromoterRemove {
+        item: String,
+    },
 }
 
 impl Action {
@@ -65,6 +84,10 @@ impl Action {
             Self::Advance { .. } => "advance",
             Self::Finish { .. } => "finish",
             Self::Scene => "scene",
+            Self::SharerBind { .. } => "sharer_bind",
+            Self::SharerUnbind { .. } => "sharer_unbind",
+            Self::PromoterAdd { .. } => "promoter_add",
+            Self::PromoterRemove { .. } => "promoter_remove",
         }
     }
 }
@@ -77,6 +100,12 @@ pub enum ActionError {
     /// Refused before calling WeChat: a catalog key saying why.
     #[error("refused: {0}")]
     Rule(&'static str),
+    /// A sharer or promoter rule refused it before WeChat was asked.
+    #[error("refused: {0:?}")]
+    People(PeopleRefusal),
+    /// WeChat refused a sharer invitation with this reason code.
+    #[error("WeChat refused the invitation: reason {0}")]
+    Invitation(i64),
     /// WeChat refused (or could not be reached); nothing was recorded as done.
     #[error("WeChat: {0:?}")]
     Refused(Failure),
@@ -286,6 +315,60 @@ pub async fn act(
             call(platform, &appid, api::APPLY_SCENE, &json!({ "scene_group_id": api::CHANNELS_SCENE_GROUP })).await?;
             Record::None
         }
+        Action::SharerBind { openid, name } => {
+            let (tid, a, o) = (tenant_id.to_string(), appid.clone(), openid.clone());
+            let (active, elsewhere, already) = db::read(platform.pool(), move |c| -> Result<_, ActionError> {
+                let existing = store::person_by_openid(c, &tid, &a, "sharer", &o)?;
+                Ok((
+                    store::count_people(c, &tid, &a, "sharer", &["inviting", "bound"])?,
+                    store::sharer_elsewhere(c, &o, &a)?,
+                    existing.is_some_and(|p| matches!(p.status.as_str(), "inviting" | "bound")),
+                ))
+            })
+            .await?;
+            may_bind_sharer(active, elsewhere, already).map_err(ActionError::People)?;
+            let v = call(platform, &appid, api::SHARER_BIND, &json!({ "openids": [openid] })).await?;
+            let r = v["result_list"].as_array().and_then(|l| l.first()).cloned().unwrap_or_default();
+            if r["result_code"].as_i64() != Some(0) {
+                return Err(ActionError::Invitation(r["reason_code"].as_i64().unwrap_or_default()));
+            }
+            Record::Person(PersonChange::Put("sharer", openid.clone(), name.clone(), "inviting"))
+        }
+        Action::SharerUnbind { item } => {
+            let p = person(platform, tenant_id, item, "sharer").await?;
+            if !matches!(p.status.as_str(), "inviting" | "bound") {
+                return Err(ActionError::Rule("live.error.no_item"));
+            }
+            may_unbind_sharer(p.bound_at, crate::now()).map_err(ActionError::People)?;
+            call(platform, &appid, api::SHARER_UNBIND, &json!({ "openids": [p.openid] })).await?;
+            let mut changes = p.changes.clone();
+            changes.push(crate::now());
+            Record::Person(PersonChange::Set(p.id, "unbound", None, changes))
+        }
+        Action::PromoterAdd { openid, name } => {
+            let (tid, a, o) = (tenant_id.to_string(), appid.clone(), openid.clone());
+            let (bound, existing) = db::read(platform.pool(), move |c| -> Result<_, ActionError> {
+                Ok((
+                    store::count_people(c, &tid, &a, "promoter", &["bound"])?,
+                    store::person_by_openid(c, &tid, &a, "promoter", &o)?,
+                ))
+            })
+            .await?;
+            let changes = existing.as_ref().map(|p| p.changes.clone()).unwrap_or_default();
+            let already = existing.is_some_and(|p| p.status == "bound");
+            may_bind_promoter(bound, &changes, already, crate::now()).map_err(ActionError::People)?;
+            Record::Person(PersonChange::Put("promoter", openid.clone(), name.clone(), "bound"))
+        }
+        Action::PromoterRemove { item } => {
+            let p = person(platform, tenant_id, item, "promoter").await?;
+            if p.status != "bound" {
+                return Err(ActionError::Rule("live.error.no_item"));
+            }
+            may_unbind_promoter(&p.changes, crate::now()).map_err(ActionError::People)?;
+            let mut changes = p.changes.clone();
+            changes.push(crate::now());
+            Record::Person(PersonChange::Set(p.id, "unbound", None, changes))
+        }
         Action::Check => Record::None,
     };
     let (tid, actor_c, name, appid_c) = (tenant_id.to_string(), actor.clone(), action.name(), appid.clone());
@@ -314,6 +397,12 @@ pub async fn act(
                 Record::Stage(id, stage) => {
                     store::set_stage(c, &tid, id, *stage, now)?;
                 }
+                Record::Person(PersonChange::Put(role, openid, name, status)) => {
+                    store::put_person(c, &tid, &appid_c, role, openid, name, status, now)?;
+                }
+                Record::Person(PersonChange::Set(id, status, bound_at, changes)) => {
+                    store::set_person(c, &tid, id, status, *bound_at, changes, "", now)?;
+                }
                 Record::None => {}
             }
             write_audit(c, &actor_c, &tid, name, &appid_c, &json!({ "action": detail }), now)?;
@@ -331,6 +420,27 @@ enum Record {
     New(ItemKind, String, String, Option<OrderStage>, bool),
     Status(String, ItemStatus, String),
     Stage(String, OrderStage),
+    Person(PersonChange),
+}
+
+/// A sharer or promoter written.
+enum PersonChange {
+    /// role, openid, name, status
+    Put(&'static str, String, String, &'static str),
+    /// id, status, bound_at, changes
+    Set(String, &'static str, Option<i64>, Vec<i64>),
+}
+
+/// One of the tenant's sharers or promoters.
+async fn person(
+    platform: &Platform,
+    tenant_id: &str,
+    id: &str,
+    role: &'static str,
+) -> Result<store::Person, ActionError> {
+    let (tid, id) = (tenant_id.to_string(), id.to_string());
+    let p = db::read(platform.pool(), move |c| -> Result<_, ActionError> { Ok(store::person(c, &tid, &id)?) }).await?;
+    p.filter(|p| p.role == role).ok_or(ActionError::Rule("live.error.no_item"))
 }
 
 const PLACEHOLDER_IMG: &str = "https://mmbiz.qpic.cn/mmbiz_png/minihost/placeholder.png";
@@ -405,6 +515,7 @@ fn write_audit(
 /// or for a mini program not on the component, its WeChat Shop links.
 async fn check(platform: &Platform, tenant_id: &str, ctx: &Context) -> Result<(), ActionError> {
     let appid = ctx.appid.clone();
+    let mut sharers: Vec<(String, i64)> = Vec::new();
     let (world, reading, failure, updates) =
         match platform.call_authorizer::<Data>(&appid, api::REGISTER_CHECK, &json!({})).await {
             Ok(d) => {
@@ -416,6 +527,10 @@ async fn check(platform: &Platform, tenant_id: &str, ctx: &Context) -> Result<()
                     reading.categories = api::categories(&v);
                 }
                 let updates = reconcile(platform, &appid, &ctx.items).await;
+                let body = json!({ "page": 1, "page_size": 100 });
+                if let Ok(v) = platform.call_authorizer::<Value>(&appid, api::SHARER_LIST, &body).await {
+                    sharers = api::sharers(&v);
+                }
                 (World::Legacy, reading, None, updates)
             }
             Err(e) if e.code() == Some(api::NOT_CONNECTED) => {
@@ -447,6 +562,7 @@ async fn check(platform: &Platform, tenant_id: &str, ctx: &Context) -> Result<()
             }
             let now = crate::now();
             store::put_snapshot(c, &tid, &appid, world, &reading, failure, now)?;
+            sync_sharers(c, &tid, &appid, &sharers, now)?;
             for (id, status, reason) in &updates {
                 if store::set_status(c, &tid, id, *status, reason, now)? {
                     let after = json!({ "item": id, "status": status.as_str(), "reason": reason, "source": "poll" });
@@ -582,4 +698,26 @@ pub fn apply_push(
     let after = json!({ "item": item.id, "status": new_status.as_str(), "reason": reason, "source": "push" });
     write_audit(conn, &audit::Actor::system(), &tid, "review_result", appid, &after, now)?;
     Ok((EventStatus::Processed, format!("{} {wx_id} is now {}", kind.as_str(), new_status.as_str())))
+}
+
+/// The sharers' `bind_status` from `get_sharer_list` (1 bound, 2 refused, 3 inviting, 4
+/// invite expired) applied to the tenant's invited and bound sharers.
+fn sync_sharers(c: &mut DbConn, tid: &str, appid: &str, listed: &[(String, i64)], now: i64) -> diesel::QueryResult<()> {
+    for p in store::people(c, tid, appid)?.into_iter().filter(|p| p.role == "sharer") {
+        if !matches!(p.status.as_str(), "inviting" | "bound") {
+            continue;
+        }
+        let Some((_, bind)) = listed.iter().find(|(o, _)| *o == p.openid) else { continue };
+        let status = match bind {
+            1 => "bound",
+            2 => "refused",
+            4 => "expired",
+            _ => "inviting",
+        };
+        if status != p.status {
+            let bound_at = if status == "bound" { p.bound_at.or(Some(now)) } else { None };
+            store::set_person(c, tid, &p.id, status, bound_at, &p.changes, "", now)?;
+        }
+    }
+    Ok(())
 }

@@ -24,6 +24,9 @@ pub const DELIVERY_SEND: &str = "/shop/delivery/send";
 /// Spelled so by WeChat.
 pub const DELIVERY_RECEIVE: &str = "/shop/delivery/recieve";
 pub const AFTERSALE_ADD: &str = "/shop/ecaftersale/add";
+pub const SHARER_BIND: &str = "/shop/sharer/bind";
+pub const SHARER_UNBIND: &str = "/shop/sharer/unbind";
+pub const SHARER_LIST: &str = "/shop/sharer/get_sharer_list";
 /// The WeChat Shops a mini program is linked to (permission set 185).
 pub const SHOP_LIST: &str = "/wxa/vip/shop/list/get";
 
@@ -98,5 +101,18 @@ pub fn categories(answer: &Value) -> Vec<crate::domain::live_selling::CategoryOp
         .get("third_cat_list")
         .and_then(Value::as_array)
         .map(|list| list.iter().filter_map(|c| serde_json::from_value(c.clone()).ok()).collect())
+        .unwrap_or_default()
+}
+
+/// `sharer/get_sharer_list`'s (openid, bind_status) pairs.
+pub fn sharers(answer: &Value) -> Vec<(String, i64)> {
+    answer
+        .get("sharer_info_list")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|s| (s["openid"].as_str().unwrap_or_default().to_string(), s["bind_status"].as_i64().unwrap_or(0)))
+                .collect()
+        })
         .unwrap_or_default()
 }

@@ -260,3 +260,111 @@ async fn capability_status_edited_by_the_operator_shows_at_once() {
     assert_eq!(rows.len(), 1);
     assert!(rows[0].after_state.as_deref().unwrap_or_default().contains("legacy"));
 }
+
+async fn calls_to(app: &TestApp, path: &str) -> usize {
+    let v = crate::requirements::dev_get(app, &format!("/calls?endpoint={path}")).await;
+    v["count"].as_u64().unwrap() as usize
+}
+
+#[tokio::test]
+async fn sharer_and_promoter_rules_are_enforced_before_wechat_is_called() {
+    let app = TestApp::spawn().await;
+    on_component(&app, VERIFIED, true).await;
+    let (b, t) = ready("people@acme.example", "Acme Trading", &app).await;
+    bind(&app, &b, &t, VERIFIED, &ALL_SETS).await;
+    let p = act_ok(&b, &t, "check", &[]).await;
+    for rule in [
+        "At most 10,000 sharers per mini program.",
+        "at most 5 mini programs",
+        "At least 30 days",
+        "at most twice a year",
+        "At most 1,000 promoters",
+    ] {
+        p.assert_contains(rule);
+    }
+
+    // A sharer invited, accepted in WeChat, then not unbindable for 30 days.
+    act_ok(&b, &t, "sharer_bind", &[("openid", "o_alice"), ("name", "Alice")]).await.assert_contains("Invited");
+    let dup = act(&b, &t, "sharer_bind", &[("openid", "o_alice"), ("name", "Alice")]).await;
+    assert_eq!(dup.status(), StatusCode::CONFLICT);
+    dup.assert_contains("already on the list");
+    let accepted = sandbox_post(
+        &app,
+        &format!("/sandbox/dev/shop/{VERIFIED}/sharer"),
+        json!({ "openid": "o_alice", "bind_status": 1 }),
+    )
+    .await;
+    assert_eq!(accepted["answered"], json!(true), "{accepted}");
+    act_ok(&b, &t, "check", &[]).await.assert_contains("Bound");
+    let alice = {
+        let tenant = t.clone();
+        app.db(move |c| store::person_by_openid(c, &tenant, VERIFIED, "sharer", "o_alice").unwrap().unwrap())
+    };
+    let early = act(&b, &t, "sharer_unbind", &[("item", &alice.id)]).await;
+    assert_eq!(early.status(), StatusCode::CONFLICT);
+    early.assert_contains("only 30 days after binding");
+    assert_eq!(calls_to(&app, "/shop/sharer/unbind").await, 0);
+
+    // WeChat's own invitation limit (reason 204) as a sentence.
+    act_ok(&b, &t, "sharer_bind", &[("openid", "o_carol"), ("name", "Carol")]).await;
+    let carol = {
+        let tenant = t.clone();
+        app.db(move |c| store::person_by_openid(c, &tenant, VERIFIED, "sharer", "o_carol").unwrap().unwrap())
+    };
+    act_ok(&b, &t, "sharer_unbind", &[("item", &carol.id)]).await;
+    let again = act(&b, &t, "sharer_bind", &[("openid", "o_carol"), ("name", "Carol")]).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    again.assert_contains("at most 3 times a day and once every 10 minutes (reason code 204)");
+
+    // Five other mini programs, and 10,000 sharers: refused without a call.
+    let binds = calls_to(&app, "/shop/sharer/bind").await;
+    let tenant = t.clone();
+    app.db(move |c| {
+        for i in 0..5 {
+            store::put_person(c, &tenant, &format!("wxother{i}"), "sharer", "o_bob", "Bob", "bound", 1).unwrap();
+        }
+    });
+    let five = act(&b, &t, "sharer_bind", &[("openid", "o_bob"), ("name", "Bob")]).await;
+    five.assert_contains("already a sharer of 5 mini programs");
+    let tenant = t.clone();
+    app.db(move |c| {
+        minihost::db::write_tx(c, |c| {
+            for i in 0..10_000 {
+                store::put_person(c, &tenant, VERIFIED, "sharer", &format!("o_many{i}"), "x", "bound", 1)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap()
+    });
+    let full = act(&b, &t, "sharer_bind", &[("openid", "o_dave"), ("name", "Dave")]).await;
+    assert_eq!(full.status(), StatusCode::CONFLICT);
+    full.assert_contains("already has 10,000 sharers");
+    assert_eq!(calls_to(&app, "/shop/sharer/bind").await, binds, "no call for refused invitations");
+
+    // Promoters: recorded, removed, then a third change in a year refused; the 1,000 limit.
+    let bad = act(&b, &t, "promoter_add", &[("openid", "bad id!"), ("name", "")]).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    bad.assert_contains("Enter the person&#39;s Open ID");
+    bad.assert_contains("Enter a name");
+    act_ok(&b, &t, "promoter_add", &[("openid", "o_erin"), ("name", "Erin")]).await;
+    let erin = {
+        let tenant = t.clone();
+        app.db(move |c| store::person_by_openid(c, &tenant, VERIFIED, "promoter", "o_erin").unwrap().unwrap())
+    };
+    act_ok(&b, &t, "promoter_remove", &[("item", &erin.id)]).await;
+    let third = act(&b, &t, "promoter_add", &[("openid", "o_erin"), ("name", "Erin")]).await;
+    assert_eq!(third.status(), StatusCode::CONFLICT);
+    third.assert_contains("already bound or unbound twice in the last year");
+    let tenant = t.clone();
+    app.db(move |c| {
+        minihost::db::write_tx(c, |c| {
+            for i in 0..1_000 {
+                store::put_person(c, &tenant, VERIFIED, "promoter", &format!("o_p{i}"), "x", "bound", 1)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap()
+    });
+    let limit = act(&b, &t, "promoter_add", &[("openid", "o_frank"), ("name", "Frank")]).await;
+    limit.assert_contains("already has 1,000 promoters");
+}

@@ -47,3 +47,22 @@ CREATE TABLE live_selling_items (
     UNIQUE (tenant_id, kind, wx_id)
 );
 CREATE INDEX live_selling_items_appid ON live_selling_items(appid, kind, wx_id);
+
+-- Sharers (/shop/sharer/*, invited through WeChat) and promoters (set in the mini program's
+-- admin: WeChat offers third parties no API for them) of each tenant's mini program.
+CREATE TABLE live_selling_people (
+    id TEXT PRIMARY KEY NOT NULL,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    appid TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('sharer', 'promoter')),
+    openid TEXT NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('inviting', 'bound', 'refused', 'expired', 'unbound')),
+    bound_at BIGINT,
+    -- Unix times of every bind and unbind (JSON array), for the yearly limit.
+    changes TEXT NOT NULL DEFAULT '[]',
+    reason TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (tenant_id, appid, role, openid)
+);

@@ -57,6 +57,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     write(cfg, "/shop/delivery/send", delivery_send);
     write(cfg, "/shop/delivery/recieve", delivery_receive);
     write(cfg, "/shop/ecaftersale/add", aftersale_add);
+    write(cfg, "/shop/sharer/bind", sharer_bind);
+    write(cfg, "/shop/sharer/unbind", sharer_unbind);
+    write(cfg, "/shop/sharer/get_sharer_list", sharer_list);
     write(cfg, "/wxa/vip/shop/list/get", shop_list);
 }
 
@@ -435,3 +438,84 @@ pub async fn shop_list(sb: web::Data<Sandbox>, req: HttpRequest) -> HttpResponse
     })
     .await
 }
+
+/// Sharers a mini program may have (reason code 200 beyond).
+pub const SHARER_LIMIT: usize = 10_000;
+
+fn openids(body: &Body) -> Result<Vec<String>, ApiError> {
+    let list = body.map().get("openids").and_then(Value::as_array).ok_or(wx(47001))?;
+    let ids: Vec<String> =
+        list.iter().filter_map(Value::as_str).map(str::to_string).filter(|s| !s.is_empty()).collect();
+    if ids.is_empty() { Err(wx(47001)) } else { Ok(ids) }
+}
+
+/// `sharer/bind`: each openid invited (`bind_status` 3) unless the mini program has
+/// [`SHARER_LIMIT`] sharers (refused, reason 200) or the person was invited in the last
+/// 10 minutes or 3 times today (failed, reason 204).
+fn bind_sharers(c: &mut DbConn, a: ShopAccount, body: Body, now: i64) -> Result<Value, ApiError> {
+    let ids = openids(&body)?;
+    let mut active = state::objects(c, Some(&a.appid))?
+        .iter()
+        .filter(|o| o.kind == state::SHARER && matches!(o.status, 1 | 3))
+        .count();
+    let (mut success, mut fail, mut refuse, mut results) = (vec![], vec![], vec![], vec![]);
+    for openid in ids {
+        let existing = state::find(c, &a.appid, state::SHARER, &openid)?;
+        let invites: Vec<i64> = existing
+            .as_ref()
+            .and_then(|o| serde_json::from_value(o.data()["invites"].clone()).ok())
+            .unwrap_or_default();
+        let (code, reason) = if active >= SHARER_LIMIT {
+            (2, 200)
+        } else if invites.iter().any(|t| *t > now - 600) || invites.iter().filter(|t| **t > now - 86_400).count() >= 3 {
+            (1, 204)
+        } else {
+            (0, 0)
+        };
+        match code {
+            0 => {
+                let mut all = invites.clone();
+                all.push(now);
+                let data = json!({ "invites": all });
+                match existing {
+                    Some(o) => state::update(c, &o.id, 3, "", &data, now)?,
+                    None => state::insert_object(c, &a.appid, state::SHARER, &openid, &openid, 3, &data, now)?,
+                }
+                active += 1;
+                success.push(openid.clone());
+            }
+            1 => fail.push(openid.clone()),
+            _ => refuse.push(openid.clone()),
+        }
+        results.push(json!({ "openid": openid, "result_code": code, "reason_code": reason }));
+    }
+    Ok(ok(json!({ "success_list": success, "fail_list": fail, "refuse_list": refuse, "result_list": results })))
+}
+endpoint!(sharer_bind, bind_sharers);
+
+fn unbind_sharers(c: &mut DbConn, a: ShopAccount, body: Body, now: i64) -> Result<Value, ApiError> {
+    let mut success = vec![];
+    for openid in openids(&body)? {
+        if let Some(o) = state::find(c, &a.appid, state::SHARER, &openid)?.filter(|o| matches!(o.status, 1 | 3)) {
+            state::update(c, &o.id, 0, "", &o.data(), now)?;
+            success.push(openid);
+        }
+    }
+    Ok(ok(json!({ "success_list": success })))
+}
+endpoint!(sharer_unbind, unbind_sharers);
+
+fn list_sharers(c: &mut DbConn, a: ShopAccount, body: Body, _now: i64) -> Result<Value, ApiError> {
+    let size = body.int("page_size")?.unwrap_or(10).clamp(1, 100);
+    let page = body.int("page")?.unwrap_or(1).max(1);
+    let all: Vec<Value> = state::objects(c, Some(&a.appid))?
+        .iter()
+        .filter(|o| o.kind == state::SHARER && o.status != 0)
+        .map(|o| json!({ "openid": o.wx_id, "nickname": "", "bind_time": o.updated_at, "bind_status": o.status }))
+        .collect();
+    let total = all.len();
+    let start = usize::try_from((page - 1) * size).unwrap_or(usize::MAX);
+    let list: Vec<Value> = all.into_iter().skip(start).take(usize::try_from(size).unwrap_or(100)).collect();
+    Ok(ok(json!({ "sharer_info_list": list, "total_num": total })))
+}
+endpoint!(sharer_list, list_sharers);

@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{appid}", web::get().to(dev_get))
             .route("/{appid}", web::post().to(dev_set))
             .route("/{appid}/decide", web::post().to(dev_decide))
+            .route("/{appid}/sharer", web::post().to(dev_sharer))
             .default_service(web::to(crate::sandbox::dev::not_found)),
     )
     .service(
@@ -294,5 +295,36 @@ pub async fn dev_decide(sb: web::Data<Sandbox>, path: web::Path<String>, body: w
     match decide_now(&sb, path.into_inner(), &b.kind, b.id, approve, b.reason).await {
         Ok(()) => HttpResponse::Ok().json(json!({ "decided": true })),
         Err(e) => HttpResponse::Conflict().json(json!({ "error": e })),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DevSharer {
+    openid: String,
+    /// 1 bound (accepted), 2 refused, 4 invite expired.
+    bind_status: i32,
+}
+
+/// `POST /sandbox/dev/shop/{appid}/sharer` `{"openid", "bind_status"}`: the invited person
+/// answers in WeChat.
+pub async fn dev_sharer(sb: web::Data<Sandbox>, path: web::Path<String>, body: web::Json<DevSharer>) -> HttpResponse {
+    let (appid, b) = (path.into_inner(), body.into_inner());
+    if !matches!(b.bind_status, 1 | 2 | 4) {
+        return HttpResponse::BadRequest().json(json!({ "error": "bind_status is 1, 2 or 4" }));
+    }
+    let r = with_conn(&sb.pool, move |c| {
+        db::write_tx(c, |c| {
+            let Some(o) = state::find(c, &appid, state::SHARER, &b.openid)?.filter(|o| o.status == 3) else {
+                return Ok::<_, diesel::result::Error>(false);
+            };
+            state::update(c, &o.id, b.bind_status, "", &o.data(), crate::now())?;
+            Ok(true)
+        })
+    })
+    .await;
+    match r {
+        Ok(Ok(true)) => HttpResponse::Ok().json(json!({ "answered": true })),
+        Ok(Ok(false)) => HttpResponse::Conflict().json(json!({ "error": "no invitation is waiting" })),
+        _ => HttpResponse::InternalServerError().json(json!({ "error": "database" })),
     }
 }

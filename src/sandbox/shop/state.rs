@@ -135,6 +135,9 @@ pub const CATEGORY: &str = "category";
 pub const SPU: &str = "spu";
 pub const ORDER: &str = "order";
 pub const AFTERSALE: &str = "aftersale";
+/// A sharer of the mini program: `wx_id` is its openid; status is `bind_status` (1 bound,
+/// 2 refused, 3 inviting, 4 invite expired) or 0 after an unbind.
+pub const SHARER: &str = "sharer";
 
 /// A new numeric id of `kind`: `base` plus how many exist.
 pub fn next_number(conn: &mut DbConn, kind: &str, base: i64) -> QueryResult<i64> {
