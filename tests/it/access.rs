@@ -58,6 +58,10 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/live-selling/advance",
         "/live-selling/finish",
         "/live-selling/scene",
+        "/live-selling/sharer_bind",
+        "/live-selling/sharer_unbind",
+        "/live-selling/promoter_add",
+        "/live-selling/promoter_remove",
     ];
     for path in b_pages.iter().map(|p| format!("/w/{tenant_b}{p}")).chain(["/w/does-not-exist".to_string()]) {
         let page = alice.get(&path).await;
