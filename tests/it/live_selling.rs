@@ -369,3 +369,35 @@ async fn sharer_and_promoter_rules_are_enforced_before_wechat_is_called() {
     let limit = act(&b, &t, "promoter_add", &[("openid", "o_frank"), ("name", "Frank")]).await;
     limit.assert_contains("already has 1,000 promoters");
 }
+
+#[tokio::test]
+async fn a_review_push_replayed_from_the_event_inbox_changes_nothing_twice() {
+    let app = TestApp::spawn().await;
+    on_component(&app, VERIFIED, true).await;
+    let (b, t) = ready("replay@acme.example", "Acme Trading", &app).await;
+    bind(&app, &b, &t, VERIFIED, &ALL_SETS).await;
+    act_ok(&b, &t, "check", &[]).await;
+    act_ok(&b, &t, "brand", &[("brand_wording", "Acme")]).await;
+    let brand = newest(&app, &t, ItemKind::Brand);
+    review(&app, "brand", &brand.wx_id, "reject", "商标注册证不清晰").await;
+    wait_status(&app, &t, &brand.id, ItemStatus::Failed).await;
+
+    let event = app
+        .db(|c| minihost::db::platform::recent_events(c, 50).unwrap())
+        .into_iter()
+        .find(|e| e.info_type == "open_product_brand_audit")
+        .unwrap();
+    assert_eq!(event.status, minihost::db::platform::EventStatus::Processed, "{}", event.outcome);
+    let results = || {
+        let filter = audit::AuditFilter { action: Some("live_selling.review_result".into()), ..Default::default() };
+        app.db(move |c| audit::list(c, &filter, 10, 0).unwrap()).len()
+    };
+    assert_eq!(results(), 1);
+    let op = app.operator().await;
+    let replayed = op.post(&format!("/operator/platform/events/{}/replay", event.id), &[]).await;
+    assert_eq!(replayed.status(), StatusCode::OK);
+    let again = app.db(move |c| minihost::db::platform::event(c, &event.id).unwrap().unwrap());
+    assert_eq!(again.outcome, "already applied");
+    assert_eq!(results(), 1, "no second audit row");
+    assert_eq!(newest(&app, &t, ItemKind::Brand).reason, "商标注册证不清晰");
+}
