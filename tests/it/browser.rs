@@ -776,6 +776,25 @@ async fn browser_walks_the_live_selling_tracker() {
     wait_for_state(&c, "step-qualifications", "Done").await;
     scroll_to(&c, "step-qualifications").await;
     screenshot(&c, "live-05-qualification-done").await;
+
+    // A sharer invited, accepted in WeChat (the sandbox's page), not unbindable for 30 days.
+    let sharer_openid = c.find(Locator::Id("sharer_openid")).await.unwrap();
+    sharer_openid.send_keys("o_browser").await.unwrap();
+    c.find(Locator::Id("sharer_name")).await.unwrap().send_keys("Browser Sharer").await.unwrap();
+    click_button(&c, "Invite sharer").await;
+    wait_for_text(&c, "Invitation sent").await;
+    c.switch_to_window(reviewer_window(&c, &console).await).await.unwrap();
+    c.refresh().await.unwrap();
+    click_button(&c, "Accept").await;
+    wait_for_text(&c, "No invitation is waiting.").await;
+    c.switch_to_window(console.clone()).await.unwrap();
+    click_button(&c, "Check with WeChat now").await;
+    wait_for_state(&c, "sharer-o_browser", "Bound").await;
+    click_in(&c, "sharer-o_browser", "Unbind").await;
+    wait_for_text(&c, "only 30 days after binding").await;
+    screenshot(&c, "live-06-sharer-refused").await;
+    scroll_to(&c, "people").await;
+    screenshot(&c, "live-07-sharers-and-promoters").await;
     c.close().await.unwrap();
 }
 

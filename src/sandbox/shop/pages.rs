@@ -29,7 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(home))
             .route("/", web::get().to(home))
             .route("/accounts/{appid}", web::post().to(edit))
-            .route("/decide/{appid}", web::post().to(decide)),
+            .route("/decide/{appid}", web::post().to(decide))
+            .route("/sharer/{appid}", web::post().to(answer_invitation)),
     );
 }
 
@@ -69,6 +70,7 @@ struct ShopPage {
     rows: Vec<Row>,
     pending: Vec<Pending>,
     objects: Vec<state::Object>,
+    invitations: Vec<(String, String)>,
     notice: Option<String>,
     link_statuses: [(i32, &'static str); 8],
 }
@@ -140,6 +142,11 @@ pub async fn home(
         id: "1".into(),
         what: "视频号、公众号场景".into(),
     }));
+    let invitations: Vec<(String, String)> = objects
+        .iter()
+        .filter(|o| o.kind == state::SHARER && o.status == 3)
+        .map(|o| (o.appid.clone(), o.wx_id.clone()))
+        .collect();
     let notice = notice.map(|n| match n.as_str() {
         "saved" => ctx.t("sandbox.notice.saved"),
         "decided" => ctx.t("sandbox.notice.decided"),
@@ -149,7 +156,7 @@ pub async fn home(
     let l = L { zh: ctx.is_zh() };
     reply.html(
         actix_web::http::StatusCode::OK,
-        &ShopPage { ctx, l, rows, pending, objects, notice, link_statuses: LINK_STATUSES },
+        &ShopPage { ctx, l, rows, pending, objects, invitations, notice, link_statuses: LINK_STATUSES },
     )
 }
 
@@ -298,6 +305,33 @@ pub async fn dev_decide(sb: web::Data<Sandbox>, path: web::Path<String>, body: w
     }
 }
 
+/// `POST /sandbox/shop/sharer/{appid}`: the invited person accepts or refuses in WeChat.
+pub async fn answer_invitation(sb: web::Data<Sandbox>, path: web::Path<String>, form: CheckedForm) -> HttpResponse {
+    let openid = form.field("openid").unwrap_or_default().to_string();
+    let status = if form.field("answer") == Some("accept") { 1 } else { 2 };
+    match set_sharer(&sb, path.into_inner(), openid, status).await {
+        Ok(true) => back("decided"),
+        _ => back("error"),
+    }
+}
+
+async fn set_sharer(sb: &Sandbox, appid: String, openid: String, status: i32) -> Result<bool, ()> {
+    let r = with_conn(&sb.pool, move |c| {
+        db::write_tx(c, |c| {
+            let Some(o) = state::find(c, &appid, state::SHARER, &openid)?.filter(|o| o.status == 3) else {
+                return Ok::<_, diesel::result::Error>(false);
+            };
+            state::update(c, &o.id, status, "", &o.data(), crate::now())?;
+            Ok(true)
+        })
+    })
+    .await;
+    match r {
+        Ok(Ok(answered)) => Ok(answered),
+        _ => Err(()),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct DevSharer {
     openid: String,
@@ -312,19 +346,9 @@ pub async fn dev_sharer(sb: web::Data<Sandbox>, path: web::Path<String>, body: w
     if !matches!(b.bind_status, 1 | 2 | 4) {
         return HttpResponse::BadRequest().json(json!({ "error": "bind_status is 1, 2 or 4" }));
     }
-    let r = with_conn(&sb.pool, move |c| {
-        db::write_tx(c, |c| {
-            let Some(o) = state::find(c, &appid, state::SHARER, &b.openid)?.filter(|o| o.status == 3) else {
-                return Ok::<_, diesel::result::Error>(false);
-            };
-            state::update(c, &o.id, b.bind_status, "", &o.data(), crate::now())?;
-            Ok(true)
-        })
-    })
-    .await;
-    match r {
-        Ok(Ok(true)) => HttpResponse::Ok().json(json!({ "answered": true })),
-        Ok(Ok(false)) => HttpResponse::Conflict().json(json!({ "error": "no invitation is waiting" })),
-        _ => HttpResponse::InternalServerError().json(json!({ "error": "database" })),
+    match set_sharer(&sb, appid, b.openid, b.bind_status).await {
+        Ok(true) => HttpResponse::Ok().json(json!({ "answered": true })),
+        Ok(false) => HttpResponse::Conflict().json(json!({ "error": "no invitation is waiting" })),
+        Err(()) => HttpResponse::InternalServerError().json(json!({ "error": "database" })),
     }
 }
