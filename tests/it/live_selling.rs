@@ -161,6 +161,19 @@ async fn a_tenant_on_the_legacy_component_walks_every_step_to_done() {
     done.assert_contains("17 of 17 steps done.");
     done.assert_lacks("step-failed");
 
+    // Every visible string is in the catalog in both languages.
+    for body in [&done.body, &b.post("/locale", &[("lang", "zh-CN"), ("return_to", &page(&t))]).await.body] {
+        for raw in ["live.", "capability.", "permission.set_"] {
+            assert!(
+                !body.contains(&format!(">{raw}")) && !body.contains(&format!(" {raw}")),
+                "an untranslated {raw} key"
+            );
+        }
+    }
+    let zh = b.get(&page(&t)).await;
+    zh.assert_contains("自定义版交易组件接入：四个部分，十七个步骤");
+    zh.assert_contains("已完成 17/17 个步骤。");
+
     let filter = audit::AuditFilter { action: Some("live_selling.finish".into()), ..Default::default() };
     assert_eq!(app.db(move |c| audit::list(c, &filter, 100, 0).unwrap()).len(), 6, "one audit row per confirmation");
 }
