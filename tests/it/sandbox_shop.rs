@@ -196,6 +196,37 @@ async fn the_human_page_edits_the_flag_and_lists_reviews() {
     assert!(body.contains("Bright Harbor Foods"));
     let home = reqwest::get(format!("{}/sandbox/", app.base)).await.unwrap().text().await.unwrap();
     assert!(home.contains("/sandbox/shop/"), "linked from /sandbox/");
+    assert!(home.contains(&format!("action=\"/sandbox/shop/legacy/{HARBOR_MP}\"")), "the flag on the account's card");
+    assert!(home.contains("On the legacy custom trade component"));
     let state = dev_get(&app, &format!("/shop/{HARBOR_MP}")).await;
     assert_eq!(state["legacy"], json!(true));
+
+    // The flag from the account's card on /sandbox/, with the sandbox's CSRF token.
+    let b = app.browser();
+    b.get("/sandbox/").await;
+    let forged = b.post_without_csrf(&format!("/sandbox/shop/legacy/{ACME_MP}"), &[("legacy", "1")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let saved = b.post(&format!("/sandbox/shop/legacy/{ACME_MP}"), &[("legacy", "1")]).await;
+    saved.assert_contains("The account was saved.");
+    assert_eq!(dev_get(&app, &format!("/shop/{ACME_MP}")).await["legacy"], json!(true));
+    assert_eq!(
+        dev_get(&app, &format!("/shop/{ACME_MP}")).await["shop_appid"],
+        json!("wxshop5b1c0a3e7d01"),
+        "the link is kept"
+    );
+
+    // The reviewer's forms: a rejection needs a reason.
+    let mp = Mp::authorize(&app, HARBOR_MP, ALL_SETS).await;
+    let brand = mp
+        .post("/shop/audit/audit_brand", json!({ "audit_req": { "brand_info": { "brand_wording": "Harbor" } } }))
+        .await;
+    let audit_id = brand["audit_id"].as_str().unwrap().to_string();
+    let shop_page = b.get("/sandbox/shop/").await;
+    shop_page.assert_contains(&audit_id);
+    let fields = [("kind", "brand"), ("id", audit_id.as_str()), ("decision", "reject"), ("reason", "")];
+    b.post(&format!("/sandbox/shop/decide/{HARBOR_MP}"), &fields).await.assert_contains("A rejection needs a reason");
+    let fields = [("kind", "brand"), ("id", audit_id.as_str()), ("decision", "reject"), ("reason", "模糊")];
+    b.post(&format!("/sandbox/shop/decide/{HARBOR_MP}"), &fields).await.assert_contains("The review was decided.");
+    let result = mp.post("/shop/audit/result", json!({ "audit_id": audit_id })).await;
+    assert_eq!((result["data"]["status"].clone(), result["data"]["reject_reason"].clone()), (json!(9), json!("模糊")));
 }

@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(home))
             .route("/", web::get().to(home))
             .route("/accounts/{appid}", web::post().to(edit))
+            .route("/legacy/{appid}", web::post().to(edit_legacy))
             .route("/decide/{appid}", web::post().to(decide))
             .route("/sharer/{appid}", web::post().to(answer_invitation)),
     );
@@ -72,6 +73,7 @@ struct ShopPage {
     objects: Vec<state::Object>,
     invitations: Vec<(String, String)>,
     notice: Option<String>,
+    error: Option<String>,
     link_statuses: [(i32, &'static str); 8],
 }
 
@@ -147,16 +149,18 @@ pub async fn home(
         .filter(|o| o.kind == state::SHARER && o.status == 3)
         .map(|o| (o.appid.clone(), o.wx_id.clone()))
         .collect();
-    let notice = notice.map(|n| match n.as_str() {
-        "saved" => ctx.t("sandbox.notice.saved"),
-        "decided" => ctx.t("sandbox.notice.decided"),
-        _ => ctx.t("sandbox.err.internal"),
-    });
+    let (notice, error) = match notice.as_deref() {
+        Some("saved") => (Some(ctx.t("sandbox.notice.saved")), None),
+        Some("decided") => (Some(ctx.t("sandbox.notice.decided")), None),
+        Some("reason_required") => (None, Some(ctx.t("sandbox.shop.reason_required"))),
+        Some(_) => (None, Some(ctx.t("sandbox.err.internal"))),
+        None => (None, None),
+    };
     let reply = ctx.reply(true);
     let l = L { zh: ctx.is_zh() };
     reply.html(
         actix_web::http::StatusCode::OK,
-        &ShopPage { ctx, l, rows, pending, objects, invitations, notice, link_statuses: LINK_STATUSES },
+        &ShopPage { ctx, l, rows, pending, objects, invitations, notice, error, link_statuses: LINK_STATUSES },
     )
 }
 
@@ -219,6 +223,17 @@ pub async fn edit(sb: web::Data<Sandbox>, path: web::Path<String>, form: Checked
     }
 }
 
+/// `POST /sandbox/shop/legacy/{appid}`: only the flag, from the account's card on `/sandbox/`.
+pub async fn edit_legacy(sb: web::Data<Sandbox>, path: web::Path<String>, form: CheckedForm) -> HttpResponse {
+    let appid = path.into_inner();
+    let legacy = Some(form.field("legacy") == Some("1"));
+    let query = match save(&sb, appid.clone(), legacy, None, None).await {
+        Ok(_) => "notice=saved",
+        Err(()) => "error=internal",
+    };
+    HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/sandbox/?{query}#account-{appid}"))).finish()
+}
+
 async fn decide_now(
     sb: &Sandbox,
     appid: String,
@@ -248,6 +263,7 @@ pub async fn decide(sb: web::Data<Sandbox>, path: web::Path<String>, form: Check
     let reason = form.field("reason").unwrap_or_default().to_string();
     match decide_now(&sb, path.into_inner(), &kind, id, approve, reason).await {
         Ok(()) => back("decided"),
+        Err(e) if e.contains("reason") => back("reason_required"),
         Err(_) => back("error"),
     }
 }
