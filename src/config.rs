@@ -81,6 +81,12 @@ pub struct Settings {
     /// How often the background check asks WeChat Pay about a sub-merchant application it
     /// is working on (`MINIHOST_WALLET_POLL_SECS`, default 60; auditing is asked half as often).
     pub wallet_poll_secs: i64,
+    /// How long a buyer has to pay a QR code or mini program payment before the console asks
+    /// WeChat Pay or Alipay about it and closes it when unpaid (`MINIHOST_PAY_WINDOW_SECS`,
+    /// default 1800): a lost notification is found by that query.
+    pub pay_window_secs: i64,
+    /// How long a buyer's payment link works (`MINIHOST_PAY_LINK_TTL_SECS`, default 7 days).
+    pub pay_link_ttl_secs: i64,
     /// WeChat Pay error codes that mean "this AppID is not bound to this merchant"
     /// (`MINIHOST_WECHATPAY_MISMATCH_CODES`, comma-separated; WeChat Pay does not document
     /// the v3 name, reference §7.2 item 5).
@@ -147,6 +153,8 @@ impl Settings {
             sandbox_pay_retry_divisor: parse_number::<u32>(&get, "MINIHOST_SANDBOX_PAY_RETRY_DIVISOR", 60)?.max(1),
             sandbox_pay_step_secs: parse_number(&get, "MINIHOST_SANDBOX_PAY_STEP_SECS", 2)?,
             wallet_poll_secs: parse_number(&get, "MINIHOST_WALLET_POLL_SECS", 60)?,
+            pay_window_secs: parse_number::<i64>(&get, "MINIHOST_PAY_WINDOW_SECS", 1800)?.max(1),
+            pay_link_ttl_secs: parse_number::<i64>(&get, "MINIHOST_PAY_LINK_TTL_SECS", 7 * 86400)?.max(60),
             wechatpay_mismatch_codes: get("MINIHOST_WECHATPAY_MISMATCH_CODES")
                 .unwrap_or_else(|| "APPID_MCHID_NOT_MATCH".into())
                 .split(',')

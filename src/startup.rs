@@ -54,6 +54,11 @@ impl Application {
             &config,
             settings.wallet_poll_secs,
             settings.wechatpay_mismatch_codes.clone(),
+            crate::services::wallet::CheckoutConfig {
+                window_secs: settings.pay_window_secs,
+                link_ttl_secs: settings.pay_link_ttl_secs,
+                link_key: crate::secrets::derive(&master, "pay-link"),
+            },
         ));
         let wallet_data = web::Data::from(wallet.clone());
         let (pool_data, config_data) = (web::Data::new(pool.clone()), web::Data::new(config.clone()));

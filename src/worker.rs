@@ -260,6 +260,10 @@ async fn execute(runner: &Runner, job: &jobs::Job) -> Result<Next, JobError> {
             runner.wallet.refund_self_test(&p.payment_id).await.map_err(JobError::Wallet)?;
             Ok(Next::Finished)
         }
+        jobs::ReconcilePayment::NAME => {
+            let p: jobs::ReconcilePayment = payload(job)?;
+            runner.wallet.reconcile_payment(&p.payment_id).await.map_err(JobError::Wallet)
+        }
         jobs::RunCampaign::NAME => {
             let p: jobs::RunCampaign = payload(job)?;
             Ok(campaigns::drive(platform, runner.timing, &p.campaign_id).await?)

@@ -160,6 +160,17 @@ impl JobKind for RefundSelfTest {
     const NAME: &'static str = "refund_self_test";
 }
 
+/// Ask WeChat Pay or Alipay what became of a payment attempt once its window has passed:
+/// collect it when paid (a lost notification), close it when not. Unique per payment.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ReconcilePayment {
+    pub payment_id: String,
+}
+
+impl JobKind for ReconcilePayment {
+    const NAME: &'static str = "reconcile_payment";
+}
+
 /// Where a job stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStatus {

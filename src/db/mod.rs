@@ -15,6 +15,7 @@ pub mod applications;
 pub mod audit;
 pub mod bindings;
 pub mod campaigns;
+pub mod commerce;
 pub mod jobs;
 pub mod models;
 pub mod outbox;

@@ -504,6 +504,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        request_id -> Nullable<Text>,
     }
 }
 
@@ -528,6 +529,143 @@ diesel::joinable!(campaign_tenants -> tenants (tenant_id));
 diesel::joinable!(wechatpay_applications -> tenants (tenant_id));
 diesel::joinable!(alipay_accounts -> tenants (tenant_id));
 diesel::joinable!(payments -> tenants (tenant_id));
+
+diesel::table! {
+    payment_settings (tenant_id) {
+        tenant_id -> Text,
+        online_enabled -> Bool,
+        order_payment -> Bool,
+        collection_payment -> Bool,
+        deposit_topup -> Bool,
+        button_statuses -> Text,
+        button_min_fen -> Nullable<BigInt>,
+        button_max_fen -> Nullable<BigInt>,
+        button_group -> Nullable<Text>,
+        updated_by -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    buyers (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        customer_group -> Text,
+        openid -> Nullable<Text>,
+        deposit_fen -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sales_orders (id) {
+        id -> Text,
+        tenant_id -> Text,
+        number -> Text,
+        buyer_id -> Text,
+        payment_method -> Text,
+        amount_fen -> BigInt,
+        paid_fen -> BigInt,
+        refunded_fen -> BigInt,
+        status -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sales_order_lines (id) {
+        id -> Text,
+        order_id -> Text,
+        position -> Integer,
+        product -> Text,
+        quantity -> BigInt,
+        unit_fen -> BigInt,
+    }
+}
+
+diesel::table! {
+    pay_requests (id) {
+        id -> Text,
+        tenant_id -> Text,
+        purpose -> Text,
+        order_id -> Nullable<Text>,
+        buyer_id -> Text,
+        amount_fen -> BigInt,
+        description -> Text,
+        state -> Text,
+        expires_at -> BigInt,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    payment_collections (id) {
+        id -> Text,
+        tenant_id -> Text,
+        request_id -> Text,
+        payment_id -> Text,
+        buyer_id -> Text,
+        order_id -> Nullable<Text>,
+        purpose -> Text,
+        channel -> Text,
+        amount_fen -> BigInt,
+        refunded_fen -> BigInt,
+        transaction_id -> Nullable<Text>,
+        source -> Text,
+        collected_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    refunds (id) {
+        id -> Text,
+        tenant_id -> Text,
+        collection_id -> Text,
+        out_refund_no -> Text,
+        amount_fen -> BigInt,
+        reason -> Text,
+        state -> Text,
+        refund_id -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> BigInt,
+        settled_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    transaction_records (id) {
+        id -> Text,
+        tenant_id -> Text,
+        collection_id -> Text,
+        kind -> Text,
+        channel -> Text,
+        amount_fen -> BigInt,
+        reference -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    deposit_ledger (id) {
+        id -> Text,
+        tenant_id -> Text,
+        buyer_id -> Text,
+        delta_fen -> BigInt,
+        balance_fen -> BigInt,
+        collection_id -> Text,
+        refund_id -> Nullable<Text>,
+        at -> BigInt,
+    }
+}
+
+diesel::joinable!(sales_orders -> buyers (buyer_id));
+diesel::joinable!(payment_collections -> buyers (buyer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -565,6 +703,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     payment_notifications,
     campaign_tenants,
     call_pacers,
+    payment_settings,
+    buyers,
+    sales_orders,
+    sales_order_lines,
+    pay_requests,
+    payment_collections,
+    refunds,
+    transaction_records,
+    deposit_ledger,
 );
 
 // ---- live selling (migration 2026-12-07-000013_live_selling) ----

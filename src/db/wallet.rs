@@ -316,6 +316,8 @@ pub struct Payment {
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The pay request this attempt pays (online payment); None for the self-test.
+    pub request_id: Option<String>,
 }
 
 pub fn insert_payment(conn: &mut DbConn, p: &Payment) -> QueryResult<()> {

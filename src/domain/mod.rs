@@ -5,6 +5,7 @@ pub mod application;
 pub mod avatar;
 pub mod binding;
 pub mod campaign;
+pub mod commerce;
 pub mod failure;
 pub mod logo;
 pub mod merchant_form;

@@ -260,6 +260,28 @@ impl Resource {
     }
 }
 
+/// The parameters a mini program passes to `wx.requestPayment` for a JSAPI prepay (reference
+/// §7.4): `paySign` is SHA256withRSA, with the merchant's API key, over
+/// `appId\ntimeStamp\nnonceStr\npackage\n`, where `appId` is the mini program's (`sub_appid`).
+pub fn request_payment_params(
+    key: &PrivateKey,
+    appid: &str,
+    prepay_id: &str,
+    timestamp: i64,
+    nonce_str: &str,
+) -> serde_json::Value {
+    let package = format!("prepay_id={prepay_id}");
+    let message = format!("{appid}\n{timestamp}\n{nonce_str}\n{package}\n");
+    serde_json::json!({
+        "appId": appid,
+        "timeStamp": timestamp.to_string(),
+        "nonceStr": nonce_str,
+        "package": package,
+        "signType": "RSA",
+        "paySign": key.sign(message.as_bytes()),
+    })
+}
+
 /// WeChat Pay's error body: `{"code": "PARAM_ERROR", "message": "…"}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ErrorBody {

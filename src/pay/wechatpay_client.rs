@@ -334,6 +334,17 @@ impl WechatPayClient {
         Ok(answer.code_url)
     }
 
+    /// `POST /v3/pay/partner/transactions/jsapi`: a mini program order; its `prepay_id`.
+    pub async fn prepay_jsapi(&self, m: &Merchant, body: &Value) -> Result<String, PayError> {
+        #[derive(Deserialize)]
+        struct Jsapi {
+            prepay_id: String,
+        }
+        let answer: Jsapi =
+            self.json(m, reqwest::Method::POST, "/v3/pay/partner/transactions/jsapi", Some(body), &[]).await?;
+        Ok(answer.prepay_id)
+    }
+
     /// `GET /v3/pay/partner/transactions/out-trade-no/{no}`.
     pub async fn query_order(
         &self,

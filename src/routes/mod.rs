@@ -8,6 +8,7 @@ mod account;
 mod apply;
 mod assets;
 mod campaigns;
+mod checkout;
 mod health;
 mod home;
 // live selling (issue 13)
@@ -20,6 +21,7 @@ mod payments;
 mod platform;
 mod releases;
 mod requirements;
+mod sales;
 mod template_needs;
 mod templates;
 mod tenants;
@@ -61,8 +63,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/wechat/notify", web::post().to(pay_notify::wechat))
                 .route("/wechat/notify", web::get().to(pay_notify::probe))
                 .route("/alipay/notify", web::post().to(pay_notify::alipay))
-                .route("/alipay/notify", web::get().to(pay_notify::probe)),
+                .route("/alipay/notify", web::get().to(pay_notify::probe))
+                .route("/mp/{token}", web::post().to(checkout::mini_program)),
         )
+        .route("/checkout/{token}", web::get().to(checkout::page))
+        .route("/checkout/{token}", web::post().to(checkout::pay))
         // Live selling (issue 13): before the `/w/{tenant_id}` and `/operator` scopes, which
         // would otherwise claim these paths.
         .service(
@@ -117,6 +122,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/wallet/alipay", web::post().to(wallet::save_alipay))
                 .route("/wallet/self-test", web::post().to(wallet::start_self_test))
                 .route("/wallet/self-test/{payment_id}", web::get().to(wallet::self_test))
+                .route("/sales/settings", web::get().to(sales::settings_page))
+                .route("/sales/settings", web::post().to(sales::save_settings))
+                .route("/sales/buyers", web::get().to(sales::buyers))
+                .route("/sales/buyers", web::post().to(sales::add_buyer))
+                .route("/sales/buyers/{id}", web::get().to(sales::buyer))
+                .route("/sales/orders", web::get().to(sales::orders))
+                .route("/sales/orders", web::post().to(sales::create_order))
+                .route("/sales/orders/new", web::get().to(sales::new_order))
+                .route("/sales/orders/{id}", web::get().to(sales::order))
+                .route("/sales/orders/{id}/pay", web::post().to(sales::pay_order))
+                .route("/sales/orders/{id}/cancel", web::post().to(sales::cancel_order))
+                .route("/sales/collections", web::get().to(sales::collections))
+                .route("/sales/collections", web::post().to(sales::create_collection))
+                .route("/sales/collections/new", web::get().to(sales::new_collection))
+                .route("/sales/collections/{id}", web::get().to(sales::collection))
+                .route("/sales/collections/{id}/refund", web::post().to(sales::refund))
+                .route("/sales/requests/{id}", web::get().to(sales::request))
+                .route("/sales/requests/{id}/qr", web::post().to(sales::request_qr))
                 .route("/store/requirements", web::get().to(requirements::page))
                 .route("/store/requirements/check", web::post().to(requirements::check))
                 .route("/store/requirements/{item}/fix", web::post().to(requirements::fix))

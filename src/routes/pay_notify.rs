@@ -22,7 +22,7 @@ fn refusal_status(r: &NotifyRefusal) -> actix_web::http::StatusCode {
     match r {
         NotifyRefusal::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
         NotifyRefusal::BadSignature(_) => StatusCode::UNAUTHORIZED,
-        NotifyRefusal::Undecryptable | NotifyRefusal::Malformed(_) => StatusCode::BAD_REQUEST,
+        NotifyRefusal::Undecryptable | NotifyRefusal::Malformed(_) | NotifyRefusal::Stale(_) => StatusCode::BAD_REQUEST,
     }
 }
 

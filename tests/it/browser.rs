@@ -802,3 +802,82 @@ async fn browser_walks_the_live_selling_tracker() {
 async fn reviewer_window(c: &Client, console: &fantoccini::wd::WindowHandle) -> fantoccini::wd::WindowHandle {
     c.windows().await.unwrap().into_iter().find(|w| w != console).unwrap()
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it in the browser lane"]
+async fn browser_enables_online_payment_and_a_buyer_pays_an_order() {
+    let app = TestApp::spawn_with(crate::wallet::FAST).await;
+    // A ready wallet (WeChat Pay merchant open, Alipay verified) and one buyer, made over HTTP.
+    let (_b, t, _buyer) = crate::online_payment::ready_wallet(&app, "sales@acme.example").await;
+
+    let driver = start_chromedriver().await;
+    let c = open_browser(&driver).await;
+    log_in(&c, &app, "sales@acme.example", crate::helpers::PASSWORD).await;
+    wait_for_text(&c, "Sales").await;
+    click_link(&c, "Sales").await;
+    wait_for_heading(&c, "Sales orders").await;
+    click_link(&c, "Payment Settings").await;
+    wait_for_heading(&c, "Payment Settings").await;
+    click_label(&c, "Enable Online Payment").await;
+    click_label(&c, "Show the Online Payment button on sales orders").await;
+    click_label(&c, "Online Payment and QR Code Payment on payment collections").await;
+    click_label(&c, "Online top-up of the prepaid deposit").await;
+    click_button(&c, "Save settings").await;
+    wait_for_text(&c, "Payment settings saved.").await;
+    screenshot(&c, "sales-01-online-payment-enabled").await;
+
+    // An order for the buyer, paid online.
+    click_link(&c, "Sales orders").await;
+    wait_for_heading(&c, "Sales orders").await;
+    click_link(&c, "New sales order").await;
+    wait_for_heading(&c, "New sales order").await;
+    fill(&c, "Buyer", "Harbor Foods").await;
+    fill(&c, "Product 1", "Oolong tea").await;
+    fill(&c, "Quantity 1", "2").await;
+    fill(&c, "Unit price (yuan) 1", "12.50").await;
+    fill(&c, "Product 2", "Teapot").await;
+    fill(&c, "Quantity 2", "1").await;
+    fill(&c, "Unit price (yuan) 2", "30").await;
+    screenshot(&c, "sales-02-new-order").await;
+    click_button(&c, "Create order").await;
+    wait_for_text(&c, "The sales order is created.").await;
+    click_button(&c, "Online Payment").await;
+    wait_for_text(&c, "The payment link is ready").await;
+    scroll_to(&c, "pay").await;
+    screenshot(&c, "sales-03-payment-link").await;
+    let link = c
+        .find(Locator::Css("input.wide[readonly]"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .expect("the payment link");
+
+    // The buyer opens the link, picks WeChat Pay, and pays on the sandbox's phone.
+    c.goto(&link).await.unwrap();
+    wait_for_text(&c, "Choose how to pay").await;
+    screenshot(&c, "sales-04-buyer-page").await;
+    click_button(&c, "Pay with WeChat Pay").await;
+    wait_for_text(&c, "scan this code with the app to pay").await;
+    screenshot(&c, "sales-05-buyer-scans").await;
+    let phone =
+        c.find(Locator::Css("a[href*='/sandbox/wechatpay/buyer']")).await.unwrap().attr("href").await.unwrap().unwrap();
+    c.goto(&format!("{}{phone}", app.base)).await.unwrap();
+    click_button(&c, "Pay ¥55.00").await;
+    wait_for_text(&c, "transaction_id").await;
+    c.goto(&link).await.unwrap();
+    wait_for_text(&c, "Paid. Thank you!").await;
+    screenshot(&c, "sales-06-buyer-paid").await;
+
+    // The tenant sees the order paid and its payment collection.
+    c.goto(&format!("{}/w/{t}/sales/orders", app.base)).await.unwrap();
+    wait_for_heading(&c, "Sales orders").await;
+    click_link(&c, "SO-00001").await;
+    wait_for_text(&c, "Paid").await;
+    screenshot(&c, "sales-07-order-paid").await;
+    click_link(&c, "Payment collections").await;
+    wait_for_heading(&c, "Payment collections").await;
+    wait_for_text(&c, "Harbor Foods").await;
+    screenshot(&c, "sales-08-collections").await;
+}

@@ -15,6 +15,7 @@ mod demo_ready;
 mod events;
 mod i18n;
 mod mini_program;
+mod online_payment;
 mod operator_requirements;
 mod platform;
 mod releases;

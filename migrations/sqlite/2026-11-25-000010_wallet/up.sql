@@ -100,7 +100,7 @@ CREATE TABLE wechatpay_bindings (
 CREATE TABLE payments (
     id TEXT PRIMARY KEY NOT NULL,
     tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-    purpose TEXT NOT NULL CHECK (purpose IN ('self_test')),
+    purpose TEXT NOT NULL CHECK (purpose IN ('self_test', 'checkout')),
     channel TEXT NOT NULL CHECK (channel IN ('wechatpay', 'alipay')),
     out_trade_no TEXT NOT NULL UNIQUE,
     merchant TEXT NOT NULL,

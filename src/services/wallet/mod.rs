@@ -20,10 +20,12 @@ use crate::pay::wechatpay_client::{Merchant, PayError, WechatPayClient};
 use crate::secrets::Sealer;
 use crate::services::platform::Platform;
 
+mod checkout;
 mod merchant;
 mod notify;
 mod readiness;
 
+pub use checkout::{Attempt, BuyerInput, CheckoutError, Refusal, SettingsInput};
 pub use merchant::{ApplicationView, BindingView, SubmitOutcome};
 pub use notify::{NotifyRefusal, SELF_TEST_FEN, SelfTestStart};
 pub use readiness::Readiness;
@@ -73,6 +75,16 @@ pub struct Wallet {
     /// WeChat Pay error codes that mean "this AppID is not bound to this merchant"
     /// (reference §7.2 item 5: the exact v3 names are unconfirmed, so configuration).
     mismatch_codes: Vec<String>,
+    checkout: CheckoutConfig,
+}
+
+/// Online payment's settings: the payment window, the buyer links' lifetime and the key
+/// that signs them.
+#[derive(Clone)]
+pub struct CheckoutConfig {
+    pub window_secs: i64,
+    pub link_ttl_secs: i64,
+    pub link_key: [u8; 32],
 }
 
 /// The answers `GET /pay/wechat/notify` gives, so the readiness check can tell that the
@@ -128,6 +140,7 @@ impl Wallet {
         config: &crate::config::AppConfig,
         poll_secs: i64,
         mismatch_codes: Vec<String>,
+        checkout: CheckoutConfig,
     ) -> Self {
         Self {
             pool,
@@ -139,6 +152,7 @@ impl Wallet {
             sandbox: config.sandbox,
             poll_secs: poll_secs.max(1),
             mismatch_codes,
+            checkout,
         }
     }
 

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use super::checkout::{PaidFacts, settle_paid, settle_refund};
 use super::{Wallet, WalletError, merchant::pay_error_text};
-use crate::db::{self, DbConn, audit, jobs, wallet as store};
+use crate::db::{self, DbConn, audit, wallet as store};
 use crate::domain::wallet::{self as rules, ApplicationState};
 use crate::pay::alipay;
 use crate::pay::keys::PublicKey;
@@ -30,7 +31,13 @@ pub enum NotifyRefusal {
     Undecryptable,
     #[error("malformed notification: {0}")]
     Malformed(String),
+    #[error("stale notification: notify_time {0} is outside the accepted window")]
+    Stale(String),
 }
+
+/// How far an Alipay notification's `notify_time` (made anew for each attempt) may be from
+/// now: older ones are replays.
+pub const ALIPAY_NOTIFY_WINDOW_SECS: i64 = 900;
 
 /// What "Pay 0.01" came to.
 #[derive(Debug, Clone)]
@@ -126,6 +133,7 @@ impl Wallet {
             created_by: actor.label.clone(),
             created_at: now,
             updated_at: now,
+            request_id: None,
         };
         let (row, actor) = (payment, actor.clone());
         self.db(move |c| {
@@ -183,6 +191,7 @@ impl Wallet {
                 out_trade_no: t.out_trade_no.clone(),
                 merchant: t.sub_mchid.clone(),
                 amount_fen: t.amount.as_ref().map(|a| a.total),
+                currency: t.amount.as_ref().and_then(|a| a.currency.clone()),
                 success: t.trade_state == "SUCCESS",
                 transaction_id: t.transaction_id.clone(),
             };
@@ -221,6 +230,10 @@ impl Wallet {
             return Err(NotifyRefusal::BadSignature("the sign does not verify with the Alipay public key".into()));
         }
         let get = |k: &str| params.get(k).cloned().unwrap_or_default();
+        let sent = alipay::parse_timestamp(&get("notify_time"));
+        if sent.is_none_or(|t| (crate::now() - t).abs() > ALIPAY_NOTIFY_WINDOW_SECS) {
+            return Err(NotifyRefusal::Stale(get("notify_time")));
+        }
         let notify_id = get("notify_id");
         if notify_id.is_empty() {
             return Err(NotifyRefusal::Malformed("no notify_id".into()));
@@ -229,7 +242,8 @@ impl Wallet {
         let paid = PaidFacts {
             out_trade_no: get("out_trade_no"),
             merchant: app_id,
-            amount_fen: parse_yuan(&get("total_amount")),
+            amount_fen: crate::domain::commerce::parse_yuan(&get("total_amount")),
+            currency: None,
             success: matches!(status.as_str(), "TRADE_SUCCESS" | "TRADE_FINISHED"),
             transaction_id: Some(get("trade_no")).filter(|s| !s.is_empty()),
         };
@@ -303,25 +317,6 @@ impl Wallet {
     }
 }
 
-/// "0.01" → 1 fen.
-fn parse_yuan(s: &str) -> Option<i64> {
-    let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
-    let frac = format!("{frac:0<2}");
-    if frac.len() != 2 {
-        return None;
-    }
-    Some(whole.parse::<i64>().ok()? * 100 + frac.parse::<i64>().ok()?)
-}
-
-/// What a payment notification says, whichever channel sent it.
-struct PaidFacts {
-    out_trade_no: String,
-    merchant: String,
-    amount_fen: Option<i64>,
-    success: bool,
-    transaction_id: Option<String>,
-}
-
 /// Stores the notification and, the first time, moves its payment to paid (when the
 /// merchant and amount are the order's) and queues the self-test's refund.
 fn apply_paid(
@@ -347,38 +342,10 @@ fn apply_paid(
         tracing::info!(channel, out_trade_no = %f.out_trade_no, "a payment notification for an order the console did not make");
         return Ok(());
     };
-    if !first || !f.success {
+    if !first {
         return Ok(());
     }
-    if p.merchant != f.merchant || f.amount_fen != Some(p.amount_fen) {
-        tracing::warn!(channel, out_trade_no = %p.out_trade_no, "a payment notification's merchant or amount is not the order's");
-        let facts = store::PaymentFacts {
-            error: Some("the notification's merchant or amount is not the order's".into()),
-            ..Default::default()
-        };
-        store::move_payment(c, &p.id, &["created"], "failed", facts, now)?;
-        return Ok(());
-    }
-    let facts =
-        store::PaymentFacts { transaction_id: f.transaction_id.clone(), paid_at: Some(now), ..Default::default() };
-    if store::move_payment(c, &p.id, &["created"], "paid", facts, now)? {
-        audit::write(
-            c,
-            audit::Record {
-                actor: &audit::Actor::system(),
-                tenant_id: Some(&p.tenant_id),
-                action: "payment.paid",
-                subject: &p.out_trade_no,
-                before: Some(&json!({"state": "created"})),
-                after: Some(&json!({"state": "paid", "transaction_id": f.transaction_id})),
-            },
-            now,
-        )?;
-        if p.purpose == "self_test" {
-            jobs::enqueue(c, &jobs::RefundSelfTest { payment_id: p.id.clone() }, Some(&p.id), now, now)?;
-        }
-    }
-    Ok(())
+    settle_paid(c, &p.id, f, "notification", now)
 }
 
 /// Stores a refund notification and, the first time, marks its payment refunded.
@@ -402,7 +369,17 @@ fn apply_refund(
     };
     let first = store::record_notification(c, &received, now)?;
     let Some(p) = payment else { return Ok(()) };
-    if !first || r.state() != "SUCCESS" {
+    if !first {
+        return Ok(());
+    }
+    if let Some(refund) = crate::db::commerce::refund_by_no(c, &r.out_refund_no)? {
+        return match r.state() {
+            "SUCCESS" => settle_refund(c, &refund.id, true, Some(&r.refund_id), None, now),
+            "CLOSED" | "ABNORMAL" => settle_refund(c, &refund.id, false, None, Some(r.state()), now),
+            _ => Ok(()),
+        };
+    }
+    if r.state() != "SUCCESS" {
         return Ok(());
     }
     let facts = store::PaymentFacts { refunded_at: Some(now), ..Default::default() };
@@ -421,16 +398,4 @@ fn apply_refund(
         )?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn yuan_strings_read_as_fen() {
-        assert_eq!(super::parse_yuan("0.01"), Some(1));
-        assert_eq!(super::parse_yuan("12.5"), Some(1250));
-        assert_eq!(super::parse_yuan("3"), Some(300));
-        assert_eq!(super::parse_yuan("0.001"), None);
-        assert_eq!(super::parse_yuan("x"), None);
-    }
 }

@@ -447,6 +447,19 @@ pub fn record_attempt(c: &mut DbConn, a: &Attempt, next_attempt_ms: Option<i64>)
 }
 
 /// Makes a notification due now again (resend); false when unknown.
+/// Loses the notifications of an order not yet delivered (a test of reconciliation: the
+/// merchant must find the payment by asking).
+pub fn lose_notifications(c: &mut DbConn, sp_mchid: &str, out_trade_no: &str) -> QueryResult<usize> {
+    use sandbox_wxpay_notifications::dsl as n;
+    diesel::delete(
+        n::sandbox_wxpay_notifications
+            .filter(n::sp_mchid.eq(sp_mchid))
+            .filter(n::out_trade_no.eq(out_trade_no))
+            .filter(n::delivered.eq(false)),
+    )
+    .execute(c)
+}
+
 pub fn resend(c: &mut DbConn, id: &str, now_ms: i64) -> QueryResult<bool> {
     use sandbox_wxpay_notifications::dsl as n;
     let changed = diesel::update(n::sandbox_wxpay_notifications.find(id))

@@ -1,0 +1,11 @@
+DROP TABLE deposit_ledger;
+DROP TABLE transaction_records;
+DROP TABLE refunds;
+DROP TABLE payment_collections;
+DROP TABLE pay_requests;
+DROP TABLE sales_order_lines;
+DROP TABLE sales_orders;
+DROP TABLE buyers;
+DROP TABLE payment_settings;
+DROP INDEX payments_request;
+ALTER TABLE payments DROP COLUMN request_id;
