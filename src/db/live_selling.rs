@@ -167,6 +167,23 @@ pub fn put_snapshot(
     Ok(())
 }
 
+/// Sets which world the tenant is in (an `open_product_account_register` push): an
+/// access cancelled forgets the component's reading. False when it already was.
+pub fn set_world(conn: &mut DbConn, tenant_id: &str, appid: &str, world: World, now: i64) -> QueryResult<bool> {
+    match snapshot(conn, tenant_id)?.filter(|s| s.appid == appid) {
+        Some(s) if s.world == world => Ok(false),
+        Some(s) => {
+            let reading = if world == World::Legacy { s.reading } else { Reading::default() };
+            put_snapshot(conn, tenant_id, appid, world, &reading, None, now)?;
+            Ok(true)
+        }
+        None => {
+            put_snapshot(conn, tenant_id, appid, world, &Reading::default(), None, now)?;
+            Ok(true)
+        }
+    }
+}
+
 /// Replaces the scene groups of the tenant's reading (a scene audit push).
 pub fn set_scene_groups(
     conn: &mut DbConn,

@@ -147,7 +147,8 @@ fn apply(
                 }
             }
             // Trade component review results (wave-2 notes §1.5; issue 13).
-            "open_product_brand_audit"
+            "open_product_account_register"
+            | "open_product_brand_audit"
             | "open_product_category_audit"
             | "open_product_spu_audit"
             | "open_product_scene_group_audit" => {

@@ -639,6 +639,20 @@ pub fn apply_push(
         f.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
     };
     let (kind, body) = match event {
+        "open_product_account_register" => {
+            let status = get(&inner("OpenProductAccountRegister"), "status");
+            let world = match status.as_str() {
+                "2" => World::Legacy,
+                "10" => World::Shop,
+                _ => return Ok((EventStatus::Ignored, format!("account status {status} is not handled"))),
+            };
+            if !store::set_world(conn, &tid, appid, world, now)? {
+                return Ok((EventStatus::Processed, "already applied".into()));
+            }
+            let after = json!({ "world": world.as_str(), "status": status });
+            write_audit(conn, &audit::Actor::system(), &tid, "account_register", appid, &after, now)?;
+            return Ok((EventStatus::Processed, format!("the mini program is now {}", world.as_str())));
+        }
         "open_product_brand_audit" => (ItemKind::Brand, inner("QualificationAuditResult")),
         "open_product_category_audit" => (ItemKind::Category, inner("QualificationAuditResult")),
         "open_product_spu_audit" => (ItemKind::Product, inner("OpenProductSpuAudit")),

@@ -414,3 +414,23 @@ async fn a_review_push_replayed_from_the_event_inbox_changes_nothing_twice() {
     assert_eq!(results(), 1, "no second audit row");
     assert_eq!(newest(&app, &t, ItemKind::Brand).reason, "商标注册证不清晰");
 }
+
+#[tokio::test]
+async fn a_mini_program_put_on_the_component_by_wechat_gets_the_tracker_from_the_push() {
+    let app = TestApp::spawn().await;
+    let (b, t) = ready("register@acme.example", "Acme Trading", &app).await;
+    bind(&app, &b, &t, VERIFIED, &ALL_SETS).await;
+    act_ok(&b, &t, "check", &[]).await.assert_contains("WeChat Shop (微信小店)");
+    // WeChat opens the component for it (open_product_account_register, status 2).
+    on_component(&app, VERIFIED, true).await;
+    let world = |app: &TestApp| {
+        let tenant = t.clone();
+        app.db(move |c| store::snapshot(c, &tenant).unwrap()).map(|s| s.world)
+    };
+    eventually("the account_register push", || world(&app) == Some(store::World::Legacy)).await;
+    b.get(&page(&t)).await.assert_contains("Custom trade component access: four parts, seventeen steps");
+    // And cancels it again (status 10).
+    on_component(&app, VERIFIED, false).await;
+    eventually("the cancellation push", || world(&app) == Some(store::World::Shop)).await;
+    b.get(&page(&t)).await.assert_lacks("four parts, seventeen steps");
+}

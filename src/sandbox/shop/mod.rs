@@ -26,6 +26,8 @@
 //!   audit (*unconfirmed*: WeChat also lets categories without qualification through).
 //! * Orders go 10 (created) → 20 (paid, `order/pay` action 1) → 30 (shipped) → 100
 //!   (received); anything else is 1000000. After-sales need a paid order.
+//! * Setting or clearing the legacy flag pushes `open_product_account_register` (status 2
+//!   opened, 10 access cancelled).
 //! * The reviewer decides by hand only (page or dev endpoint); each decision pushes
 //!   `open_product_brand_audit`, `open_product_category_audit`, `open_product_spu_audit`
 //!   or `open_product_scene_group_audit`.

@@ -195,12 +195,19 @@ async fn save(
             if store::find_account(c, &appid)?.filter(store::Account::is_mini_program).is_none() {
                 return Ok(None);
             }
-            let a = edited(state::account(c, &appid)?, legacy, shop, link);
-            state::save_account(c, &a, crate::now())?;
+            let before = state::account(c, &appid)?;
+            let was_legacy = before.legacy;
+            let a = edited(before, legacy, shop, link);
+            let now = crate::now();
+            state::save_account(c, &a, now)?;
+            if a.legacy != was_legacy {
+                review::account_register_push(c, &appid, a.legacy, now)?;
+            }
             Ok::<_, diesel::result::Error>(Some(account_json(&state::account(c, &appid)?)))
         })
     })
     .await;
+    sb.pusher.wake();
     match r {
         Ok(Ok(Some(v))) => Ok(v),
         _ => Err(()),

@@ -139,6 +139,16 @@ pub fn decide(
     Ok(())
 }
 
+/// `open_product_account_register`: status 2 when the component is opened for the mini
+/// program, 10 when its access is cancelled (the sandbox's legacy flag set or cleared).
+pub fn account_register_push(conn: &mut DbConn, appid: &str, opened: bool, now: i64) -> diesel::QueryResult<()> {
+    let to_user = store::find_account(conn, appid)?.map(|a| a.user_name).unwrap_or_default();
+    let event = "open_product_account_register";
+    let status = if opened { "2" } else { "10" };
+    let xml = message_xml(&to_user, now, event, &[], Some(("OpenProductAccountRegister", &[("status", status)][..])));
+    store::enqueue_message_push(conn, event, appid, &xml, now).map(|_| ())
+}
+
 fn strip(xml: &str) -> &str {
     xml.strip_prefix("<xml>").and_then(|s| s.strip_suffix("</xml>")).unwrap_or(xml)
 }
