@@ -190,7 +190,7 @@ pub fn default_setting(key: &str) -> &'static str {
         SHARED_SHORT_NAME => "Minihost",
         SHARED_ICON => "",
         REQUIRED_SETS => "17,18,19,25,30,31,40",
-        _ => "",
+        _ => super::official_accounts::default_setting(key).unwrap_or(""),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod campaigns;
 pub mod commerce;
 pub mod jobs;
 pub mod models;
+pub mod official_accounts;
 pub mod outbox;
 pub mod pacing;
 pub mod platform;

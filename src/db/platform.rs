@@ -509,6 +509,9 @@ pub fn finish_auth_state(
     use super::schema::auth_states as a;
     let sets = match outcome {
         AuthOutcome::Decided(Outcome::MissingSets(ids)) => Some(crate::domain::binding::join_ids(ids)),
+        AuthOutcome::Official(crate::domain::official_account::OaOutcome::MissingSets(ids)) => {
+            Some(crate::domain::binding::join_ids(ids))
+        }
         _ => None,
     };
     let (failure, code) = match outcome {
@@ -543,7 +546,7 @@ pub fn count_auth_states(conn: &mut DbConn) -> QueryResult<i64> {
     super::schema::auth_states::table.count().get_result(conn)
 }
 
-/// The tenant authorization still waiting for this pre_auth_code, if any.
+/// The tenant authorization (mini program or official account) still waiting for this pre_auth_code, if any.
 pub fn pending_state_for_pre_auth_code(
     conn: &mut DbConn,
     pre_auth_code: &str,
@@ -552,7 +555,7 @@ pub fn pending_state_for_pre_auth_code(
     use super::schema::auth_states as a;
     a::table
         .filter(a::pre_auth_code.eq(pre_auth_code))
-        .filter(a::purpose.eq(AuthPurpose::Tenant.as_str()))
+        .filter(a::purpose.ne(AuthPurpose::Platform.as_str()))
         .filter(a::used_at.is_null())
         .filter(a::expires_at.gt(now))
         .select(AuthStateRow::as_select())

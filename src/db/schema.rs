@@ -714,6 +714,37 @@ diesel::allow_tables_to_appear_in_same_query!(
     deposit_ledger,
 );
 
+// ---- official accounts (2026-12-07-000012) ----
+
+diesel::table! {
+    official_accounts (id) {
+        id -> Text,
+        tenant_id -> Text,
+        appid -> Text,
+        status -> Text,
+        bound_by -> Nullable<Text>,
+        bound_at -> BigInt,
+        reauthorized_at -> Nullable<BigInt>,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    oa_link_requests (id) {
+        id -> Text,
+        tenant_id -> Text,
+        oa_appid -> Text,
+        mp_appid -> Text,
+        notify_users -> Bool,
+        show_profile -> Bool,
+        requested_at -> BigInt,
+    }
+}
+
+diesel::joinable!(official_accounts -> tenants (tenant_id));
+diesel::allow_tables_to_appear_in_same_query!(official_accounts, tenants);
+diesel::allow_tables_to_appear_in_same_query!(official_accounts, authorizers);
+
 // ---- live selling (migration 2026-12-07-000013_live_selling) ----
 
 diesel::table! {

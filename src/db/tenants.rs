@@ -139,8 +139,12 @@ pub fn operator_page(
     .load(conn)
 }
 
-/// The legal subject of the tenant's linked official account, when one is linked.
+/// The legal subject of the tenant's official account: the one authorized to the platform
+/// (`official_accounts`), else the subject recorded by hand before that existed.
 pub fn linked_oa_subject(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Option<String>> {
+    if let Some(subject) = super::official_accounts::active_subject(conn, tenant_id)? {
+        return Ok(Some(subject));
+    }
     Ok(tenants::table
         .find(tenant_id)
         .select(tenants::linked_oa_subject)

@@ -59,6 +59,8 @@ pub enum AuthOutcome {
     PlatformAuthorized,
     /// Talking to WeChat (or saving the result) failed.
     Failed(Failure),
+    /// A tenant's official account authorization, decided by `official_account::decide`.
+    Official(super::official_account::OaOutcome),
 }
 
 impl AuthOutcome {
@@ -75,6 +77,7 @@ impl AuthOutcome {
             Self::Decided(Outcome::Bound { subject_differs: true }) => "bound_subject_differs",
             Self::PlatformAuthorized => "authorized",
             Self::Failed(_) => "failed",
+            Self::Official(o) => o.kind(),
         }
     }
 
@@ -91,7 +94,7 @@ impl AuthOutcome {
             "bound_subject_differs" => Self::Decided(Outcome::Bound { subject_differs: true }),
             "authorized" => Self::PlatformAuthorized,
             "failed" => Self::Failed(failure.unwrap_or(Failure::Database)),
-            _ => return None,
+            other => Self::Official(super::official_account::OaOutcome::from_kind(other, sets)?),
         })
     }
 }
@@ -103,6 +106,8 @@ pub enum AuthPurpose {
     Platform,
     /// A tenant binds its dedicated mini program.
     Tenant,
+    /// A tenant authorizes its official account (`auth_type=1`).
+    OfficialAccount,
 }
 
 impl AuthPurpose {
@@ -110,6 +115,7 @@ impl AuthPurpose {
         match self {
             Self::Platform => "platform",
             Self::Tenant => "tenant",
+            Self::OfficialAccount => "official_account",
         }
     }
 }
@@ -120,6 +126,7 @@ impl TryFrom<String> for AuthPurpose {
         match s.as_str() {
             "platform" => Ok(Self::Platform),
             "tenant" => Ok(Self::Tenant),
+            "official_account" => Ok(Self::OfficialAccount),
             _ => Err(UnknownValue(s)),
         }
     }

@@ -9,6 +9,7 @@ pub mod commerce;
 pub mod failure;
 pub mod logo;
 pub mod merchant_form;
+pub mod official_account;
 pub mod release;
 pub mod requirements;
 pub mod setup;

@@ -246,8 +246,10 @@ impl OutcomeView {
             Some(AuthOutcome::Decided(Outcome::BoundToAnotherTenant)) => refused("outcome.other_tenant"),
             Some(AuthOutcome::Decided(Outcome::BoundToAnotherApplication)) => refused("outcome.other_application"),
             Some(AuthOutcome::Failed(f)) => OutcomeState::Failed { text: ctx.failure(f) },
-            // An operator's authorization is never shown on a tenant's page.
-            Some(AuthOutcome::PlatformAuthorized) => OutcomeState::Failed { text: ctx.t("authorized.bad_state") },
+            // An operator's authorization (or an official account's) is never shown here.
+            Some(AuthOutcome::PlatformAuthorized | AuthOutcome::Official(_)) => {
+                OutcomeState::Failed { text: ctx.t("authorized.bad_state") }
+            }
         };
         let tab = tab_path(tenant_id);
         Self { poll: format!("{tab}/authorizations/{state}"), tab, state: state_view }

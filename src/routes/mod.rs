@@ -15,6 +15,8 @@ mod home;
 mod live_selling;
 mod mailbox;
 mod mini_program;
+mod oa_settings;
+mod official_account;
 mod operator;
 mod pay_notify;
 mod payments;
@@ -143,7 +145,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/store/requirements", web::get().to(requirements::page))
                 .route("/store/requirements/check", web::post().to(requirements::check))
                 .route("/store/requirements/{item}/fix", web::post().to(requirements::fix))
-                .route("/store/requirements/{item}/confirm", web::post().to(requirements::confirm)),
+                .route("/store/requirements/{item}/confirm", web::post().to(requirements::confirm))
+                // Official account tab (issue 12)
+                .route("/store/official-account", web::get().to(official_account::tab))
+                .route("/store/official-account/authorize", web::post().to(official_account::authorize))
+                .route("/store/official-account/reauthorize", web::post().to(official_account::reauthorize))
+                .route("/store/official-account/authorizations/{state}", web::get().to(official_account::status))
+                .route("/store/official-account/unbind", web::post().to(official_account::unbind))
+                .route("/store/official-account/link", web::get().to(official_account::link_state))
+                .route("/store/official-account/link", web::post().to(official_account::link))
+                .route("/store/official-account/unlink", web::post().to(official_account::unlink))
+                .route("/store/official-account/notifications", web::get().to(official_account::notifications))
+                .route(
+                    "/store/official-account/notifications/templates",
+                    web::post().to(official_account::add_templates),
+                )
+                .route("/store/guide", web::get().to(official_account::guide)),
         )
         .service(
             web::scope("/operator")
@@ -175,7 +192,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/platform/refresh-token", web::post().to(platform::refresh_token))
                 .route("/platform/authorize", web::post().to(platform::authorize))
                 .route("/platform/events/{id}", web::get().to(platform::event))
-                .route("/platform/events/{id}/replay", web::post().to(platform::replay)),
+                .route("/platform/events/{id}/replay", web::post().to(platform::replay))
+                // official account settings (issue 12)
+                .route("/official-accounts", web::get().to(oa_settings::page))
+                .route("/official-accounts", web::post().to(oa_settings::save)),
         );
 }
 

@@ -61,6 +61,10 @@ pub async fn authorized(
             let o = OutcomeView::new(&ctx, &tenant_id, &state, outcome.as_ref());
             ok(&OutcomePage { ctx, o })
         }
+        Returned::OfficialAccount { tenant_id, state, outcome } => {
+            let o = super::official_account::OutcomeView::new(&ctx, &tenant_id, &state, outcome.as_ref());
+            ok(&super::official_account::OutcomePage { ctx, o })
+        }
         Returned::Platform(result) => platform_outcome(ctx, *result),
     }
 }

@@ -107,6 +107,22 @@ fn code_errmsg(code: i64) -> &'static str {
         89402 => "the audit is not in the review queue",
         89404 => "the audit has already been sped up",
         89405 => "speed up quota reached the limit",
+        _ => official_errmsg(code),
+    }
+}
+
+/// Messages of the official account errcodes (`official`).
+fn official_errmsg(code: i64) -> &'static str {
+    match code {
+        1003 => "the administrator's bound account count reached the limit",
+        1005 => "the administrator's phone bound account count reached the limit",
+        40037 => "invalid template_id",
+        45026 => "template size out of limit",
+        89010 => "link message has sent",
+        89015 => "has linked wxa",
+        89016 => "reach same realname quota",
+        89017 => "reach different realname quota",
+        89407 => "reach different realname limit",
         _ => "sandbox error",
     }
 }

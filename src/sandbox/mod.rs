@@ -23,6 +23,7 @@
 //! * [`authpage`]: WeChat's authorization page under `/sandbox/mp`.
 //! * [`push`]: encrypted pushes to `{public_url}/wechat/component/events` and, for an
 //!   authorizer's message events, `{public_url}/wechat/mp/{appid}/events`.
+//! * [`official`]: official accounts (links to mini programs, menu, templates).
 //! * [`pages`]: the human page `/sandbox/`; [`dev`]: JSON endpoints for tests.
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub mod demo;
 pub mod dev;
 pub mod limits;
 pub mod manage;
+pub mod official;
 pub mod page;
 pub mod pages;
 pub mod pay;
@@ -159,6 +161,7 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
     api::write(cfg, "/cgi-bin/component/api_start_push_ticket", api::start_push_ticket);
     manage::api::routes(cfg);
     code::api::routes(cfg);
+    official::routes(cfg);
     shop::api::routes(cfg);
 }
 
@@ -221,6 +224,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .route("/expire-tokens", web::post().to(dev::expire_tokens))
                 .route("/expire-codes", web::post().to(dev::expire_codes))
                 .route("/expire-tickets", web::post().to(dev::expire_tickets))
+                // official accounts
+                .route("/oa-links", web::get().to(official::dev_links))
+                .route("/oa-links", web::post().to(official::dev_add_link))
+                .route("/oa-links/decide", web::post().to(official::dev_decide))
+                .route("/accounts/{appid}/menu", web::post().to(official::dev_set_menu))
+                .route("/accounts/{appid}/templates", web::post().to(official::dev_set_templates))
                 .default_service(web::to(dev::not_found)),
         )
         .service(web::resource("/sandbox").route(web::get().to(pages::home)))
@@ -242,6 +251,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
             web::resource("/sandbox/platform-domains").app_data(form()).route(web::post().to(pages::platform_domains)),
         )
         .service(web::resource("/sandbox/faults").app_data(form()).route(web::post().to(pages::add_fault)))
+        // official accounts: the two administrators' decisions on link requests
+        .service(web::resource("/sandbox/official-accounts").route(web::get().to(official::page)))
+        .service(
+            web::resource("/sandbox/official-accounts/decide")
+                .app_data(form())
+                .route(web::post().to(official::page_decide)),
+        )
+        .service(
+            web::resource("/sandbox/official-accounts/{appid}/menu-entry")
+                .app_data(form())
+                .route(web::post().to(official::page_add_menu_entry)),
+        )
         .service(web::resource("/sandbox/faults/clear").app_data(form()).route(web::post().to(pages::clear_faults)));
 }
 

@@ -525,6 +525,44 @@ diesel::table! {
     }
 }
 
+// ---- official accounts (2026-12-07-100012) ----
+
+diesel::table! {
+    sandbox_oa_links (oa_appid, mp_appid) {
+        oa_appid -> Text,
+        mp_appid -> Text,
+        status -> Integer,
+        nickname -> Text,
+        username -> Text,
+        same_subject -> Bool,
+        notify_users -> Bool,
+        show_profile -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_oa_menus (appid) {
+        appid -> Text,
+        buttons -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_oa_templates (appid, template_id) {
+        appid -> Text,
+        template_id -> Text,
+        title -> Text,
+        content -> Text,
+        example -> Text,
+        primary_industry -> Text,
+        deputy_industry -> Text,
+        created_at -> BigInt,
+    }
+}
+
 // ---- the custom trade component and WeChat Shop links (migration 2026-12-07-100013_shop) ----
 
 diesel::table! {

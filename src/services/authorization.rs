@@ -83,6 +83,8 @@ pub enum Returned {
     BadState,
     /// A tenant's authorization (None while the push's background completion runs).
     Tenant { tenant_id: String, state: String, outcome: Option<AuthOutcome> },
+    /// A tenant's official account authorization, likewise.
+    OfficialAccount { tenant_id: String, state: String, outcome: Option<AuthOutcome> },
     /// An operator's authorization of an account to the platform.
     Platform(Box<Result<store::Authorizer, PlatformError>>),
 }
@@ -116,6 +118,9 @@ pub async fn handle_return(
             Some(o) => Some(o),
             None => wait_for_outcome(platform, &done.state).await?,
         };
+        if done.purpose == AuthPurpose::OfficialAccount {
+            return Ok(Returned::OfficialAccount { tenant_id, state: done.state, outcome });
+        }
         return Ok(Returned::Tenant { tenant_id, state: done.state, outcome });
     }
     let Some(state) = taken else {
@@ -127,6 +132,11 @@ pub async fn handle_return(
             let outcome = complete_for_tenant(platform, &state, auth_code, actor).await;
             let tenant_id = state.tenant_id.clone().unwrap_or_default();
             Ok(Returned::Tenant { tenant_id, state: state.state, outcome: Some(outcome) })
+        }
+        AuthPurpose::OfficialAccount => {
+            let outcome = complete_for_tenant(platform, &state, auth_code, actor).await;
+            let tenant_id = state.tenant_id.clone().unwrap_or_default();
+            Ok(Returned::OfficialAccount { tenant_id, state: state.state, outcome: Some(outcome) })
         }
         AuthPurpose::Platform => {
             let result = platform.complete_authorization(auth_code, actor).await;
@@ -170,17 +180,24 @@ pub async fn complete_for_tenant(
     actor: audit::Actor,
 ) -> AuthOutcome {
     let tenant_id = state.tenant_id.clone().unwrap_or_default();
-    let result: Result<Outcome, PlatformError> = async {
+    let result: Result<AuthOutcome, PlatformError> = async {
         let authorizer = platform.complete_authorization(auth_code, actor.clone()).await?;
         let (pinned, tenant) = (state.biz_appid.clone(), tenant_id.clone());
+        let official = state.purpose == AuthPurpose::OfficialAccount;
         db::run(platform.pool(), move |c| -> Result<_, PlatformError> {
-            Ok(decide_and_bind(c, &authorizer, pinned.as_deref(), &tenant, &actor, crate::now())?)
+            let now = crate::now();
+            if official {
+                let decided =
+                    super::official_account::decide_and_bind(c, &authorizer, pinned.as_deref(), &tenant, &actor, now)?;
+                return Ok(AuthOutcome::Official(decided));
+            }
+            Ok(AuthOutcome::Decided(decide_and_bind(c, &authorizer, pinned.as_deref(), &tenant, &actor, now)?))
         })
         .await
     }
     .await;
     let outcome = match result {
-        Ok(decided) => AuthOutcome::Decided(decided),
+        Ok(decided) => decided,
         Err(e) => {
             tracing::warn!(tenant.id = %tenant_id, error = %e, "completing a tenant authorization failed");
             AuthOutcome::Failed(e.failure())

@@ -240,6 +240,21 @@ fn apply(
                 )?;
                 db::outbox::to_tenant_admins(conn, &binding.tenant_id, "email.revoked", &[("appid", appid)], now)?;
             }
+            // A tenant's official account (issue 12).
+            for oa in db::official_accounts::revoke_appid(conn, appid, now)? {
+                audit::write(
+                    conn,
+                    audit::Record {
+                        actor: &audit::Actor::system(),
+                        tenant_id: Some(&oa.tenant_id),
+                        action: "official_account.revoked",
+                        subject: &format!("tenant:{}:official_account", oa.tenant_id),
+                        before: Some(&serde_json::json!({ "appid": appid, "status": "active" })),
+                        after: Some(&serde_json::json!({ "appid": appid, "status": "revoked" })),
+                    },
+                    now,
+                )?;
+            }
             if store::revoke(conn, appid, now)? == 0 {
                 return processed("authorization withdrawn by an account we did not know");
             }

@@ -13,6 +13,7 @@
 pub mod authorization;
 pub mod campaigns;
 pub mod inbox;
+pub mod official_account;
 pub mod pacing;
 pub mod platform;
 pub mod releases;

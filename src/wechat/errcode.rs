@@ -252,6 +252,14 @@ const TABLE: &[(i64, ErrClass)] = &[
     (89016, UserFix),
     (89017, UserFix),
     (89018, WaitAndPoll),
+    // official account links, wave-2 notes §3: the newer different-subject cap and the
+    // administrators' own limits
+    (89407, UserFix),
+    (1003, UserFix),
+    (1005, UserFix),
+    // official account notification templates
+    (40037, RequestBug),
+    (45026, UserFix),
     // business (web-view) domains (§3.2)
     (89019, UserFix),
     (89020, PlatformConfig),
@@ -391,7 +399,7 @@ mod tests {
 
     #[test]
     fn extra_detail_codes_are_specific() {
-        for code in (53010..=53019).chain([85051, 85052, 85088, 86072, 86074, 89044]) {
+        for code in (53010..=53019).chain([85051, 85052, 85088, 86072, 86074, 89044, 89407, 1003, 1005, 45026]) {
             assert_ne!(lookup(code).message_key(), GENERIC_KEY, "code {code}");
         }
     }

@@ -7,6 +7,7 @@ pub mod code;
 pub mod crypto;
 pub mod errcode;
 pub mod manage;
+pub mod official;
 pub mod push;
 pub mod shop;
 pub mod urls;

@@ -35,6 +35,12 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/sales/collections/new",
         "/sales/collections/some-collection",
         "/sales/requests/some-request",
+        // official account (issue 12)
+        "/store/official-account",
+        "/store/official-account/link",
+        "/store/official-account/authorizations/some-state",
+        "/store/official-account/notifications",
+        "/store/guide",
         // live selling (issue 13)
         "/live-selling",
     ];
@@ -65,6 +71,13 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/sales/collections",
         "/sales/collections/some-collection/refund",
         "/sales/requests/some-request/qr",
+        // official account (issue 12)
+        "/store/official-account/authorize",
+        "/store/official-account/reauthorize",
+        "/store/official-account/unbind",
+        "/store/official-account/link",
+        "/store/official-account/unlink",
+        "/store/official-account/notifications/templates",
         // live selling (issue 13)
         "/live-selling/check",
         "/live-selling/apply",
@@ -105,6 +118,7 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/operator/campaigns/some-campaign".to_string(),
         "/operator/campaigns/some-campaign/progress".to_string(),
         "/operator/payments".to_string(),
+        "/operator/official-accounts".to_string(),
         "/operator/capabilities".to_string(),
     ] {
         let page = alice.get(&path).await;
@@ -130,6 +144,7 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/operator/campaigns/some-campaign/retry".to_string(),
         "/operator/payments".to_string(),
         "/operator/payments/check".to_string(),
+        "/operator/official-accounts".to_string(),
         "/operator/capabilities/trade_component".to_string(),
     ] {
         let page = alice.post(&path, &[("reason", "x")]).await;
@@ -145,11 +160,14 @@ async fn signed_out_visitors_are_sent_to_the_login() {
     let app = TestApp::spawn().await;
     let (_, tenant) = app.approved_tenant("carol@c.example", "Gamma Ltd").await;
     let b = app.browser();
+    let official_account = format!("/w/{tenant}/store/official-account");
     for path in [
         format!("/w/{tenant}"),
         "/apply".into(),
         "/apply/status".into(),
         "/operator/applications".into(),
+        official_account.clone(),
+        format!("{official_account}/link"),
         format!("/w/{tenant}/live-selling"),
         "/operator/capabilities".into(),
     ] {

@@ -881,3 +881,96 @@ async fn browser_enables_online_payment_and_a_buyer_pays_an_order() {
     wait_for_text(&c, "Harbor Foods").await;
     screenshot(&c, "sales-08-collections").await;
 }
+
+/// Issue 12: the tenant authorizes its official account, links it with the dedicated mini
+/// program, both administrators confirm in the sandbox, and the tab shows it linked.
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it in the browser lane"]
+async fn browser_authorizes_the_official_account_and_links_it() {
+    let app = TestApp::spawn().await;
+    let (b, t) = crate::mini_program::ready("oa-browser@example.com", "Browser Trading Co.", &app).await;
+    let bound = crate::mini_program::bind(&app, &b, &t, crate::mini_program::VERIFIED, &crate::mini_program::ALL_SETS);
+    bound.await.assert_contains("The mini program is bound");
+    let driver = start_chromedriver().await;
+    let c = open_browser(&driver).await;
+
+    log_in(&c, &app, "oa-browser@example.com", crate::helpers::PASSWORD).await;
+    wait_for_heading(&c, "Browser Trading Co.").await;
+    click_link(&c, "Store Settings").await;
+    wait_for_heading(&c, "Acme Mall").await;
+    click_link(&c, "Official Account").await;
+    wait_for_heading(&c, "Authorize your official account").await;
+    screenshot(&c, "oa-01-tab-none").await;
+    click_button(&c, "Authorize the official account").await;
+    wait_for_heading(&c, "Has the official account been successfully authorized?").await;
+    screenshot(&c, "oa-02-authorization-qr").await;
+
+    // The official account's administrator authorizes on WeChat's page (a new tab here).
+    let link = c
+        .find(Locator::XPath("//a[normalize-space()='Open the authorization page']"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let console = c.window().await.unwrap();
+    let admin = c.new_window(true).await.unwrap();
+    c.switch_to_window(admin.handle.clone()).await.unwrap();
+    c.goto(&link).await.unwrap();
+    c.find(Locator::XPath("//label[.//strong[normalize-space()='Acme Trading']]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    screenshot(&c, "oa-03-wechat-authorization-page").await;
+    click_button(&c, "Authorize").await;
+    wait_for_heading(&c, "The official account is authorized").await;
+    c.switch_to_window(console.clone()).await.unwrap();
+
+    click_link(&c, "Authorized").await;
+    wait_for_heading(&c, "The official account is authorized").await;
+    screenshot(&c, "oa-04-authorized").await;
+    click_link(&c, "Open the Official Account tab").await;
+    wait_for_heading(&c, "Link with the mini program").await;
+    scroll_to(&c, "official-account-link").await;
+    screenshot(&c, "oa-05-not-linked").await;
+
+    click_button(&c, "Link").await;
+    wait_for_text(&c, "Waiting for the official account").await;
+    scroll_to(&c, "official-account-link").await;
+    screenshot(&c, "oa-06-waiting-for-official-account").await;
+
+    // Both administrators confirm (WeChat's template message, then the mini program's).
+    c.switch_to_window(admin.handle.clone()).await.unwrap();
+    c.goto(&format!("{}/sandbox/official-accounts", app.base)).await.unwrap();
+    wait_for_heading(&c, "Official account links").await;
+    screenshot(&c, "oa-07-sandbox-request").await;
+    click_button(&c, "Official account administrator: Confirm").await;
+    wait_for_text(&c, "waiting for the mini program").await;
+    c.switch_to_window(console.clone()).await.unwrap();
+    wait_for_text(&c, "Waiting for the mini program").await;
+    screenshot(&c, "oa-08-waiting-for-mini-program").await;
+    c.switch_to_window(admin.handle).await.unwrap();
+    click_button(&c, "Mini program administrator: Confirm").await;
+    wait_for_text(&c, "linked").await;
+    c.close_window().await.unwrap();
+    c.switch_to_window(console).await.unwrap();
+
+    // The page re-checks in place until the link settles.
+    let linked = "//strong[@data-link-state][normalize-space()='Linked']";
+    if let Err(e) = c.wait().at_most(Duration::from_secs(15)).for_element(Locator::XPath(linked)).await {
+        screenshot(&c, "failure").await;
+        panic!("never linked: {e}");
+    }
+    scroll_to(&c, "official-account-link").await;
+    screenshot(&c, "oa-09-linked").await;
+    click_link(&c, "Why are notifications not received?").await;
+    wait_for_heading(&c, "Why are notifications not received?").await;
+    screenshot(&c, "oa-10-notifications").await;
+    c.goto(&format!("{}/w/{t}/store/guide", app.base)).await.unwrap();
+    wait_for_heading(&c, "From the trial store to your own store").await;
+    screenshot(&c, "oa-11-trial-store-guide").await;
+    c.close().await.unwrap();
+}

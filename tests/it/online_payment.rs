@@ -464,10 +464,81 @@ async fn retries_duplicates_and_a_racing_query_collect_once_and_a_lost_notificat
     assert_eq!(audit_count(&app, "payment.collected"), 3);
 }
 
+/// A payment notification as WeChat Pay documents it (reference §7.7–7.8): the transaction
+/// AEAD-encrypted with the APIv3 key, the body signed with the platform key (the sandbox's
+/// published keys), at `at`. The body and the `Wechatpay-*` headers.
+fn notification(
+    id: &str,
+    out_trade_no: &str,
+    amount: i64,
+    sub_mchid: &str,
+    at: i64,
+    key: &minihost::pay::keys::PrivateKey,
+) -> (String, Vec<(String, String)>) {
+    use minihost::pay::wechatpay::{Resource, SignedHeaders};
+    let plain = json!({
+        "sp_mchid": sandbox::SP_MCHID, "sub_mchid": sub_mchid, "out_trade_no": out_trade_no,
+        "transaction_id": format!("4200000000{id}"), "trade_type": "NATIVE", "trade_state": "SUCCESS",
+        "trade_state_desc": "支付成功", "success_time": "2026-12-07T10:00:00+08:00",
+        "amount": {"total": amount, "payer_total": amount, "currency": "CNY", "payer_currency": "CNY"},
+    })
+    .to_string();
+    let r = Resource::seal(sandbox::SP_API_V3_KEY, "abcdefghijkl", "transaction", "transaction", &plain).unwrap();
+    let body = json!({"id": id, "create_time": "2026-12-07T10:00:00+08:00", "resource_type": "encrypt-resource",
+        "event_type": "TRANSACTION.SUCCESS", "summary": "支付成功",
+        "resource": {"original_type": "transaction", "algorithm": r.algorithm, "ciphertext": r.ciphertext,
+            "associated_data": r.associated_data, "nonce": r.nonce}})
+    .to_string();
+    let h = SignedHeaders::sign(key, sandbox::PLATFORM_CERT_SERIAL, &body, at);
+    let headers = h.pairs().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    (body, headers)
+}
+
+#[tokio::test]
+async fn the_same_payment_notified_to_two_instances_at_once_is_collected_once() {
+    let app = TestApp::spawn_with(FAST).await;
+    let (b, t, buyer) = ready_tenant(&app, "twice@acme.example").await;
+    let other = app.second_instance().await;
+    let order = create_order(&b, &t, &buyer, &[("Tea", "1", "10")]).await;
+    let token = online_payment(&b, &t, &order).await;
+    app.browser().post(&format!("/checkout/{token}"), &[("channel", "wechatpay")]).await;
+    let attempt = attempts(&app, &token)[0].clone();
+    let key = minihost::pay::keys::PrivateKey::parse(sandbox::PLATFORM_KEY_PEM).unwrap();
+    let client = reqwest::Client::new();
+    // Ten deliveries at once, half to each instance: two notification ids (a retry and a
+    // second notice of the same payment), each sent five times.
+    let sends = (0..10).map(|i| {
+        let base = if i % 2 == 0 { &app.base } else { &other.base };
+        let (body, headers) = notification(
+            &format!("EV-twice-{}", i % 3 % 2),
+            &attempt.out_trade_no,
+            1000,
+            &attempt.merchant,
+            minihost::now(),
+            &key,
+        );
+        let mut req =
+            client.post(format!("{base}/pay/wechat/notify")).header("Content-Type", "application/json").body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    });
+    for r in futures_util::future::join_all(sends).await {
+        let r = r.unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+    assert_eq!(order_status(&app, &t, &order), "paid");
+    assert_eq!(collections_of(&app, &t), 1);
+    assert_eq!(audit_count(&app, "payment.collected"), 1);
+    let tid = t.clone();
+    let paid = app.db(move |c| store::order(c, &tid, &order).unwrap()).unwrap().0.paid_fen;
+    assert_eq!(paid, 1000, "paid once, not twice");
+}
+
 #[tokio::test]
 async fn notifications_with_a_wrong_amount_or_merchant_stale_or_forged_are_not_collected() {
     use minihost::pay::keys::PrivateKey;
-    use minihost::pay::wechatpay::{Resource, SignedHeaders};
     let app = TestApp::spawn_with(FAST).await;
     let (b, t, buyer) = ready_tenant(&app, "forged@acme.example").await;
     let order = create_order(&b, &t, &buyer, &[("Tea", "1", "10")]).await;
@@ -477,24 +548,10 @@ async fn notifications_with_a_wrong_amount_or_merchant_stale_or_forged_are_not_c
     let platform = PrivateKey::parse(sandbox::PLATFORM_KEY_PEM).unwrap();
     let client = reqwest::Client::new();
     let url = format!("{}/pay/wechat/notify", app.base);
-    // A notification as WeChat Pay documents it, signed with the sandbox's published keys.
     let send = |id: &str, out_trade_no: &str, amount: i64, sub_mchid: &str, at: i64, key: &PrivateKey| {
-        let plain = json!({
-            "sp_mchid": sandbox::SP_MCHID, "sub_mchid": sub_mchid, "out_trade_no": out_trade_no,
-            "transaction_id": format!("4200000000{id}"), "trade_type": "NATIVE", "trade_state": "SUCCESS",
-            "trade_state_desc": "支付成功", "success_time": "2026-12-07T10:00:00+08:00",
-            "amount": {"total": amount, "payer_total": amount, "currency": "CNY", "payer_currency": "CNY"},
-        })
-        .to_string();
-        let r = Resource::seal(sandbox::SP_API_V3_KEY, "abcdefghijkl", "transaction", "transaction", &plain).unwrap();
-        let body = json!({"id": id, "create_time": "2026-12-07T10:00:00+08:00", "resource_type": "encrypt-resource",
-            "event_type": "TRANSACTION.SUCCESS", "summary": "支付成功",
-            "resource": {"original_type": "transaction", "algorithm": r.algorithm, "ciphertext": r.ciphertext,
-                "associated_data": r.associated_data, "nonce": r.nonce}})
-        .to_string();
-        let h = SignedHeaders::sign(key, sandbox::PLATFORM_CERT_SERIAL, &body, at);
+        let (body, headers) = notification(id, out_trade_no, amount, sub_mchid, at, key);
         let mut req = client.post(&url).header("Content-Type", "application/json").body(body);
-        for (k, v) in h.pairs() {
+        for (k, v) in headers {
             req = req.header(k, v);
         }
         req.send()
@@ -629,4 +686,96 @@ async fn another_tenants_orders_collections_and_buyers_are_not_found_under_your_
     let last = if token.ends_with('0') { '1' } else { '0' };
     let tampered = format!("{}{last}", &token[..token.len() - 1]);
     assert_eq!(app.browser().get(&format!("/checkout/{tampered}")).await.status(), StatusCode::NOT_FOUND);
+}
+
+/// `minihost serve` as its own process on the app's database and secret key, on `port`.
+struct Serve(std::process::Child);
+
+impl Serve {
+    fn start(app: &TestApp, port: u16) -> Self {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_minihost"));
+        cmd.arg("serve").env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in app.process_env() {
+            cmd.env(k, v);
+        }
+        cmd.env("MINIHOST_BIND", format!("127.0.0.1:{port}")).env("RUST_LOG", "warn");
+        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        Self(cmd.spawn().expect("minihost serve starts"))
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn answers(base: &str) -> bool {
+    reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success())
+}
+
+#[tokio::test]
+async fn a_process_killed_while_notifications_arrive_loses_none_and_collects_none_twice() {
+    let app = TestApp::spawn_with(FAST).await;
+    let (b, t, buyer) = ready_tenant(&app, "killed@acme.example").await;
+    let mut out_trade_nos = Vec::new();
+    for i in 0..12 {
+        let order = create_order(&b, &t, &buyer, &[("Tea", "1", &format!("{}", 10 + i))]).await;
+        let token = online_payment(&b, &t, &order).await;
+        app.browser().post(&format!("/checkout/{token}"), &[("channel", "wechatpay")]).await;
+        let a = attempts(&app, &token)[0].clone();
+        out_trade_nos.push((a.out_trade_no, a.amount_fen, a.merchant));
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let key = minihost::pay::keys::PrivateKey::parse(sandbox::PLATFORM_KEY_PEM).unwrap();
+    let deliveries: Vec<(String, Vec<(String, String)>)> = out_trade_nos
+        .iter()
+        .enumerate()
+        .map(|(i, (no, fen, mch))| notification(&format!("EV-kill-{i}"), no, *fen, mch, minihost::now(), &key))
+        .collect();
+    let post = |body: String, headers: Vec<(String, String)>| {
+        let mut req = reqwest::Client::new().post(format!("{base}/pay/wechat/notify")).body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    };
+
+    let mut serve = Serve::start(&app, port);
+    eventually_async(&base).await;
+    // Every notification at once; the process is killed with SIGKILL while they are in flight.
+    let in_flight: Vec<_> = deliveries.iter().cloned().map(|(b, h)| tokio::spawn(post(b, h))).collect();
+    tokio::task::yield_now().await;
+    serve.0.kill().expect("kill -9");
+    serve.0.wait().unwrap();
+    let mut acknowledged = 0;
+    for r in futures_util::future::join_all(in_flight).await {
+        if r.unwrap().is_ok_and(|r| r.status().is_success()) {
+            acknowledged += 1;
+        }
+    }
+    let stored_before_restart = collections_of(&app, &t);
+    assert!(stored_before_restart >= acknowledged, "an acknowledged notification was stored");
+
+    // A new process on the same database; WeChat Pay sends every notification again.
+    let _again = Serve::start(&app, port);
+    eventually_async(&base).await;
+    for (body, headers) in deliveries {
+        assert!(post(body, headers).await.unwrap().status().is_success());
+    }
+    assert_eq!(collections_of(&app, &t), 12, "every payment collected");
+    assert_eq!(audit_count(&app, "payment.collected"), 12, "none collected twice");
+}
+
+/// Waits (at most 20 s) for a started process to answer.
+async fn eventually_async(base: &str) {
+    for _ in 0..400 {
+        if answers(base).await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{base} did not start within 20 s");
 }
