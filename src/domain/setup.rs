@@ -1,6 +1,6 @@
 //! The workspace home's setup guide (SPEC §3.9; Shopify's setup guide is the model): the
 //! steps from the shared mini program to a dedicated one that can run the template, each
-//! done or not, and the next thing to do. Later steps join as their areas are built.
+//! done or not, and the next thing to do, up to online payment switched on.
 
 use super::requirements::Item;
 
@@ -22,6 +22,8 @@ pub struct Standing {
     pub merchant_open: bool,
     /// A 0.01 self-test was paid and refunded.
     pub self_tested: bool,
+    /// "Enable Online Payment" is on (seed 001 §3).
+    pub online_enabled: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +38,8 @@ pub enum Step {
     Requirements,
     /// Payments: a WeChat Pay merchant open and proved by the 0.01 self-test.
     Payments,
+    /// Online payment switched on for the tenant's buyers.
+    OnlinePayment,
 }
 
 impl Step {
@@ -46,6 +50,7 @@ impl Step {
             Self::Authorize => "authorize",
             Self::Requirements => "requirements",
             Self::Payments => "payments",
+            Self::OnlinePayment => "online_payment",
         }
     }
 }
@@ -58,6 +63,7 @@ pub fn steps(s: &Standing) -> Vec<(Step, bool)> {
         (Step::Authorize, s.bound),
         (Step::Requirements, s.bound && s.checked && s.due_now == 0),
         (Step::Payments, s.merchant_open && s.self_tested),
+        (Step::OnlinePayment, s.online_enabled),
     ]
 }
 
@@ -86,6 +92,8 @@ mod tests {
         s.merchant_open = true;
         assert_eq!(next(&s), Some(Step::Payments));
         s.self_tested = true;
+        assert_eq!(next(&s), Some(Step::OnlinePayment));
+        s.online_enabled = true;
         assert_eq!(next(&s), None);
     }
 

@@ -115,10 +115,7 @@ pub async fn pay(
     match wallet.start_attempt(&r.id, channel, Surface::Web, None).await {
         Ok(_) => Ok(see_other(&format!("/checkout/{token}"))),
         Err(CheckoutError::Refused(refusal)) => {
-            let error = Some(match refusal.detail {
-                Some(d) => format!("{} {d}", ctx.t(refusal.key)),
-                None => ctx.t(refusal.key),
-            });
+            let error = Some(refusal.sentence(|k| ctx.t(k)));
             let v = view(&wallet, &token, r, company).await?;
             crate::views::render(actix_web::http::StatusCode::CONFLICT, &CheckoutPage { ctx, v, error })
         }
@@ -162,11 +159,7 @@ pub async fn mini_program(wallet: web::Data<Wallet>, path: web::Path<String>, bo
         }
         Ok(Attempt::Qr { .. }) => HttpResponse::InternalServerError().json(json!({"error": "internal"})),
         Err(CheckoutError::Refused(r)) => {
-            let locale = crate::i18n::Locale::En;
-            let message = match r.detail {
-                Some(d) => format!("{} {d}", locale.t(r.key)),
-                None => locale.t(r.key),
-            };
+            let message = r.sentence(|k| crate::i18n::Locale::En.t(k));
             HttpResponse::Conflict().json(json!({"error": r.key, "message": message}))
         }
         Err(CheckoutError::Wallet(e)) => {

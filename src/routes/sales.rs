@@ -33,10 +33,7 @@ fn base(tenant_id: &str) -> String {
 /// A refusal as a flash or a field error; anything else is an internal error.
 fn refusal_text(ctx: &PageCtx, e: CheckoutError) -> Result<String, AppError> {
     match e {
-        CheckoutError::Refused(r) => Ok(match r.detail {
-            Some(d) => format!("{} {d}", ctx.t(r.key)),
-            None => ctx.t(r.key),
-        }),
+        CheckoutError::Refused(r) => Ok(r.sentence(|k| ctx.t(k))),
         CheckoutError::Wallet(e) => Err(internal(e)),
     }
 }
@@ -221,16 +218,19 @@ struct BuyersPage {
 async fn buyer_views(wallet: &Wallet, tenant_id: &str) -> Result<Vec<BuyerView>, AppError> {
     let tid = tenant_id.to_string();
     let rows = db::run(wallet.pool(), move |c| -> Result<_, AppError> { Ok(store::buyers_of(c, &tid)?) }).await?;
-    Ok(rows
-        .into_iter()
-        .map(|b| BuyerView {
+    Ok(rows.into_iter().map(BuyerView::from).collect())
+}
+
+impl From<store::Buyer> for BuyerView {
+    fn from(b: store::Buyer) -> Self {
+        BuyerView {
             id: b.id,
             name: b.name,
             group: b.customer_group,
             openid: b.openid.unwrap_or_default(),
             deposit: money(b.deposit_fen),
-        })
-        .collect())
+        }
+    }
 }
 
 pub async fn buyers(ctx: PageCtx, current: CurrentTenant, wallet: web::Data<Wallet>) -> Result<HttpResponse, AppError> {
@@ -323,13 +323,7 @@ pub async fn buyer(
             refund: e.refund_id.is_some(),
         })
         .collect();
-    let buyer = BuyerView {
-        id: b.id,
-        name: b.name,
-        group: b.customer_group,
-        openid: b.openid.unwrap_or_default(),
-        deposit: money(b.deposit_fen),
-    };
+    let buyer = BuyerView::from(b);
     ok(&BuyerPage { ctx, tenant: current.tenant, buyer, ledger })
 }
 

@@ -35,6 +35,7 @@ impl HomePage {
             (Step::Prepare | Step::Authorize, _) => format!("/w/{t}/store/mini-program/upgrade"),
             (Step::Approved, _) => format!("/w/{t}"),
             (Step::Payments, _) => format!("/w/{t}/wallet"),
+            (Step::OnlinePayment, _) => format!("/w/{t}/sales/settings"),
         }
     }
 
@@ -71,6 +72,7 @@ impl TenantLoader for HomeData {
             merchant_open: db::wallet::current_application(c, &tenant.id)?.is_some_and(|a| a.state == "finished"),
             self_tested: db::wallet::latest_self_test(c, &tenant.id, "wechatpay")?
                 .is_some_and(|p| p.state == "refunded"),
+            online_enabled: db::commerce::settings(c, &tenant.id)?.online_enabled,
         };
         Ok(HomeData { members, standing })
     }

@@ -371,7 +371,7 @@ async fn browser_fixes_the_requirements_of_a_freshly_bound_mini_program() {
     wait_for_state(&c, "req-plugins", "Done").await;
     screenshot(&c, "req-04-all-done").await;
     click_link(&c, "Home").await;
-    wait_for_text(&c, "4 of 5 steps done").await;
+    wait_for_text(&c, "4 of 6 steps done").await;
     screenshot(&c, "req-05-home-complete").await;
     c.close().await.unwrap();
 }

@@ -93,7 +93,7 @@ async fn a_fresh_binding_is_checked_then_fixed_item_by_item_until_nothing_is_due
     assert_eq!(state(&app, &t, Item::Standing), Some(State::Done));
     // The home's setup guide points at the first item due.
     let home = b.get(&format!("/w/{t}")).await;
-    home.assert_contains("3 of 5 steps done");
+    home.assert_contains("3 of 6 steps done");
     home.assert_contains("5 item(s) due now");
     home.assert_contains(&format!("/w/{t}/store/requirements#req-categories"));
 
@@ -144,7 +144,7 @@ async fn a_fresh_binding_is_checked_then_fixed_item_by_item_until_nothing_is_due
     assert!(states(&app, &t).iter().all(|(_, s)| *s == State::Done), "{:?}", states(&app, &t));
     let home = b.get(&format!("/w/{t}")).await;
     // Every step but payments is done: the guide's next step is the Company Wallet.
-    home.assert_contains("4 of 5 steps done");
+    home.assert_contains("4 of 6 steps done");
     home.assert_contains("Take online payments");
     home.assert_contains("Open the Company Wallet");
 
@@ -248,7 +248,7 @@ async fn the_upgrade_guide_keeps_each_confirmation() {
     let (b, t) = ready("guide@acme.example", "Acme Trading", &app).await;
     let guide = format!("/w/{t}/store/mini-program/upgrade");
     let home = b.get(&format!("/w/{t}")).await;
-    home.assert_contains("1 of 5 steps done");
+    home.assert_contains("1 of 6 steps done");
     home.assert_contains("Open the guide");
     b.get(&guide).await.assert_contains("0 of 7 items marked done");
     let confirmed = b.post(&format!("{}/plugins/confirm", page(&t)), &[("confirmed", "1")]).await;

@@ -27,6 +27,14 @@ impl Refusal {
     fn new(key: &'static str) -> Self {
         Self { key, detail: None }
     }
+
+    /// The sentence, translated by `t`, followed by the other side's words when it refused.
+    pub fn sentence(&self, t: impl Fn(&str) -> String) -> String {
+        match &self.detail {
+            Some(d) => format!("{} {d}", t(self.key)),
+            None => t(self.key),
+        }
+    }
 }
 
 /// A checkout action's result: refused with a sentence, or failed inside.
