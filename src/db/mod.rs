@@ -30,6 +30,8 @@ pub mod tenants;
 pub mod throttle;
 pub mod users;
 pub mod wallet;
+// live selling (issue 13)
+pub mod live_selling;
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("build with at least one of the features `sqlite` or `postgres`");

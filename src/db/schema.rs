@@ -744,3 +744,62 @@ diesel::table! {
 diesel::joinable!(official_accounts -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(official_accounts, tenants);
 diesel::allow_tables_to_appear_in_same_query!(official_accounts, authorizers);
+
+// ---- live selling (migration 2026-12-07-000013_live_selling) ----
+
+diesel::table! {
+    capabilities (key) {
+        key -> Text,
+        status -> Text,
+        since -> Text,
+        note -> Text,
+        updated_by -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    live_selling (tenant_id) {
+        tenant_id -> Text,
+        appid -> Text,
+        world -> Text,
+        reading -> Text,
+        failure_kind -> Nullable<Text>,
+        failure_code -> Nullable<BigInt>,
+        checked_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    live_selling_items (id) {
+        id -> Text,
+        tenant_id -> Text,
+        appid -> Text,
+        kind -> Text,
+        wx_id -> Text,
+        label -> Text,
+        status -> Text,
+        stage -> Text,
+        reason -> Text,
+        scene -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    live_selling_people (id) {
+        id -> Text,
+        tenant_id -> Text,
+        appid -> Text,
+        role -> Text,
+        openid -> Text,
+        name -> Text,
+        status -> Text,
+        bound_at -> Nullable<BigInt>,
+        changes -> Text,
+        reason -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}

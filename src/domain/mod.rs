@@ -16,6 +16,8 @@ pub mod setup;
 pub mod template_needs;
 pub mod throttle;
 pub mod wallet;
+// live selling (issue 13)
+pub mod live_selling;
 
 /// The calendar day (UTC, `YYYY-MM-DD`) of a Unix time.
 pub fn day_of(at: i64) -> String {

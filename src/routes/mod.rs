@@ -11,6 +11,8 @@ mod campaigns;
 mod checkout;
 mod health;
 mod home;
+// live selling (issue 13)
+mod live_selling;
 mod mailbox;
 mod mini_program;
 mod oa_settings;
@@ -68,6 +70,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/checkout/{token}", web::get().to(checkout::page))
         .route("/checkout/{token}", web::post().to(checkout::pay))
+        // Live selling (issue 13): before the `/w/{tenant_id}` and `/operator` scopes, which
+        // would otherwise claim these paths.
+        .service(
+            web::scope("/w/{tenant_id}/live-selling")
+                .route("", web::get().to(live_selling::page))
+                .route("/{action}", web::post().to(live_selling::act)),
+        )
+        .service(
+            web::scope("/operator/capabilities")
+                .route("", web::get().to(live_selling::register))
+                .route("/{key}", web::post().to(live_selling::save_capability)),
+        )
         .service(
             web::scope("/apply")
                 .route("", web::get().to(apply::resume))

@@ -46,6 +46,8 @@ pub mod pages;
 pub mod pay;
 pub mod push;
 pub mod schema;
+// the trade component and WeChat Shop links (issue 13)
+pub mod shop;
 pub mod sim;
 pub mod store;
 
@@ -160,6 +162,7 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
     manage::api::routes(cfg);
     code::api::routes(cfg);
     official::routes(cfg);
+    shop::api::routes(cfg);
 }
 
 /// Mounts every sandbox route. `startup` registers them before the console's scope: each
@@ -172,6 +175,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
         // Before the `/sandbox/dev` scope, which would otherwise claim `/sandbox/dev/alipay/…`.
         .configure(pay::wechatpay::configure)
         .configure(pay::alipay::configure)
+        // Before `/sandbox/dev`, which would otherwise claim `/sandbox/dev/shop/…` (issue 13).
+        .configure(shop::pages::configure)
         .service(
             web::scope("/sandbox/wechat")
                 .wrap(middleware::from_fn(api::gate))

@@ -24,6 +24,8 @@ pub struct AccountView {
     pub funcs: Vec<FuncChoice>,
     /// A mini program's management state.
     pub mp: Option<MpView>,
+    /// A mini program's "on the legacy trade component" flag (issue 13).
+    pub legacy_trade: Option<bool>,
 }
 
 /// A mini program's management state as the page's form shows it.
@@ -204,6 +206,8 @@ async fn render(
         }
         Err(_) => return Err(ctx.internal()),
     };
+    // The trade component flag of each mini program (issue 13).
+    let shops = with_conn(&sb.pool, super::shop::state::accounts).await.ok().and_then(Result::ok).unwrap_or_default();
     let accounts = accounts
         .into_iter()
         .map(|a| {
@@ -223,6 +227,7 @@ async fn render(
                 auth_time: auth.map(|x| x.auth_time),
                 funcs,
                 mp: states.iter().find(|st| st.account.appid == a.appid).map(|st| MpView::of(st, &ctx)),
+                legacy_trade: a.is_mini_program().then(|| shops.iter().any(|s| s.appid == a.appid && s.legacy)),
                 a,
             }
         })

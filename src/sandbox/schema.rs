@@ -562,3 +562,33 @@ diesel::table! {
         created_at -> BigInt,
     }
 }
+
+// ---- the custom trade component and WeChat Shop links (migration 2026-12-07-100013_shop) ----
+
+diesel::table! {
+    sandbox_shop_accounts (appid) {
+        appid -> Text,
+        legacy -> Bool,
+        access_info -> Text,
+        scene_status -> Integer,
+        scene_reason -> Text,
+        shop_appid -> Nullable<Text>,
+        link_status -> Integer,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sandbox_shop_objects (id) {
+        id -> Text,
+        appid -> Text,
+        kind -> Text,
+        wx_id -> Text,
+        out_id -> Text,
+        status -> Integer,
+        reason -> Text,
+        data -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}

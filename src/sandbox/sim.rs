@@ -8,7 +8,7 @@ use crate::wechat::crypto::build_flat_xml;
 use super::store::{self, AuthCode, Ticket};
 
 /// Permission sets a mini program can grant (reference §1.12).
-pub const MP_FUNC_IDS: [i64; 7] = [17, 18, 19, 25, 30, 31, 40];
+pub const MP_FUNC_IDS: [i64; 8] = [17, 18, 19, 25, 30, 31, 40, 185];
 /// Permission sets an official account can grant here.
 pub const OA_FUNC_IDS: [i64; 1] = [33];
 

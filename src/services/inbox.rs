@@ -146,6 +146,15 @@ fn apply(
                     None => Ok((EventStatus::Ignored, format!("no submission of {appid} was waiting for this result"))),
                 }
             }
+            // Trade component review results (wave-2 notes §1.5; issue 13).
+            "open_product_account_register"
+            | "open_product_brand_audit"
+            | "open_product_category_audit"
+            | "open_product_spu_audit"
+            | "open_product_scene_group_audit" => {
+                let appid = event.path_appid.as_deref().unwrap_or_default();
+                super::live_selling::apply_push(conn, appid, &event.info_type, fields, now)
+            }
             other => Ok((EventStatus::Ignored, format!("no handler for mini program event {other}"))),
         };
     }

@@ -19,3 +19,5 @@ pub mod platform;
 pub mod releases;
 pub mod requirements;
 pub mod wallet;
+// live selling (issue 13)
+pub mod live_selling;

@@ -321,6 +321,14 @@ const TABLE: &[(i64, ErrClass)] = &[
     (91019, WaitAndPoll),
     // observed
     (9_402_203, RequestBug),
+    // custom trade component /shop/* (wave-2 notes §1.6); 1400007 and 1040058 say "retired"
+    (1_400_007, UserFix),
+    (1_040_058, UserFix),
+    (1_040_003, UserFix),
+    (1_040_041, UserFix),
+    (1_000_005, UserFix),
+    (1_000_000, RequestBug),
+    (1_070_001, RequestBug),
 ];
 
 #[cfg(test)]

@@ -9,4 +9,5 @@ pub mod errcode;
 pub mod manage;
 pub mod official;
 pub mod push;
+pub mod shop;
 pub mod urls;

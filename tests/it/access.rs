@@ -41,6 +41,8 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/store/official-account/authorizations/some-state",
         "/store/official-account/notifications",
         "/store/guide",
+        // live selling (issue 13)
+        "/live-selling",
     ];
     let b_actions = [
         "/store/mini-program/authorize",
@@ -76,6 +78,21 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/store/official-account/link",
         "/store/official-account/unlink",
         "/store/official-account/notifications/templates",
+        // live selling (issue 13)
+        "/live-selling/check",
+        "/live-selling/apply",
+        "/live-selling/brand",
+        "/live-selling/category",
+        "/live-selling/product",
+        "/live-selling/resubmit",
+        "/live-selling/order",
+        "/live-selling/advance",
+        "/live-selling/finish",
+        "/live-selling/scene",
+        "/live-selling/sharer_bind",
+        "/live-selling/sharer_unbind",
+        "/live-selling/promoter_add",
+        "/live-selling/promoter_remove",
     ];
     for path in b_pages.iter().map(|p| format!("/w/{tenant_b}{p}")).chain(["/w/does-not-exist".to_string()]) {
         let page = alice.get(&path).await;
@@ -102,6 +119,7 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/operator/campaigns/some-campaign/progress".to_string(),
         "/operator/payments".to_string(),
         "/operator/official-accounts".to_string(),
+        "/operator/capabilities".to_string(),
     ] {
         let page = alice.get(&path).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
@@ -127,6 +145,7 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/operator/payments".to_string(),
         "/operator/payments/check".to_string(),
         "/operator/official-accounts".to_string(),
+        "/operator/capabilities/trade_component".to_string(),
     ] {
         let page = alice.post(&path, &[("reason", "x")]).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
@@ -149,6 +168,8 @@ async fn signed_out_visitors_are_sent_to_the_login() {
         "/operator/applications".into(),
         official_account.clone(),
         format!("{official_account}/link"),
+        format!("/w/{tenant}/live-selling"),
+        "/operator/capabilities".into(),
     ] {
         let page = b.get(&path).await;
         assert_eq!(page.url().path(), "/login", "{path}");

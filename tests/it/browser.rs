@@ -705,6 +705,104 @@ async fn browser_sets_up_the_company_wallet_from_empty_to_ready() {
     c.close().await.unwrap();
 }
 
+// ---- live selling (issue 13) ----
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it in the browser lane"]
+async fn browser_walks_the_live_selling_tracker() {
+    use crate::mini_program::{ALL_SETS, VERIFIED, bind, sandbox_post};
+    let app = TestApp::spawn().await;
+    crate::platform::wait_for_ticket(&app).await;
+    sandbox_post(&app, &format!("/sandbox/dev/shop/{VERIFIED}"), serde_json::json!({ "legacy": true })).await;
+    let (http, t) = app.approved_tenant("live-browser@example.com", "Browser Mall Co.").await;
+    bind(&app, &http, &t, VERIFIED, &ALL_SETS).await;
+
+    let driver = start_chromedriver().await;
+    let c = open_browser(&driver).await;
+    log_in(&c, &app, "live-browser@example.com", crate::helpers::PASSWORD).await;
+    wait_for_heading(&c, "Set up your dedicated mini program").await;
+    click_link(&c, "Live selling").await;
+    wait_for_heading(&c, "Live selling in WeChat Channels").await;
+    screenshot(&c, "live-01-before-check").await;
+    click_button(&c, "Check with WeChat now").await;
+    wait_for_text(&c, "1 of 17 steps done.").await;
+    screenshot(&c, "live-02-tracker").await;
+
+    // A brand qualification, rejected by WeChat's reviewer on the sandbox's page.
+    fill(&c, "Brand name", "Acme").await;
+    click_button(&c, "Submit brand qualification").await;
+    wait_for_text(&c, "Brand qualification submitted").await;
+    let console = c.window().await.unwrap();
+    let reviewer = c.new_window(true).await.unwrap();
+    c.switch_to_window(reviewer.handle).await.unwrap();
+    c.goto(&format!("{}/sandbox/shop/", app.base)).await.unwrap();
+    wait_for_heading(&c, "Trade component and WeChat Shop").await;
+    fill(&c, "Reason (needed to reject)", "商标注册证不清晰").await;
+    screenshot(&c, "live-03-sandbox-reviewer").await;
+    click_button(&c, "Reject").await;
+    wait_for_text(&c, "Nothing is waiting.").await;
+    c.switch_to_window(console.clone()).await.unwrap();
+    let tid = t.clone();
+    crate::mini_program::eventually("the rejection push", || {
+        let tid = tid.clone();
+        app.db(move |c| minihost::db::live_selling::items(c, &tid, VERIFIED).unwrap())
+            .iter()
+            .any(|i| i.status == minihost::domain::live_selling::ItemStatus::Failed)
+    })
+    .await;
+    c.refresh().await.unwrap();
+    wait_for_state(&c, "step-qualifications", "Failed").await;
+    scroll_to(&c, "step-qualifications").await;
+    screenshot(&c, "live-04-rejected-qualification").await;
+
+    // Resubmitted and approved; then the category.
+    fill(&c, "Brand name", "Acme").await;
+    click_button(&c, "Submit brand qualification").await;
+    wait_for_state(&c, "step-qualifications", "In progress").await;
+    c.switch_to_window(reviewer_window(&c, &console).await).await.unwrap();
+    c.refresh().await.unwrap();
+    click_button(&c, "Approve").await;
+    wait_for_text(&c, "Nothing is waiting.").await;
+    c.switch_to_window(console.clone()).await.unwrap();
+    let tid = t.clone();
+    crate::mini_program::eventually("the approval push", || {
+        let tid = tid.clone();
+        app.db(move |c| minihost::db::live_selling::items(c, &tid, VERIFIED).unwrap())
+            .iter()
+            .any(|i| i.status == minihost::domain::live_selling::ItemStatus::Done)
+    })
+    .await;
+    c.refresh().await.unwrap();
+    wait_for_state(&c, "step-qualifications", "Done").await;
+    scroll_to(&c, "step-qualifications").await;
+    screenshot(&c, "live-05-qualification-done").await;
+
+    // A sharer invited, accepted in WeChat (the sandbox's page), not unbindable for 30 days.
+    let sharer_openid = c.find(Locator::Id("sharer_openid")).await.unwrap();
+    sharer_openid.send_keys("o_browser").await.unwrap();
+    c.find(Locator::Id("sharer_name")).await.unwrap().send_keys("Browser Sharer").await.unwrap();
+    click_button(&c, "Invite sharer").await;
+    wait_for_text(&c, "Invitation sent").await;
+    c.switch_to_window(reviewer_window(&c, &console).await).await.unwrap();
+    c.refresh().await.unwrap();
+    click_button(&c, "Accept").await;
+    wait_for_text(&c, "No invitation is waiting.").await;
+    c.switch_to_window(console.clone()).await.unwrap();
+    click_button(&c, "Check with WeChat now").await;
+    wait_for_state(&c, "sharer-o_browser", "Bound").await;
+    click_in(&c, "sharer-o_browser", "Unbind").await;
+    wait_for_text(&c, "only 30 days after binding").await;
+    screenshot(&c, "live-06-sharer-refused").await;
+    scroll_to(&c, "people").await;
+    screenshot(&c, "live-07-sharers-and-promoters").await;
+    c.close().await.unwrap();
+}
+
+/// The other window than `console`.
+async fn reviewer_window(c: &Client, console: &fantoccini::wd::WindowHandle) -> fantoccini::wd::WindowHandle {
+    c.windows().await.unwrap().into_iter().find(|w| w != console).unwrap()
+}
+
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver; .ci/run runs it in the browser lane"]
 async fn browser_enables_online_payment_and_a_buyer_pays_an_order() {

@@ -30,3 +30,6 @@ mod sandbox_official;
 mod sandbox_wechatpay;
 mod wallet;
 mod worker;
+// live selling (issue 13)
+mod live_selling;
+mod sandbox_shop;
