@@ -414,6 +414,21 @@ pub fn attempts_of(conn: &mut DbConn, request_id: &str) -> QueryResult<Vec<super
         .load(conn)
 }
 
+/// The attempts of an order's requests still waiting for the buyer (to close on cancel).
+pub fn open_attempts_of_order(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    order_id: &str,
+) -> QueryResult<Vec<super::wallet::Payment>> {
+    payments::table
+        .inner_join(pay_requests::table.on(pay_requests::id.nullable().eq(payments::request_id)))
+        .filter(payments::tenant_id.eq(tenant_id))
+        .filter(pay_requests::order_id.eq(order_id))
+        .filter(payments::state.eq("created"))
+        .select(super::wallet::Payment::as_select())
+        .load(conn)
+}
+
 // ---------------------------------------------------------------- collections
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -796,3 +796,29 @@ async fn eventually_async(base: &str) {
     }
     panic!("{base} did not start within 20 s");
 }
+
+#[tokio::test]
+async fn cancelling_an_order_closes_the_qr_codes_already_shown() {
+    let app = TestApp::spawn_with(FAST).await;
+    let (b, t, buyer) = ready_tenant(&app, "cancel@acme.example").await;
+    let order = create_order(&b, &t, &buyer, &[("Tea", "1", "10")]).await;
+    let token = online_payment(&b, &t, &order).await;
+    let phone = app.browser();
+    phone.post(&format!("/checkout/{token}"), &[("channel", "wechatpay")]).await;
+    phone.post(&format!("/checkout/{token}"), &[("channel", "alipay")]).await;
+    assert_eq!(attempts(&app, &token).len(), 2);
+
+    let cancelled = b.post(&format!("/w/{t}/sales/orders/{order}/cancel"), &[]).await;
+    cancelled.assert_contains("The order is cancelled");
+    assert!(attempts(&app, &token).iter().all(|p| p.state == "closed"), "both codes closed here");
+    // Closed at WeChat Pay and Alipay too: scanning them now pays nothing.
+    let wx = attempts(&app, &token).into_iter().find(|p| p.channel == "wechatpay").unwrap();
+    let late = sandbox_post(&app, "/sandbox/dev/wechatpay/pay", json!({"code_url": wx.code_url})).await;
+    assert!(late.get("trade_state").is_none(), "{late}");
+    let ali = attempts(&app, &token).into_iter().find(|p| p.channel == "alipay").unwrap();
+    let late = sandbox_post(&app, "/sandbox/dev/alipay/pay", json!({"qr_code": ali.code_url})).await;
+    assert_ne!(late["trade_status"], "TRADE_SUCCESS", "{late}");
+    phone.get(&format!("/checkout/{token}")).await.assert_contains("This payment was cancelled.");
+    assert_eq!(order_status(&app, &t, &order), "cancelled");
+    assert_eq!(collections_of(&app, &t), 0);
+}

@@ -313,7 +313,22 @@ impl Wallet {
                 })
             })
             .await?;
-        if done { Ok(()) } else { refused("sales.err.not_unpaid") }
+        if !done {
+            return refused("sales.err.not_unpaid");
+        }
+        // QR codes already shown stop working: closed at WeChat Pay or Alipay, then here. One
+        // that cannot be closed (paid a moment ago) is left to its reconciliation, which
+        // collects it: the money arrived, and the tenant can refund it.
+        let (tid, oid) = (tenant_id.to_string(), order_id.to_string());
+        let open = self.db(move |c| Ok(store::open_attempts_of_order(c, &tid, &oid)?)).await?;
+        for p in open {
+            if let Err(e) = self.close_at_provider(&p).await {
+                tracing::warn!(out_trade_no = %p.out_trade_no, error = %e, "an attempt of a cancelled order could not be closed");
+                continue;
+            }
+            self.mark_closed(&p, "its order was cancelled").await?;
+        }
+        Ok(())
     }
 
     /// Whether the Online Payment button shows for an order under these settings.
@@ -645,33 +660,36 @@ impl Wallet {
             Queried::Paying => Ok(Next::Again(now + 60)),
             Queried::Unpaid => {
                 self.close_at_provider(&p).await?;
-                let pid = p.id.clone();
-                let tid = p.tenant_id.clone();
-                let out = p.out_trade_no.clone();
-                self.db(move |c| {
-                    db::write_tx(c, |c| {
-                        if wallet_store::move_payment(c, &pid, &["created"], "closed", Default::default(), now)? {
-                            audit::write(
-                                c,
-                                audit::Record {
-                                    actor: &audit::Actor::system(),
-                                    tenant_id: Some(&tid),
-                                    action: "payment.closed",
-                                    subject: &out,
-                                    before: Some(&json!({"state": "created"})),
-                                    after: Some(&json!({"state": "closed", "why": "unpaid when its window passed"})),
-                                },
-                                now,
-                            )?;
-                        }
-                        Ok(())
-                    })
-                })
-                .await
-                .map_err(|e: WalletError| e.to_string())?;
+                self.mark_closed(&p, "unpaid when its window passed").await.map_err(|e| e.to_string())?;
                 Ok(Next::Finished)
             }
         }
+    }
+
+    /// Marks an attempt closed here (only while it waits for the buyer), with its audit row.
+    async fn mark_closed(&self, p: &wallet_store::Payment, why: &'static str) -> Result<(), WalletError> {
+        let (pid, tid, out) = (p.id.clone(), p.tenant_id.clone(), p.out_trade_no.clone());
+        let now = crate::now();
+        self.db(move |c| {
+            db::write_tx(c, |c| {
+                if wallet_store::move_payment(c, &pid, &["created"], "closed", Default::default(), now)? {
+                    audit::write(
+                        c,
+                        audit::Record {
+                            actor: &audit::Actor::system(),
+                            tenant_id: Some(&tid),
+                            action: "payment.closed",
+                            subject: &out,
+                            before: Some(&json!({"state": "created"})),
+                            after: Some(&json!({"state": "closed", "why": why})),
+                        },
+                        now,
+                    )?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn query_wechatpay(&self, p: &wallet_store::Payment) -> Result<Queried, String> {
