@@ -100,10 +100,6 @@ fn audit_record<'a>(
 }
 
 impl Wallet {
-    pub fn pay_window_secs(&self) -> i64 {
-        self.checkout.window_secs
-    }
-
     // ------------------------------------------------------------ links
 
     fn link_mac(&self, id: &str, expires: i64) -> String {
