@@ -62,6 +62,7 @@ impl Application {
         ));
         let wallet_data = web::Data::from(wallet.clone());
         let (pool_data, config_data) = (web::Data::new(pool.clone()), web::Data::new(config.clone()));
+        let writer_data = web::Data::new(crate::services::event_writer::EventWriter::start(pool.clone(), sealer.clone()));
         let (sealer_data, crypt_data) = (web::Data::new(sealer), web::Data::new(crypt));
         let platform_data = web::Data::from(platform.clone());
         // The WeChat simulator and its background pusher, when sandbox mode is on.
@@ -89,6 +90,7 @@ impl Application {
                 .app_data(config_data.clone())
                 .app_data(sealer_data.clone())
                 .app_data(crypt_data.clone())
+                .app_data(writer_data.clone())
                 .app_data(platform_data.clone())
                 .app_data(wallet_data.clone())
                 .app_data(

@@ -334,6 +334,17 @@ fn sqlite_inner(conn: &mut DbConn) -> Option<&mut diesel::SqliteConnection> {
     }
 }
 
+/// The PostgreSQL connection inside, for the few statements written for it alone
+/// (array binds, `unnest`), which the two-backend connection cannot express.
+#[cfg(feature = "postgres")]
+pub fn pg_inner(conn: &mut DbConn) -> Option<&mut diesel::PgConnection> {
+    match conn {
+        DbConn::Postgres(c) => Some(c),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
 /// True when the error is a unique-constraint violation (on either backend).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))

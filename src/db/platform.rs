@@ -333,6 +333,77 @@ pub fn prune_nonces(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
     diesel::delete(event_nonces::table.filter(event_nonces::seen_at.lt(before))).execute(conn)
 }
 
+/// Remembers several nonces in one statement; for each, true when it was new. A pair
+/// repeated within the list is new only the first time, as if they came one by one.
+pub fn remember_nonces(conn: &mut DbConn, items: &[(&str, i64)], now: i64) -> QueryResult<Vec<bool>> {
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = super::pg_inner(conn) {
+        use diesel::sql_types::Array;
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            nonce: String,
+            #[diesel(sql_type = BigInt)]
+            msg_timestamp: i64,
+        }
+        let nonces: Vec<&str> = items.iter().map(|(n, _)| *n).collect();
+        let stamps: Vec<i64> = items.iter().map(|(_, t)| *t).collect();
+        let rows: Vec<Row> = diesel::sql_query(
+            "INSERT INTO event_nonces (nonce, msg_timestamp, seen_at) SELECT n, t, $3 FROM unnest($1::text[], $2::bigint[]) AS u(n, t) \
+             ON CONFLICT (nonce, msg_timestamp) DO NOTHING RETURNING nonce, msg_timestamp",
+        )
+        .bind::<Array<Text>, _>(&nonces)
+        .bind::<Array<BigInt>, _>(&stamps)
+        .bind::<BigInt, _>(now)
+        .load(pg)?;
+        let mut fresh: std::collections::HashSet<(String, i64)> =
+            rows.into_iter().map(|r| (r.nonce, r.msg_timestamp)).collect();
+        return Ok(items.iter().map(|(n, t)| fresh.remove(&((*n).to_string(), *t))).collect());
+    }
+    items.iter().map(|(n, t)| remember_nonce(conn, n, *t, now)).collect()
+}
+
+/// Stores several events in one statement; for each, true when it was stored (false: an
+/// identical one was stored before, or earlier in the list).
+pub fn insert_events(conn: &mut DbConn, events: &[NewEvent<'_>]) -> QueryResult<Vec<bool>> {
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = super::pg_inner(conn) {
+        use diesel::sql_types::{Array, Nullable};
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            id: String,
+        }
+        fn col<'a, T>(events: &'a [NewEvent<'a>], f: impl Fn(&'a NewEvent<'a>) -> T) -> Vec<T> {
+            events.iter().map(f).collect()
+        }
+        let rows: Vec<Row> = diesel::sql_query(
+            "INSERT INTO wechat_events (id, endpoint, path_appid, received_at, msg_timestamp, nonce, raw_body, decoded, \
+             info_type, authorizer_appid, dedupe_key, status, outcome, attempts) \
+             SELECT id, ep, pa, ra, ts, nonce, raw, dec, it, aa, dk, 'received', '', 0 \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], \
+                         $8::text[], $9::text[], $10::text[], $11::text[]) \
+                  AS u(id, ep, pa, ra, ts, nonce, raw, dec, it, aa, dk) \
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        )
+        .bind::<Array<Text>, _>(col(events, |e| e.id))
+        .bind::<Array<Text>, _>(col(events, |e| e.endpoint))
+        .bind::<Array<Nullable<Text>>, _>(col(events, |e| e.path_appid))
+        .bind::<Array<BigInt>, _>(col(events, |e| e.received_at))
+        .bind::<Array<BigInt>, _>(col(events, |e| e.msg_timestamp))
+        .bind::<Array<Text>, _>(col(events, |e| e.nonce))
+        .bind::<Array<Text>, _>(col(events, |e| e.raw_body))
+        .bind::<Array<Text>, _>(col(events, |e| e.decoded))
+        .bind::<Array<Text>, _>(col(events, |e| e.info_type))
+        .bind::<Array<Nullable<Text>>, _>(col(events, |e| e.authorizer_appid))
+        .bind::<Array<Text>, _>(col(events, |e| e.dedupe_key))
+        .load(pg)?;
+        let stored: std::collections::HashSet<String> = rows.into_iter().map(|r| r.id).collect();
+        return Ok(events.iter().map(|e| stored.contains(e.id)).collect());
+    }
+    events.iter().map(|e| insert_event(conn, e)).collect()
+}
+
 /// Stores an event; false when an identical one was stored before (a redelivery).
 pub fn insert_event(conn: &mut DbConn, e: &NewEvent<'_>) -> QueryResult<bool> {
     let inserted = diesel::sql_query(
@@ -376,6 +447,34 @@ pub fn finish_event(conn: &mut DbConn, id: &str, status: EventStatus, outcome: &
             wechat_events::processed_at.eq(Some(now)),
         ))
         .execute(conn)
+}
+
+/// Records the outcome of several processed events in one statement.
+pub fn finish_events(conn: &mut DbConn, done: &[(String, EventStatus, String)], now: i64) -> QueryResult<()> {
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = super::pg_inner(conn) {
+        use diesel::sql_types::Array;
+        if done.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = done.iter().map(|(id, _, _)| id.as_str()).collect();
+        let statuses: Vec<&str> = done.iter().map(|(_, s, _)| s.as_str()).collect();
+        let outcomes: Vec<&str> = done.iter().map(|(_, _, o)| o.as_str()).collect();
+        diesel::sql_query(
+            "UPDATE wechat_events AS e SET status = u.status, outcome = u.outcome, attempts = e.attempts + 1, \
+             processed_at = $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, status, outcome) WHERE e.id = u.id",
+        )
+        .bind::<Array<Text>, _>(&ids)
+        .bind::<Array<Text>, _>(&statuses)
+        .bind::<Array<Text>, _>(&outcomes)
+        .bind::<BigInt, _>(now)
+        .execute(pg)?;
+        return Ok(());
+    }
+    for (id, status, outcome) in done {
+        finish_event(conn, id, *status, outcome, now)?;
+    }
+    Ok(())
 }
 
 pub fn count_events(conn: &mut DbConn) -> QueryResult<i64> {

@@ -2,10 +2,9 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::db::{self, DbPool};
 use crate::error::AppError;
-use crate::secrets::Sealer;
-use crate::services::inbox::{self, Accepted};
+use crate::services::event_writer::EventWriter;
+use crate::services::inbox::{Accepted, Incoming};
 use crate::wechat::crypto::MsgCrypt;
 use crate::wechat::push::{self, Endpoint, PushQuery, Refusal};
 
@@ -21,9 +20,8 @@ fn refused(r: &Refusal, endpoint: Endpoint) -> HttpResponse {
 async fn receive(
     endpoint: Endpoint,
     path_appid: Option<String>,
-    pool: &DbPool,
+    writer: &EventWriter,
     crypt: &MsgCrypt,
-    sealer: &Sealer,
     query: PushQuery,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
@@ -35,11 +33,8 @@ async fn receive(
         Ok(opened) => opened,
         Err(r) => return Ok(refused(&r, endpoint)),
     };
-    let sealer = sealer.clone();
-    let accepted = db::run(pool, move |conn| -> Result<_, AppError> {
-        Ok(inbox::accept(conn, &sealer, endpoint, path_appid.as_deref(), ts, &nonce, &body, &xml, now)?)
-    })
-    .await?;
+    // Answered only once the push is committed (`EventWriter`).
+    let accepted = writer.accept(Incoming { endpoint, path_appid, ts, nonce, raw_body: body, xml }).await?;
     match accepted {
         Err(r) => Ok(refused(&r, endpoint)),
         Ok(Accepted::Duplicate | Accepted::Stored { .. }) => {
@@ -49,19 +44,17 @@ async fn receive(
 }
 
 pub async fn component(
-    pool: web::Data<DbPool>,
+    writer: web::Data<EventWriter>,
     crypt: web::Data<MsgCrypt>,
-    sealer: web::Data<Sealer>,
     query: web::Query<PushQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    receive(Endpoint::Component, None, &pool, &crypt, &sealer, query.into_inner(), body).await
+    receive(Endpoint::Component, None, &writer, &crypt, query.into_inner(), body).await
 }
 
 pub async fn mini_program(
-    pool: web::Data<DbPool>,
+    writer: web::Data<EventWriter>,
     crypt: web::Data<MsgCrypt>,
-    sealer: web::Data<Sealer>,
     path: web::Path<String>,
     query: web::Query<PushQuery>,
     body: web::Bytes,
@@ -70,5 +63,5 @@ pub async fn mini_program(
     if appid.len() > 32 || !appid.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Ok(HttpResponse::NotFound().finish());
     }
-    receive(Endpoint::MiniProgram, Some(appid), &pool, &crypt, &sealer, query.into_inner(), body).await
+    receive(Endpoint::MiniProgram, Some(appid), &writer, &crypt, query.into_inner(), body).await
 }

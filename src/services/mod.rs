@@ -6,12 +6,14 @@
 //!   and every call made with them.
 //! * [`authorization`]: starting and completing an authorization, binding a tenant's
 //!   dedicated mini program.
-//! * [`inbox`]: storing and applying WeChat's pushes.
+//! * [`inbox`]: storing and applying WeChat's pushes; [`event_writer`] batches them into
+//!   one transaction under load (group commit).
 //! * [`wallet`]: the Company Wallet: WeChat Pay's service provider and sub-merchants, Alipay,
 //!   the AppID–merchant binding, payment readiness, the self-test and payment notifications.
 
 pub mod authorization;
 pub mod campaigns;
+pub mod event_writer;
 pub mod inbox;
 pub mod official_account;
 pub mod pacing;

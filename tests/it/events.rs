@@ -191,3 +191,44 @@ async fn an_operator_sees_the_event_and_can_replay_it_without_a_second_effect() 
     assert_eq!(tenant.get("/operator/platform").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(tenant.get(&format!("/operator/platform/events/{}", event.id)).await.status(), StatusCode::FORBIDDEN);
 }
+
+/// Pushes that arrive together are written together (one transaction per batch, see
+/// `services::event_writer`): each must still get its own answer, redeliveries of one
+/// event must be stored once, and of several pushes with one nonce only one goes in.
+#[tokio::test]
+async fn pushes_arriving_together_are_each_stored_once_and_answered_after_storing() {
+    let app =
+        TestApp::spawn_with(&[("MINIHOST_SANDBOX", "off"), ("MINIHOST_WECHAT_API_BASE", "http://127.0.0.1:9")]).await;
+    let ts = now();
+    let event = |i: usize| {
+        build_flat_xml(&[
+            ("AppId", SANDBOX_COMPONENT_APPID),
+            ("CreateTime", &ts.to_string()),
+            ("InfoType", "notify_third_fasteregister"),
+            ("Seq", &i.to_string()),
+        ])
+    };
+    let mut sends = Vec::new();
+    // 20 events, each delivered twice with different nonces (WeChat's retries).
+    for i in 0..20 {
+        for copy in 0..2 {
+            sends.push((event(i), format!("n-{i}-{copy}")));
+        }
+    }
+    // One more event sent five times with the same nonce: one is taken, four are replays.
+    for _ in 0..5 {
+        sends.push((event(99), "n-same".to_string()));
+    }
+    let app = std::sync::Arc::new(app);
+    let answers = futures_util::future::join_all(sends.into_iter().map(|(xml, nonce)| {
+        let app = app.clone();
+        async move { push(&app, "/wechat/component/events", &xml, ts, &nonce).await }
+    }))
+    .await;
+    let ok = answers.iter().filter(|a| **a == (StatusCode::OK, "success".to_string())).count();
+    let replays = answers.iter().filter(|(s, _)| *s == StatusCode::CONFLICT).count();
+    assert_eq!((ok, replays), (41, 4), "{answers:?}");
+    let events = app.db(|c| minihost::db::platform::recent_events(c, 100).unwrap());
+    assert_eq!(events.len(), 21);
+    assert!(events.iter().all(|e| e.status != minihost::db::platform::EventStatus::Received && e.attempts == 1));
+}
