@@ -463,7 +463,7 @@ pub struct OrderForm {
 }
 
 impl OrderForm {
-    fn line(&self, i: usize) -> LineInput {
+    pub(super) fn line(&self, i: usize) -> LineInput {
         let get = |k: &str| self.lines.get(&format!("{k}_{i}")).cloned().unwrap_or_default();
         LineInput { product: get("product"), quantity: get("quantity"), unit_price: get("unit_price") }
     }
@@ -483,7 +483,7 @@ struct NewOrderPage {
     slots: Vec<usize>,
 }
 
-const LINE_SLOTS: usize = 5;
+pub(super) const LINE_SLOTS: usize = 5;
 
 pub async fn new_order(
     ctx: PageCtx,

@@ -7,7 +7,6 @@
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::auth::{CurrentTenant, TypedSession};
@@ -435,42 +434,6 @@ pub async fn apply_form(
 const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
 const MAX_TEXT_FIELD: usize = 1024;
 
-struct Upload {
-    fields: std::collections::HashMap<String, String>,
-    images: Vec<(String, String, Vec<u8>)>,
-    too_large: Vec<String>,
-}
-
-async fn read_upload(mut payload: Multipart) -> Result<Upload, AppError> {
-    let mut up = Upload { fields: Default::default(), images: Vec::new(), too_large: Vec::new() };
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(super::bad_form)?;
-        let name = field.name().unwrap_or_default().to_string();
-        let filename = field.content_disposition().and_then(|d| d.get_filename()).unwrap_or_default().to_string();
-        let is_image = IMAGE_FIELDS.contains(&name.as_str());
-        let limit = if is_image { MAX_IMAGE_BYTES } else { MAX_TEXT_FIELD };
-        let (mut data, mut too_large) = (Vec::new(), false);
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(super::bad_form)?;
-            if data.len() + chunk.len() > limit {
-                too_large = true;
-                continue;
-            }
-            data.extend_from_slice(&chunk);
-        }
-        if is_image {
-            if too_large {
-                up.too_large.push(name);
-            } else if !data.is_empty() {
-                up.images.push((name, filename, data));
-            }
-        } else if !too_large {
-            up.fields.insert(name, String::from_utf8_lossy(&data).trim().to_string());
-        }
-    }
-    Ok(up)
-}
-
 /// "Submit application": images go to WeChat Pay as soon as they are chosen (kept even when
 /// another field needs fixing), the form is checked, kept, and submitted.
 pub async fn apply(
@@ -481,7 +444,9 @@ pub async fn apply(
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let tid = current.tenant.id.clone();
-    let up = read_upload(payload).await?;
+    let limits =
+        super::upload::Limits { file_fields: &IMAGE_FIELDS, file_bytes: MAX_IMAGE_BYTES, text_bytes: MAX_TEXT_FIELD };
+    let up = super::upload::read(payload, limits).await?;
     let mut form = MerchantForm::from_fields(|k| {
         debug_assert!(TEXT_FIELDS.contains(&k) || k == "card_forever");
         up.fields.get(k).cloned().unwrap_or_default()
@@ -490,7 +455,7 @@ pub async fn apply(
     for name in &up.too_large {
         errors.add(name, ctx.t("merchant.err.image_too_large"));
     }
-    for (name, filename, bytes) in up.images {
+    for (name, filename, bytes) in up.files {
         let ext = match imagesize::image_type(&bytes) {
             Ok(imagesize::ImageType::Jpeg) => "jpg",
             Ok(imagesize::ImageType::Png) => "png",
