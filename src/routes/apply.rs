@@ -208,7 +208,10 @@ pub async fn save_details(
     let uid = user.0.id.clone();
     // A good logo is kept even when another field needs fixing, so it need not be chosen again.
     let logo_bytes = upload.file("logo");
-    let logo_checked = match (logo_bytes, upload.too_large.iter().any(|f| f == "logo")) {
+    for field in upload.too_large.iter().filter(|f| *f != "logo") {
+        errors.add(field, ctx.t("form.too_long"));
+    }
+    let logo_checked = match (logo_bytes, upload.too_large("logo")) {
         (_, true) => Err(logo::LogoError::TooLarge),
         (Some(bytes), false) => logo::check(bytes).map(Some),
         (None, false) => Ok(None),

@@ -1,7 +1,7 @@
 //! Reading the multipart forms the console owns (the application's logo, the WeChat Pay
 //! application's images): text fields and files, each within its limit. An oversized field
-//! is drained, not kept: a file over its limit is named in `too_large` (the page says so
-//! beside it); a text field over its limit is dropped, so the form's checks see it missing.
+//! is drained, not kept, and named in `too_large`, so the page says so beside it (rather
+//! than taking the form as if the field had been left empty).
 
 use std::collections::HashMap;
 
@@ -18,7 +18,7 @@ pub struct Upload {
     pub fields: HashMap<String, String>,
     /// Non-empty files within the limit: (field name, file name as sent, bytes), in order.
     pub files: Vec<(String, String, Vec<u8>)>,
-    /// File fields that went over the limit.
+    /// Fields (files or text) that went over their limit; they are in neither list above.
     pub too_large: Vec<String>,
 }
 
@@ -26,6 +26,11 @@ impl Upload {
     /// The last file sent in `field`.
     pub fn file(&self, field: &str) -> Option<&[u8]> {
         self.files.iter().rev().find(|(name, _, _)| name == field).map(|(_, _, bytes)| bytes.as_slice())
+    }
+
+    /// Whether `field` went over its limit.
+    pub fn too_large(&self, field: &str) -> bool {
+        self.too_large.iter().any(|f| f == field)
     }
 }
 
@@ -55,13 +60,13 @@ pub async fn read(mut payload: Multipart, limits: Limits) -> Result<Upload, AppE
             }
             data.extend_from_slice(&chunk);
         }
-        if is_file {
-            if too_large {
-                up.too_large.push(name);
-            } else if !data.is_empty() {
+        if too_large {
+            up.too_large.push(name);
+        } else if is_file {
+            if !data.is_empty() {
                 up.files.push((name, filename, data));
             }
-        } else if !too_large {
+        } else {
             up.fields.insert(name, String::from_utf8_lossy(&data).trim().to_string());
         }
     }

@@ -324,7 +324,11 @@ pub async fn start_self_test(
     session: TypedSession,
     form: web::Form<SelfTestForm>,
 ) -> Result<HttpResponse, AppError> {
-    let channel = if form.channel == "alipay" { "alipay" } else { "wechatpay" };
+    let channel = match form.channel.as_str() {
+        "alipay" => "alipay",
+        "wechatpay" => "wechatpay",
+        _ => return Err(AppError::BadRequest("unknown payment channel".into())),
+    };
     match wallet.start_self_test(&current.tenant.id, &current.actor(), channel).await.map_err(internal)? {
         SelfTestStart::Started => session.flash("success", "selftest.started"),
         SelfTestStart::NoAccount => session.flash("error", "selftest.no_account"),
@@ -453,7 +457,8 @@ pub async fn apply(
     });
     let mut errors = FormErrors::default();
     for name in &up.too_large {
-        errors.add(name, ctx.t("merchant.err.image_too_large"));
+        let key = if IMAGE_FIELDS.contains(&name.as_str()) { "merchant.err.image_too_large" } else { "form.too_long" };
+        errors.add(name, ctx.t(key));
     }
     for (name, filename, bytes) in up.files {
         let ext = match imagesize::image_type(&bytes) {
