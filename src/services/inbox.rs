@@ -45,40 +45,47 @@ pub fn accept(
     xml: &str,
     now: i64,
 ) -> Result<Result<Accepted, Refusal>, diesel::result::Error> {
-    if !store::remember_nonce(conn, nonce, ts, now)? {
-        return Ok(Err(Refusal::Replay));
-    }
-    let fields = parse_flat_xml(xml).unwrap_or_default();
-    let info_type = field(&fields, "InfoType")
-        .or_else(|| field(&fields, "Event"))
-        .or_else(|| field(&fields, "MsgType"))
-        .unwrap_or("unknown")
-        .to_string();
-    let authorizer = field(&fields, "AuthorizerAppid").map(str::to_string).or_else(|| path_appid.map(str::to_string));
-    let dedupe_key = format!("{}:{}", endpoint.as_str(), hex(&Sha256::digest(xml.as_bytes())));
-    let id = crate::new_id();
-    let stored = store::insert_event(
-        conn,
-        &store::NewEvent {
-            id: &id,
-            endpoint: endpoint.as_str(),
-            path_appid,
-            received_at: now,
-            msg_timestamp: ts,
-            nonce,
-            raw_body,
-            decoded: xml,
-            info_type: &info_type,
-            authorizer_appid: authorizer.as_deref(),
-            dedupe_key: &dedupe_key,
-        },
-    )?;
-    if !stored {
-        tracing::info!(event.type = %info_type, "duplicate WeChat push ignored");
-        return Ok(Ok(Accepted::Duplicate));
-    }
-    let status = process(conn, sealer, &id, now)?;
-    Ok(Ok(Accepted::Stored { id, status }))
+    // The nonce, the event and its processing are one transaction: a process that dies
+    // anywhere in between leaves nothing behind, so WeChat's retry (same nonce) is taken as
+    // new, rather than refused as a replay of an event that was never stored or processed.
+    db::write_tx(conn, |conn| {
+        if !store::remember_nonce(conn, nonce, ts, now)? {
+            return Ok(Err(Refusal::Replay));
+        }
+        let fields = parse_flat_xml(xml).unwrap_or_default();
+        let info_type = field(&fields, "InfoType")
+            .or_else(|| field(&fields, "Event"))
+            .or_else(|| field(&fields, "MsgType"))
+            .unwrap_or("unknown")
+            .to_string();
+        let authorizer =
+            field(&fields, "AuthorizerAppid").map(str::to_string).or_else(|| path_appid.map(str::to_string));
+        let dedupe_key = format!("{}:{}", endpoint.as_str(), hex(&Sha256::digest(xml.as_bytes())));
+        let id = crate::new_id();
+        let stored = store::insert_event(
+            conn,
+            &store::NewEvent {
+                id: &id,
+                endpoint: endpoint.as_str(),
+                path_appid,
+                received_at: now,
+                msg_timestamp: ts,
+                nonce,
+                raw_body,
+                decoded: xml,
+                info_type: &info_type,
+                authorizer_appid: authorizer.as_deref(),
+                dedupe_key: &dedupe_key,
+            },
+        )?;
+        if !stored {
+            tracing::info!(event.type = %info_type, "duplicate WeChat push ignored");
+            return Ok(Ok(Accepted::Duplicate));
+        }
+        let event = store::event(conn, &id)?.ok_or(diesel::result::Error::NotFound)?;
+        let status = process_within(conn, sealer, &event, &fields, now)?;
+        Ok(Ok(Accepted::Stored { id, status }))
+    })
 }
 
 /// Applies a stored event's effect in one transaction with its new status. Safe to run
@@ -92,8 +99,21 @@ pub fn process(
 ) -> Result<EventStatus, diesel::result::Error> {
     let event = store::event(conn, event_id)?.ok_or(diesel::result::Error::NotFound)?;
     let fields = parse_flat_xml(&event.decoded).unwrap_or_default();
-    let result = db::write_tx(conn, |conn| -> Result<(EventStatus, String), diesel::result::Error> {
-        let outcome = apply(conn, sealer, &event, &fields, now)?;
+    db::write_tx(conn, |conn| process_within(conn, sealer, &event, &fields, now))
+}
+
+/// Processes an event inside the caller's transaction: its effect and its new status in a
+/// savepoint, so an effect that fails is undone and the event is marked failed instead.
+fn process_within(
+    conn: &mut DbConn,
+    sealer: &Sealer,
+    event: &store::Event,
+    fields: &[(String, String)],
+    now: i64,
+) -> Result<EventStatus, diesel::result::Error> {
+    use diesel::Connection as _;
+    let result = conn.transaction(|conn| -> Result<(EventStatus, String), diesel::result::Error> {
+        let outcome = apply(conn, sealer, event, fields, now)?;
         store::finish_event(conn, &event.id, outcome.0, &outcome.1, now)?;
         Ok(outcome)
     });
