@@ -185,22 +185,28 @@ async fn run_one(runner: &Runner, worker: &str, job: jobs::Job, grace: Duration,
                 .map(drop)
         }
         Some(outcome) => {
-            match &outcome {
-                Ok(Next::Finished) => tracing::info!("job done"),
-                Ok(Next::Again(at)) => tracing::info!(run_at = at, "job waits and runs again"),
-                Err(e) => tracing::warn!(error = %e, "job failed"),
-            }
             let outcome = outcome.map_err(|e| e.to_string());
-            db::run(pool, move |c| -> Result<_, DbError> {
+            let recorded = outcome.clone();
+            let saved = db::run(pool, move |c| -> Result<_, DbError> {
                 let now = crate::now();
-                match outcome {
+                match recorded {
                     Ok(Next::Finished) => jobs::complete(c, &job_id, now)?,
                     Ok(Next::Again(at)) => jobs::reschedule(c, &job_id, at, now)?,
                     Err(e) => jobs::fail(c, &job, &e, now)?,
                 };
                 Ok(())
             })
-            .await
+            .await;
+            // Said once the outcome is recorded: "job done" appears at most once per job, even
+            // when the process dies around the end of a job (the crash-safety test counts it).
+            if saved.is_ok() {
+                match &outcome {
+                    Ok(Next::Finished) => tracing::info!("job done"),
+                    Ok(Next::Again(at)) => tracing::info!(run_at = at, "job waits and runs again"),
+                    Err(e) => tracing::warn!(error = %e, "job failed"),
+                }
+            }
+            saved
         }
     };
     if let Err(e) = saved {

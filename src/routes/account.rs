@@ -28,7 +28,7 @@ pub struct SignupForm {
 }
 
 impl SignupForm {
-    fn normalized(mut self) -> Self {
+    pub(super) fn normalized(mut self) -> Self {
         self.email = self.email.trim().to_lowercase();
         self.name = self.name.trim().to_string();
         self
@@ -290,9 +290,9 @@ pub async fn logout(session: TypedSession, pool: web::Data<DbPool>, user: MaybeU
 
 #[derive(Deserialize)]
 pub struct LocaleForm {
-    lang: String,
+    pub(super) lang: String,
     #[serde(default)]
-    return_to: Option<String>,
+    pub(super) return_to: Option<String>,
 }
 
 /// The header's language switch; remembered in a cookie for a year.

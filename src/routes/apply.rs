@@ -5,7 +5,6 @@ use std::sync::LazyLock;
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
-use futures_util::StreamExt;
 use serde::Deserialize;
 use validator::Validate;
 
@@ -173,44 +172,11 @@ pub async fn details_form(ctx: PageCtx, user: CurrentUser, pool: web::Data<DbPoo
     ok(&DetailsPage::new(ctx, app, form, FormErrors::default()))
 }
 
-/// What the multipart form carried.
-#[derive(Default)]
-struct DetailsUpload {
-    fields: std::collections::HashMap<String, String>,
-    logo: Option<Vec<u8>>,
-    logo_too_large: bool,
-}
-
 const MAX_TEXT_FIELD: usize = 4096;
 
-async fn read_details(mut payload: Multipart) -> Result<DetailsUpload, AppError> {
-    let mut upload = DetailsUpload::default();
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(super::bad_form)?;
-        let name = field.name().unwrap_or_default().to_string();
-        let is_file = name == "logo";
-        let limit = if is_file { logo::MAX_LOGO_BYTES } else { MAX_TEXT_FIELD };
-        let mut data = Vec::new();
-        let mut too_large = false;
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(super::bad_form)?;
-            if data.len() + chunk.len() > limit {
-                too_large = true;
-                continue; // drain the rest of the field without keeping it
-            }
-            data.extend_from_slice(&chunk);
-        }
-        if is_file {
-            upload.logo_too_large |= too_large;
-            if !data.is_empty() && !too_large {
-                upload.logo = Some(data);
-            }
-        } else if !too_large {
-            upload.fields.insert(name, String::from_utf8_lossy(&data).trim().to_string());
-        }
-    }
-    Ok(upload)
-}
+/// The business-details form's multipart limits.
+pub const DETAILS_LIMITS: super::upload::Limits =
+    super::upload::Limits { file_fields: &["logo"], file_bytes: logo::MAX_LOGO_BYTES, text_bytes: MAX_TEXT_FIELD };
 
 pub async fn save_details(
     ctx: PageCtx,
@@ -222,7 +188,7 @@ pub async fn save_details(
     if let Some(r) = editable_or_redirect(&app) {
         return Ok(r);
     }
-    let upload = read_details(payload).await?;
+    let upload = super::upload::read(payload, DETAILS_LIMITS).await?;
     let text = |k: &str| upload.fields.get(k).cloned().unwrap_or_default();
     let opt = |k: &str| Some(text(k)).filter(|s| !s.is_empty());
     let form = DetailsForm {
@@ -241,7 +207,11 @@ pub async fn save_details(
     let actor = actor(&user);
     let uid = user.0.id.clone();
     // A good logo is kept even when another field needs fixing, so it need not be chosen again.
-    let logo_checked = match (&upload.logo, upload.logo_too_large) {
+    let logo_bytes = upload.file("logo");
+    for field in upload.too_large.iter().filter(|f| *f != "logo") {
+        errors.add(field, ctx.t("form.too_long"));
+    }
+    let logo_checked = match (logo_bytes, upload.too_large("logo")) {
         (_, true) => Err(logo::LogoError::TooLarge),
         (Some(bytes), false) => logo::check(bytes).map(Some),
         (None, false) => Ok(None),
@@ -250,7 +220,7 @@ pub async fn save_details(
     match logo_checked {
         Err(e) => errors.add("logo", ctx.t(e.message_key())),
         Ok(Some(kind)) => {
-            let bytes = upload.logo.clone().unwrap_or_default();
+            let bytes = logo_bytes.unwrap_or_default().to_vec();
             let (actor, uid) = (actor.clone(), uid.clone());
             app = db::run(&pool, move |c| -> Result<_, AppError> {
                 db::applications::edit(c, &actor, &uid, Edit::Logo { bytes: &bytes, mime: kind.mime() }, crate::now())

@@ -111,7 +111,9 @@ pub async fn pay(
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let (r, company) = load(&wallet, &token).await?;
-    let Some(channel) = Channel::parse(&form.channel) else { return Ok(see_other(&format!("/checkout/{token}"))) };
+    let Some(channel) = Channel::parse(&form.channel) else {
+        return Err(AppError::BadRequest("unknown payment channel".into()));
+    };
     match wallet.start_attempt(&r.id, channel, Surface::Web, None).await {
         Ok(_) => Ok(see_other(&format!("/checkout/{token}"))),
         Err(CheckoutError::Refused(refusal)) => {

@@ -4,6 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::{AppError, ErrorPage};
 
+pub use apply::DETAILS_LIMITS;
+
 mod account;
 mod apply;
 mod assets;
@@ -27,6 +29,7 @@ mod sales;
 mod template_needs;
 mod templates;
 mod tenants;
+pub mod upload;
 mod version_card;
 mod wallet;
 mod wechat_callback;
@@ -221,4 +224,66 @@ pub(crate) fn safe_return_path(candidate: Option<&str>) -> String {
 
 pub(crate) fn bad_form(e: impl std::fmt::Display) -> AppError {
     AppError::BadRequest(e.to_string())
+}
+
+/// Decodes `body` as each URL-encoded form of the console, the way `web::Form` does
+/// (serde_urlencoded), and runs the checks the handlers run on the decoded values before
+/// any database work. Public for the fuzz targets (`fuzz/`), which feed it arbitrary bytes;
+/// nothing here may panic. Returns how many of the forms decoded.
+pub fn decode_forms(body: &[u8]) -> usize {
+    use std::collections::HashMap;
+    use validator::Validate;
+
+    fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<T> {
+        serde_urlencoded::from_bytes(body).ok()
+    }
+    let mut decoded = 0;
+    let mut seen = |ok: bool| decoded += usize::from(ok);
+    if let Some(f) = decode::<account::SignupForm>(body) {
+        let _ = f.normalized().validate();
+        seen(true);
+    }
+    seen(decode::<account::LoginForm>(body).is_some());
+    if let Some(f) = decode::<account::LocaleForm>(body) {
+        let _ = crate::i18n::Locale::parse(&f.lang);
+        let _ = safe_return_path(f.return_to.as_deref());
+        seen(true);
+    }
+    seen(decode::<apply::RoleForm>(body).is_some());
+    seen(decode::<apply::PreviousForm>(body).is_some());
+    seen(decode::<sales::SettingsForm>(body).is_some());
+    seen(decode::<sales::BuyerForm>(body).is_some());
+    if let Some(f) = decode::<sales::OrderForm>(body) {
+        let inputs: Vec<_> = (0..sales::LINE_SLOTS).map(|i| f.line(i)).collect();
+        let _ = crate::domain::commerce::check_lines(&inputs);
+        seen(true);
+    }
+    seen(decode::<sales::ChannelForm>(body).is_some());
+    seen(decode::<sales::CollectionForm>(body).is_some());
+    seen(decode::<sales::RefundForm>(body).is_some());
+    seen(decode::<templates::ReleaseForm>(body).is_some());
+    seen(decode::<payments::ProviderForm>(body).is_some());
+    seen(decode::<campaigns::StartForm>(body).is_some());
+    seen(decode::<checkout::PayForm>(body).is_some());
+    seen(decode::<live_selling::CapabilityFields>(body).is_some());
+    seen(decode::<official_account::LinkForm>(body).is_some());
+    seen(decode::<oa_settings::SettingsForm>(body).is_some());
+    seen(decode::<operator::RejectForm>(body).is_some());
+    seen(decode::<platform::SettingsForm>(body).is_some());
+    seen(decode::<wallet::AlipayForm>(body).is_some());
+    seen(decode::<wallet::SelfTestForm>(body).is_some());
+    seen(decode::<requirements::ConfirmForm>(body).is_some());
+    if let Some(fields) = decode::<HashMap<String, String>>(body) {
+        let _ = crate::domain::template_needs::NeedsForm::from_fields(&fields).validate();
+        let merchant =
+            crate::domain::merchant_form::MerchantForm::from_fields(|k| fields.get(k).cloned().unwrap_or_default());
+        let _ = crate::domain::merchant_form::check(&merchant);
+        for value in fields.values() {
+            let _ = crate::domain::commerce::parse_yuan(value);
+            let _ = crate::domain::binding::parse_ids(value);
+            let _ = crate::domain::official_account::parse_needed_templates(value);
+        }
+        seen(true);
+    }
+    decoded
 }

@@ -463,7 +463,7 @@ pub struct OrderForm {
 }
 
 impl OrderForm {
-    fn line(&self, i: usize) -> LineInput {
+    pub(super) fn line(&self, i: usize) -> LineInput {
         let get = |k: &str| self.lines.get(&format!("{k}_{i}")).cloned().unwrap_or_default();
         LineInput { product: get("product"), quantity: get("quantity"), unit_price: get("unit_price") }
     }
@@ -483,7 +483,7 @@ struct NewOrderPage {
     slots: Vec<usize>,
 }
 
-const LINE_SLOTS: usize = 5;
+pub(super) const LINE_SLOTS: usize = 5;
 
 pub async fn new_order(
     ctx: PageCtx,
@@ -783,7 +783,8 @@ pub async fn request_qr(
     if !mine {
         return Err(AppError::NotFound);
     }
-    let channel = Channel::parse(&form.channel).unwrap_or(Channel::WechatPay);
+    let channel =
+        Channel::parse(&form.channel).ok_or_else(|| AppError::BadRequest("unknown payment channel".into()))?;
     match wallet.start_attempt(&path.id, channel, Surface::Web, None).await {
         Ok(_) => {}
         Err(e) => session.flash("error", refusal_key(e)?),
@@ -887,9 +888,14 @@ pub async fn create_collection(
     ctx: PageCtx,
     current: CurrentTenant,
     wallet: web::Data<Wallet>,
+    session: TypedSession,
     form: web::Form<CollectionForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
+    // The two buttons of the form; anything else was not sent by it.
+    if form.action != "online" && form.action != "qr" {
+        return Err(AppError::BadRequest("unknown action".into()));
+    }
     let mut errors = FormErrors::default();
     if form.buyer_id.trim().is_empty() {
         errors.add("buyer_id", ctx.t("sales.err.buyer"));
@@ -916,16 +922,19 @@ pub async fn create_collection(
             .await
         {
             Ok(r) => {
+                // The request exists now: a QR code the channel refused is said on its page,
+                // where another channel or the link can be tried (sending this form again
+                // would make a second request).
                 if form.action == "qr"
                     && let Some(channel) = channel
                     && let Err(e) = wallet.start_attempt(&r.id, channel, Surface::Web, None).await
                 {
-                    refused = Some(refusal_text(&ctx, e)?);
+                    session.flash("error", refusal_key(e)?);
                 }
-                if refused.is_none() {
-                    return Ok(see_other(&format!("{}/requests/{}", base(&current.tenant.id), r.id)));
-                }
+                return Ok(see_other(&format!("{}/requests/{}", base(&current.tenant.id), r.id)));
             }
+            // A buyer that is not the tenant's is named beside the buyer field.
+            Err(CheckoutError::Refused(r)) if r.key == "sales.err.buyer" => errors.add("buyer_id", ctx.t(r.key)),
             Err(e) => refused = Some(refusal_text(&ctx, e)?),
         }
     }

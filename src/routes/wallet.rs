@@ -7,7 +7,6 @@
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::auth::{CurrentTenant, TypedSession};
@@ -325,7 +324,11 @@ pub async fn start_self_test(
     session: TypedSession,
     form: web::Form<SelfTestForm>,
 ) -> Result<HttpResponse, AppError> {
-    let channel = if form.channel == "alipay" { "alipay" } else { "wechatpay" };
+    let channel = match form.channel.as_str() {
+        "alipay" => "alipay",
+        "wechatpay" => "wechatpay",
+        _ => return Err(AppError::BadRequest("unknown payment channel".into())),
+    };
     match wallet.start_self_test(&current.tenant.id, &current.actor(), channel).await.map_err(internal)? {
         SelfTestStart::Started => session.flash("success", "selftest.started"),
         SelfTestStart::NoAccount => session.flash("error", "selftest.no_account"),
@@ -435,42 +438,6 @@ pub async fn apply_form(
 const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
 const MAX_TEXT_FIELD: usize = 1024;
 
-struct Upload {
-    fields: std::collections::HashMap<String, String>,
-    images: Vec<(String, String, Vec<u8>)>,
-    too_large: Vec<String>,
-}
-
-async fn read_upload(mut payload: Multipart) -> Result<Upload, AppError> {
-    let mut up = Upload { fields: Default::default(), images: Vec::new(), too_large: Vec::new() };
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(super::bad_form)?;
-        let name = field.name().unwrap_or_default().to_string();
-        let filename = field.content_disposition().and_then(|d| d.get_filename()).unwrap_or_default().to_string();
-        let is_image = IMAGE_FIELDS.contains(&name.as_str());
-        let limit = if is_image { MAX_IMAGE_BYTES } else { MAX_TEXT_FIELD };
-        let (mut data, mut too_large) = (Vec::new(), false);
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(super::bad_form)?;
-            if data.len() + chunk.len() > limit {
-                too_large = true;
-                continue;
-            }
-            data.extend_from_slice(&chunk);
-        }
-        if is_image {
-            if too_large {
-                up.too_large.push(name);
-            } else if !data.is_empty() {
-                up.images.push((name, filename, data));
-            }
-        } else if !too_large {
-            up.fields.insert(name, String::from_utf8_lossy(&data).trim().to_string());
-        }
-    }
-    Ok(up)
-}
-
 /// "Submit application": images go to WeChat Pay as soon as they are chosen (kept even when
 /// another field needs fixing), the form is checked, kept, and submitted.
 pub async fn apply(
@@ -481,16 +448,19 @@ pub async fn apply(
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let tid = current.tenant.id.clone();
-    let up = read_upload(payload).await?;
+    let limits =
+        super::upload::Limits { file_fields: &IMAGE_FIELDS, file_bytes: MAX_IMAGE_BYTES, text_bytes: MAX_TEXT_FIELD };
+    let up = super::upload::read(payload, limits).await?;
     let mut form = MerchantForm::from_fields(|k| {
         debug_assert!(TEXT_FIELDS.contains(&k) || k == "card_forever");
         up.fields.get(k).cloned().unwrap_or_default()
     });
     let mut errors = FormErrors::default();
     for name in &up.too_large {
-        errors.add(name, ctx.t("merchant.err.image_too_large"));
+        let key = if IMAGE_FIELDS.contains(&name.as_str()) { "merchant.err.image_too_large" } else { "form.too_long" };
+        errors.add(name, ctx.t(key));
     }
-    for (name, filename, bytes) in up.images {
+    for (name, filename, bytes) in up.files {
         let ext = match imagesize::image_type(&bytes) {
             Ok(imagesize::ImageType::Jpeg) => "jpg",
             Ok(imagesize::ImageType::Png) => "png",

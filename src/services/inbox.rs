@@ -111,25 +111,29 @@ impl Prepared {
     }
 }
 
-/// Stores a verified, decrypted push and processes it: the nonce and the event are
-/// committed first (so a push whose processing fails stays in the inbox, marked failed,
-/// for "Process again"), then the effect in its own transaction.
+/// Stores a verified, decrypted push and processes it, in one transaction: a process
+/// that dies anywhere in between leaves nothing behind, so WeChat's retry (same nonce)
+/// is taken as new rather than refused as a replay of an event never stored or processed
+/// (found by the crash-safety test). The processing runs in a savepoint, so a push whose
+/// effect fails is still stored, marked failed, for "Process again".
 pub fn accept(
     conn: &mut DbConn,
     sealer: &Sealer,
     item: &Incoming,
     now: i64,
 ) -> Result<Verdict, diesel::result::Error> {
-    if !store::remember_nonce(conn, &item.nonce, item.ts, now)? {
-        return Ok(Err(Refusal::Replay));
-    }
-    let prepared = Prepared::of(item);
-    if !store::insert_event(conn, &prepared.row(item, now))? {
-        tracing::info!(event.type = %prepared.info_type, "duplicate WeChat push ignored");
-        return Ok(Ok(Accepted::Duplicate));
-    }
-    let status = process(conn, sealer, &prepared.id, now)?;
-    Ok(Ok(Accepted::Stored { id: prepared.id, status }))
+    db::write_tx(conn, |conn| {
+        if !store::remember_nonce(conn, &item.nonce, item.ts, now)? {
+            return Ok(Err(Refusal::Replay));
+        }
+        let prepared = Prepared::of(item);
+        if !store::insert_event(conn, &prepared.row(item, now))? {
+            tracing::info!(event.type = %prepared.info_type, "duplicate WeChat push ignored");
+            return Ok(Ok(Accepted::Duplicate));
+        }
+        let status = process_within(conn, sealer, &prepared.event(item, now), &prepared.fields, now)?;
+        Ok(Ok(Accepted::Stored { id: prepared.id, status }))
+    })
 }
 
 /// Stores and processes several pushes in ONE transaction, each step one statement for
@@ -190,8 +194,21 @@ pub fn process(
 ) -> Result<EventStatus, diesel::result::Error> {
     let event = store::event(conn, event_id)?.ok_or(diesel::result::Error::NotFound)?;
     let fields = parse_flat_xml(&event.decoded).unwrap_or_default();
-    let result = db::write_tx(conn, |conn| -> Result<(EventStatus, String), diesel::result::Error> {
-        let outcome = apply(conn, sealer, &event, &fields, now)?;
+    db::write_tx(conn, |conn| process_within(conn, sealer, &event, &fields, now))
+}
+
+/// Processes an event inside the caller's transaction: its effect and its new status in a
+/// savepoint, so an effect that fails is undone and the event is marked failed instead.
+fn process_within(
+    conn: &mut DbConn,
+    sealer: &Sealer,
+    event: &store::Event,
+    fields: &[(String, String)],
+    now: i64,
+) -> Result<EventStatus, diesel::result::Error> {
+    use diesel::Connection as _;
+    let result = conn.transaction(|conn| -> Result<(EventStatus, String), diesel::result::Error> {
+        let outcome = apply(conn, sealer, event, fields, now)?;
         store::finish_event(conn, &event.id, outcome.0, &outcome.1, now)?;
         Ok(outcome)
     });

@@ -110,7 +110,7 @@ pub fn begin_submission(
 }
 
 /// What the submission job does next.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
     Finished,
     /// Run again at this time (waiting for the privacy scan).

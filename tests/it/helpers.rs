@@ -249,6 +249,11 @@ impl Browser {
         format!("{}{path}", self.base)
     }
 
+    /// Reads a response sent with this browser's client (keeping the page's CSRF token).
+    pub async fn read_response(&self, resp: Response) -> Page {
+        self.read(resp).await
+    }
+
     async fn read(&self, resp: Response) -> Page {
         let status = resp.status();
         let url = resp.url().clone();

@@ -62,7 +62,7 @@ pub(crate) async fn release_version(app: &TestApp, op: &Browser, user_version: &
 }
 
 /// The platform's template library as an independent client reads it.
-async fn dev_templates(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn dev_templates(app: &TestApp) -> Vec<Value> {
     let client = reqwest::Client::new();
     let token: Value = client
         .post(format!("{}/sandbox/wechat/cgi-bin/component/api_component_token", app.base))

@@ -879,7 +879,7 @@ enum Queried {
 /// What a verified payment says, whichever channel and whichever way (notification or
 /// query) it came.
 #[derive(Debug, Clone)]
-pub(super) struct PaidFacts {
+pub struct PaidFacts {
     pub out_trade_no: String,
     pub merchant: String,
     pub amount_fen: Option<i64>,

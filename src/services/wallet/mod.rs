@@ -25,9 +25,12 @@ mod merchant;
 mod notify;
 mod readiness;
 
-pub use checkout::{Attempt, BuyerInput, CheckoutError, Refusal, SettingsInput};
+pub use checkout::{Attempt, BuyerInput, CheckoutError, PaidFacts, Refusal, SettingsInput};
 pub use merchant::{ApplicationView, BindingView, SubmitOutcome};
-pub use notify::{NotifyRefusal, SELF_TEST_FEN, SelfTestStart};
+pub use notify::{
+    AlipayNotice, NotifyRefusal, SELF_TEST_FEN, SelfTestStart, WechatNotice, decode_wechat_notification,
+    open_wechat_notification, read_alipay_notification,
+};
 pub use readiness::Readiness;
 
 /// What can go wrong that is ours, not the other side's refusal.

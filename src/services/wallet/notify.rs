@@ -14,7 +14,7 @@ use crate::db::{self, DbConn, audit, wallet as store};
 use crate::domain::wallet::{self as rules, ApplicationState};
 use crate::pay::alipay;
 use crate::pay::keys::PublicKey;
-use crate::pay::wechatpay::{Notification, SignedHeaders};
+use crate::pay::wechatpay::{Notification, PlatformVerifier, SignedHeaders};
 use crate::pay::wechatpay_client::{Refund, Transaction};
 
 /// The self-test's amount: 0.01 CNY.
@@ -172,30 +172,15 @@ impl Wallet {
                 return Err(NotifyRefusal::NotConfigured);
             }
         };
-        let headers = headers.ok_or_else(|| NotifyRefusal::BadSignature("no Wechatpay-* headers".into()))?;
-        m.platform
-            .verify(&headers, body, crate::now(), crate::pay::wechatpay_client::ANSWER_WINDOW_SECS)
-            .map_err(|e| NotifyRefusal::BadSignature(e.to_string()))?;
-        let n: Notification = serde_json::from_str(body).map_err(|e| NotifyRefusal::Malformed(e.to_string()))?;
-        let plain = n.resource.open(&m.api_v3_key).map_err(|_| NotifyRefusal::Undecryptable)?;
         let now = crate::now();
-        let event = n.event_type.clone();
-        let applied = if event.starts_with("REFUND.") {
-            let r: Refund = serde_json::from_str(&plain).map_err(|e| NotifyRefusal::Malformed(e.to_string()))?;
-            let (id, plain) = (n.id.clone(), plain.clone());
-            self.db(move |c| db::write_tx(c, |c| apply_refund(c, "wechatpay", &id, &event, &r, &plain, now))).await
-        } else {
-            let t: Transaction = serde_json::from_str(&plain).map_err(|e| NotifyRefusal::Malformed(e.to_string()))?;
-            let (id, plain) = (n.id.clone(), plain.clone());
-            let paid = PaidFacts {
-                out_trade_no: t.out_trade_no.clone(),
-                merchant: t.sub_mchid.clone(),
-                amount_fen: t.amount.as_ref().map(|a| a.total),
-                currency: t.amount.as_ref().and_then(|a| a.currency.clone()),
-                success: t.trade_state == "SUCCESS",
-                transaction_id: t.transaction_id.clone(),
-            };
-            self.db(move |c| db::write_tx(c, |c| apply_paid(c, "wechatpay", &id, &event, &paid, &plain, now))).await
+        let applied = match open_wechat_notification(&m.platform, &m.api_v3_key, headers.as_ref(), body, now)? {
+            WechatNotice::Refund { id, event, refund, plain } => {
+                self.db(move |c| db::write_tx(c, |c| apply_refund(c, "wechatpay", &id, &event, &refund, &plain, now)))
+                    .await
+            }
+            WechatNotice::Paid { id, event, paid, plain } => {
+                self.db(move |c| db::write_tx(c, |c| apply_paid(c, "wechatpay", &id, &event, &paid, &plain, now))).await
+            }
         };
         match applied {
             Ok(()) => Ok(()),
@@ -217,41 +202,15 @@ impl Wallet {
                 NotifyRefusal::NotConfigured
             })?
         };
-        let verified = accounts.iter().any(|a| {
-            self.unseal(&a.alipay_public_key_sealed)
-                .ok()
-                .and_then(|k| PublicKey::parse(&k).ok())
-                .is_some_and(|k| alipay::verify_notification(&params, &k))
-        });
+        let keys: Vec<PublicKey> = accounts
+            .iter()
+            .filter_map(|a| self.unseal(&a.alipay_public_key_sealed).ok().and_then(|k| PublicKey::parse(&k).ok()))
+            .collect();
         if accounts.is_empty() {
             return Err(NotifyRefusal::BadSignature(format!("no Alipay account with app_id {app_id}")));
         }
-        if !verified {
-            return Err(NotifyRefusal::BadSignature("the sign does not verify with the Alipay public key".into()));
-        }
-        let get = |k: &str| params.get(k).cloned().unwrap_or_default();
-        let sent = alipay::parse_timestamp(&get("notify_time"));
-        if sent.is_none_or(|t| (crate::now() - t).abs() > ALIPAY_NOTIFY_WINDOW_SECS) {
-            return Err(NotifyRefusal::Stale(get("notify_time")));
-        }
-        let notify_id = get("notify_id");
-        if notify_id.is_empty() {
-            return Err(NotifyRefusal::Malformed("no notify_id".into()));
-        }
-        let status = get("trade_status");
-        let paid = PaidFacts {
-            out_trade_no: get("out_trade_no"),
-            merchant: app_id,
-            amount_fen: crate::domain::commerce::parse_yuan(&get("total_amount")),
-            currency: None,
-            success: matches!(status.as_str(), "TRADE_SUCCESS" | "TRADE_FINISHED"),
-            transaction_id: Some(get("trade_no")).filter(|s| !s.is_empty()),
-        };
-        let mut shown = params.clone();
-        shown.remove("sign");
-        let body = serde_json::to_string(&shown).unwrap_or_default();
+        let AlipayNotice { notify_id, event, paid, body } = read_alipay_notification(&params, &keys, crate::now())?;
         let now = crate::now();
-        let event = format!("alipay.{}", status);
         self.db(move |c| db::write_tx(c, |c| apply_paid(c, "alipay", &notify_id, &event, &paid, &body, now)))
             .await
             .map_err(|e: WalletError| {
@@ -398,4 +357,95 @@ fn apply_refund(
         )?;
     }
     Ok(())
+}
+
+/// A WeChat Pay notification that verified and decrypted: what is stored and applied.
+#[derive(Debug, Clone)]
+pub enum WechatNotice {
+    Paid { id: String, event: String, paid: PaidFacts, plain: String },
+    Refund { id: String, event: String, refund: Refund, plain: String },
+}
+
+/// Checks a WeChat Pay notification without the database: the `Wechatpay-*` signature over
+/// the body, then the envelope's JSON, the AES-256-GCM resource and the payment or refund
+/// inside. Public so the fuzz targets (`fuzz/`) run exactly this on arbitrary input.
+pub fn open_wechat_notification(
+    platform: &PlatformVerifier,
+    api_v3_key: &str,
+    headers: Option<&SignedHeaders>,
+    body: &str,
+    now: i64,
+) -> Result<WechatNotice, NotifyRefusal> {
+    let headers = headers.ok_or_else(|| NotifyRefusal::BadSignature("no Wechatpay-* headers".into()))?;
+    platform
+        .verify(headers, body, now, crate::pay::wechatpay_client::ANSWER_WINDOW_SECS)
+        .map_err(|e| NotifyRefusal::BadSignature(e.to_string()))?;
+    decode_wechat_notification(api_v3_key, body)
+}
+
+/// The part of [`open_wechat_notification`] after the signature: the envelope's JSON, the
+/// resource decrypted with the APIv3 key, and the payment or refund it carries.
+pub fn decode_wechat_notification(api_v3_key: &str, body: &str) -> Result<WechatNotice, NotifyRefusal> {
+    let n: Notification = serde_json::from_str(body).map_err(|e| NotifyRefusal::Malformed(e.to_string()))?;
+    let plain = n.resource.open(api_v3_key).map_err(|_| NotifyRefusal::Undecryptable)?;
+    if n.event_type.starts_with("REFUND.") {
+        let refund: Refund = serde_json::from_str(&plain).map_err(|e| NotifyRefusal::Malformed(e.to_string()))?;
+        return Ok(WechatNotice::Refund { id: n.id, event: n.event_type, refund, plain });
+    }
+    let t: Transaction = serde_json::from_str(&plain).map_err(|e| NotifyRefusal::Malformed(e.to_string()))?;
+    let paid = PaidFacts {
+        out_trade_no: t.out_trade_no.clone(),
+        merchant: t.sub_mchid.clone(),
+        amount_fen: t.amount.as_ref().map(|a| a.total),
+        currency: t.amount.as_ref().and_then(|a| a.currency.clone()),
+        success: t.trade_state == "SUCCESS",
+        transaction_id: t.transaction_id.clone(),
+    };
+    Ok(WechatNotice::Paid { id: n.id, event: n.event_type, paid, plain })
+}
+
+/// An Alipay notification that verified: what is stored and applied.
+#[derive(Debug, Clone)]
+pub struct AlipayNotice {
+    pub notify_id: String,
+    pub event: String,
+    pub paid: PaidFacts,
+    /// The parameters without `sign`, as JSON, kept with the notification.
+    pub body: String,
+}
+
+/// Checks an Alipay notification's form parameters without the database: the RSA2 `sign`
+/// over the sorted content under any of `keys` (the Alipay public keys of the accounts with
+/// its `app_id`), the `notify_time` window, the `notify_id`, and the payment it reports.
+/// Public so the fuzz targets (`fuzz/`) run exactly this on arbitrary input.
+pub fn read_alipay_notification(
+    params: &BTreeMap<String, String>,
+    keys: &[PublicKey],
+    now: i64,
+) -> Result<AlipayNotice, NotifyRefusal> {
+    if !keys.iter().any(|k| alipay::verify_notification(params, k)) {
+        return Err(NotifyRefusal::BadSignature("the sign does not verify with the Alipay public key".into()));
+    }
+    let get = |k: &str| params.get(k).cloned().unwrap_or_default();
+    let sent = alipay::parse_timestamp(&get("notify_time"));
+    if sent.is_none_or(|t| (now - t).abs() > ALIPAY_NOTIFY_WINDOW_SECS) {
+        return Err(NotifyRefusal::Stale(get("notify_time")));
+    }
+    let notify_id = get("notify_id");
+    if notify_id.is_empty() {
+        return Err(NotifyRefusal::Malformed("no notify_id".into()));
+    }
+    let status = get("trade_status");
+    let paid = PaidFacts {
+        out_trade_no: get("out_trade_no"),
+        merchant: get("app_id"),
+        amount_fen: crate::domain::commerce::parse_yuan(&get("total_amount")),
+        currency: None,
+        success: matches!(status.as_str(), "TRADE_SUCCESS" | "TRADE_FINISHED"),
+        transaction_id: Some(get("trade_no")).filter(|s| !s.is_empty()),
+    };
+    let mut shown = params.clone();
+    shown.remove("sign");
+    let body = serde_json::to_string(&shown).unwrap_or_default();
+    Ok(AlipayNotice { notify_id, event: format!("alipay.{status}"), paid, body })
 }
