@@ -7,9 +7,12 @@
 //! * [`authorization`]: starting and completing an authorization, binding a tenant's
 //!   dedicated mini program.
 //! * [`inbox`]: storing and applying WeChat's pushes.
+//! * [`accounts`] and [`team`]: sign-up and login steps, password reset and change, sessions,
+//!   the second factor; a workspace's members and invitations.
 //! * [`wallet`]: the Company Wallet: WeChat Pay's service provider and sub-merchants, Alipay,
 //!   the AppID–merchant binding, payment readiness, the self-test and payment notifications.
 
+pub mod accounts;
 pub mod authorization;
 pub mod campaigns;
 pub mod inbox;
@@ -18,6 +21,7 @@ pub mod pacing;
 pub mod platform;
 pub mod releases;
 pub mod requirements;
+pub mod team;
 pub mod wallet;
 // live selling (issue 13)
 pub mod live_selling;
