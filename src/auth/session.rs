@@ -157,7 +157,6 @@ impl FromRequest for TypedSession {
     }
 }
 
-
 /// The signed-in user, looked up from the session row.
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub User);

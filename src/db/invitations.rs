@@ -94,7 +94,14 @@ pub fn find_by_hash(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<(
 }
 
 /// A new link and a new week for an open invitation of the tenant.
-pub fn renew(conn: &mut DbConn, tenant_id: &str, id: &str, token_hash: &str, now: i64, expires_at: i64) -> QueryResult<usize> {
+pub fn renew(
+    conn: &mut DbConn,
+    tenant_id: &str,
+    id: &str,
+    token_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> QueryResult<usize> {
     diesel::update(
         invitations::table
             .filter(invitations::id.eq(id))

@@ -142,12 +142,8 @@ pub fn delete_all_for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<usiz
 
 /// Removes sessions that no longer sign anyone in.
 pub fn delete_ended(conn: &mut DbConn, now: i64, t: &Timeouts) -> QueryResult<usize> {
-    diesel::delete(
-        user_sessions::table.filter(
-            user_sessions::created_at
-                .le(t.created_after(now))
-                .or(user_sessions::last_seen_at.le(t.seen_after(now))),
-        ),
-    )
+    diesel::delete(user_sessions::table.filter(
+        user_sessions::created_at.le(t.created_after(now)).or(user_sessions::last_seen_at.le(t.seen_after(now))),
+    ))
     .execute(conn)
 }

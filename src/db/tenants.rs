@@ -228,14 +228,18 @@ pub fn add_member(conn: &mut DbConn, tenant_id: &str, user_id: &str, role: &str,
 
 pub fn remove_member(conn: &mut DbConn, tenant_id: &str, user_id: &str) -> QueryResult<usize> {
     diesel::delete(
-        tenant_members::table.filter(tenant_members::tenant_id.eq(tenant_id)).filter(tenant_members::user_id.eq(user_id)),
+        tenant_members::table
+            .filter(tenant_members::tenant_id.eq(tenant_id))
+            .filter(tenant_members::user_id.eq(user_id)),
     )
     .execute(conn)
 }
 
 pub fn set_role(conn: &mut DbConn, tenant_id: &str, user_id: &str, role: &str) -> QueryResult<usize> {
     diesel::update(
-        tenant_members::table.filter(tenant_members::tenant_id.eq(tenant_id)).filter(tenant_members::user_id.eq(user_id)),
+        tenant_members::table
+            .filter(tenant_members::tenant_id.eq(tenant_id))
+            .filter(tenant_members::user_id.eq(user_id)),
     )
     .set(tenant_members::role.eq(role))
     .execute(conn)
@@ -249,7 +253,9 @@ pub fn lock_team(conn: &mut DbConn, tenant_id: &str) -> QueryResult<()> {
     match conn {
         #[cfg(feature = "postgres")]
         super::DbConn::Postgres(_) => {
-            diesel::sql_query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE").bind::<Text, _>(tenant_id).execute(conn)?;
+            diesel::sql_query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
+                .bind::<Text, _>(tenant_id)
+                .execute(conn)?;
             Ok(())
         }
         #[allow(unreachable_patterns)]

@@ -145,11 +145,13 @@ mod tests {
 
     #[test]
     fn browsers_get_short_names() {
-        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+        let chrome =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
         assert_eq!(describe_agent(chrome), "Chrome · Linux");
         let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36 Edg/120.0";
         assert_eq!(describe_agent(edge), "Edge · Windows");
-        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Safari/604.1";
+        let safari =
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Safari/604.1";
         assert_eq!(describe_agent(safari), "Safari · iOS");
         assert_eq!(describe_agent(""), "");
         assert_eq!(describe_agent("SomeBot"), "SomeBot");

@@ -174,7 +174,11 @@ pub async fn signup(
     }
 }
 
-async fn landing_after_signup(session: &TypedSession, pool: &DbPool, user_id: String) -> Result<HttpResponse, AppError> {
+async fn landing_after_signup(
+    session: &TypedSession,
+    pool: &DbPool,
+    user_id: String,
+) -> Result<HttpResponse, AppError> {
     if session.invitation().is_some() {
         return landing_after_login(session, pool, user_id, false).await;
     }
@@ -211,8 +215,14 @@ enum LoginOutcome {
     Locked(i64),
     Wrong,
     /// The password passed; the second factor is next.
-    SecondFactor { user_id: String },
-    Ok { session_id: String, user_id: String, is_operator: bool },
+    SecondFactor {
+        user_id: String,
+    },
+    Ok {
+        session_id: String,
+        user_id: String,
+        is_operator: bool,
+    },
 }
 
 pub async fn login(

@@ -190,8 +190,7 @@ pub async fn end_other_sessions(
 ) -> Result<HttpResponse, AppError> {
     let this = this_session(&session)?;
     let u = user.0.clone();
-    db::run(&pool, move |conn| Ok::<_, AppError>(accounts::end_other_sessions(conn, &u, &this, crate::now())?))
-        .await?;
+    db::run(&pool, move |conn| Ok::<_, AppError>(accounts::end_other_sessions(conn, &u, &this, crate::now())?)).await?;
     session.flash("success", "account.other_sessions_ended");
     Ok(see_other("/account"))
 }

@@ -34,7 +34,8 @@ struct InvitationPage {
 }
 
 fn gone(ctx: PageCtx, token: String) -> Result<HttpResponse, AppError> {
-    let page = InvitationPage { ctx, token, view: View::Gone, form: SignupForm::default(), errors: FormErrors::default() };
+    let page =
+        InvitationPage { ctx, token, view: View::Gone, form: SignupForm::default(), errors: FormErrors::default() };
     render(StatusCode::GONE, &page)
 }
 
@@ -60,7 +61,8 @@ pub async fn show(
             Accepted::OtherAddress { invited } => {
                 tracing::warn!("invitation refused: opened by another account than the invited address");
                 let view = View::OtherAddress { invited, signed_in_as: user.email };
-                let page = InvitationPage { ctx, token, view, form: SignupForm::default(), errors: FormErrors::default() };
+                let page =
+                    InvitationPage { ctx, token, view, form: SignupForm::default(), errors: FormErrors::default() };
                 render(StatusCode::FORBIDDEN, &page)
             }
             Accepted::Gone => gone(ctx, token),

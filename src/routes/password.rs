@@ -92,7 +92,11 @@ fn invalid(ctx: PageCtx, reason: LinkRefused) -> Result<HttpResponse, AppError> 
 }
 
 /// The e-mailed link: the new-password form (opening it uses nothing up).
-pub async fn reset_form(ctx: PageCtx, pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn reset_form(
+    ctx: PageCtx,
+    pool: web::Data<DbPool>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let t = token.clone();
     let checked = db::run(&pool, move |conn| Ok::<_, AppError>(accounts::check_reset(conn, &t, crate::now())?)).await?;

@@ -197,7 +197,8 @@ pub async fn invite(
         return again(ctx, current, &pool, StatusCode::UNPROCESSABLE_ENTITY, form, errors, None).await;
     };
     let email = form.email.clone();
-    let outcome = change(&pool, &current, &config, move |t, c| service::invite(t, c, &email, role, crate::now())).await?;
+    let outcome =
+        change(&pool, &current, &config, move |t, c| service::invite(t, c, &email, role, crate::now())).await?;
     match outcome {
         Ok(()) => {
             tracing::info!(tenant.id = %current.tenant.id, "invitation sent");
@@ -255,10 +256,12 @@ pub async fn member_action(
     let target = user_id.clone();
     let leaving = user_id == current.user.id;
     let outcome = match action.as_str() {
-        "remove" => change(&pool, &current, &config, move |t, c| {
-            service::remove(t, c, &target, crate::now()).map(|r| r.map(|_| ()))
-        })
-        .await?,
+        "remove" => {
+            change(&pool, &current, &config, move |t, c| {
+                service::remove(t, c, &target, crate::now()).map(|r| r.map(|_| ()))
+            })
+            .await?
+        }
         "role" => {
             let role = Role::parse(&form.role).ok_or_else(|| AppError::BadRequest("unknown role".into()))?;
             change(&pool, &current, &config, move |t, c| service::set_role(t, c, &target, role, crate::now())).await?
@@ -277,7 +280,8 @@ pub async fn member_action(
         Err(refused) => {
             let text = refusal_text(&ctx, refused)?;
             let refused = Some((user_id, text));
-            again(ctx, current, &pool, StatusCode::CONFLICT, InviteForm::default(), FormErrors::default(), refused).await
+            again(ctx, current, &pool, StatusCode::CONFLICT, InviteForm::default(), FormErrors::default(), refused)
+                .await
         }
     }
 }
@@ -298,7 +302,8 @@ pub async fn leave(
         }
         Err(refused) => {
             let refused = Some(("leave".to_string(), refusal_text(&ctx, refused)?));
-            again(ctx, current, &pool, StatusCode::CONFLICT, InviteForm::default(), FormErrors::default(), refused).await
+            again(ctx, current, &pool, StatusCode::CONFLICT, InviteForm::default(), FormErrors::default(), refused)
+                .await
         }
     }
 }

@@ -146,10 +146,9 @@ pub async fn setup(
     session: TypedSession,
 ) -> Result<HttpResponse, AppError> {
     let sealer = sealer.into_inner();
-    let started = db::run(&pool, move |conn| {
-        Ok::<_, AppError>(accounts::start_enrolment(conn, &sealer, &user.0, crate::now())?)
-    })
-    .await?;
+    let started =
+        db::run(&pool, move |conn| Ok::<_, AppError>(accounts::start_enrolment(conn, &sealer, &user.0, crate::now())?))
+            .await?;
     if !started {
         session.flash("info", "two_factor.already_on");
     }

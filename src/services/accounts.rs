@@ -36,13 +36,7 @@ pub struct Client {
     pub user_agent: String,
 }
 
-fn audit_user(
-    conn: &mut DbConn,
-    user: &User,
-    action: &str,
-    after: Option<&serde_json::Value>,
-    now: i64,
-) -> Db<()> {
+fn audit_user(conn: &mut DbConn, user: &User, action: &str, after: Option<&serde_json::Value>, now: i64) -> Db<()> {
     audit::write(
         conn,
         audit::Record::<(), _> {
@@ -84,10 +78,15 @@ pub fn open_session(
 /// What a sign-up came to.
 pub enum SignUp {
     /// The account exists and `session_id` signs it in.
-    Created { user: User, session_id: String },
+    Created {
+        user: User,
+        session_id: String,
+    },
     EmailTaken,
     /// Too many accounts from this address lately: try again at `until`.
-    Limited { until: i64 },
+    Limited {
+        until: i64,
+    },
 }
 
 /// The fields of a new account (already validated; the password already hashed).
@@ -261,10 +260,14 @@ fn password_changed_notice(conn: &mut DbConn, user: &User, public_url: &str, now
 /// What "Change password" came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordChange {
-    Changed { sessions_ended: usize },
+    Changed {
+        sessions_ended: usize,
+    },
     WrongCurrent,
     /// Too many wrong passwords for this account lately (the login's lock).
-    Locked { until: i64 },
+    Locked {
+        until: i64,
+    },
 }
 
 /// Changes the password of a signed-in user who gave the current one: every other session
@@ -302,13 +305,7 @@ pub fn change_password(
 
 /// Ends one of the user's sessions by its public id; `None` when the user has no such
 /// session. Returns whether it was the session asking.
-pub fn end_session(
-    conn: &mut DbConn,
-    user: &User,
-    public_id: &str,
-    this_session: &str,
-    now: i64,
-) -> Db<Option<bool>> {
+pub fn end_session(conn: &mut DbConn, user: &User, public_id: &str, this_session: &str, now: i64) -> Db<Option<bool>> {
     db::write_tx(conn, |conn| {
         let Some(row) = db::sessions::find_for_user(conn, &user.id, public_id)? else {
             return Ok(None);
@@ -335,8 +332,14 @@ pub fn end_other_sessions(conn: &mut DbConn, user: &User, this_session: &str, no
 pub enum TwoFactor {
     Off,
     /// Set up but not confirmed by a first code yet: what to scan or type.
-    Enrolling { otpauth_url: String, secret: String },
-    On { since: i64, recovery_codes_left: i64 },
+    Enrolling {
+        otpauth_url: String,
+        secret: String,
+    },
+    On {
+        since: i64,
+        recovery_codes_left: i64,
+    },
 }
 
 fn generator(sealer: &Sealer, sealed: &str, account: &str) -> Result<totp::Totp, AccountError> {
@@ -375,7 +378,9 @@ pub fn start_enrolment(conn: &mut DbConn, sealer: &Sealer, user: &User, now: i64
 /// What confirming the set-up came to.
 pub enum Confirmation {
     /// On: the recovery codes, shown this once.
-    Confirmed { recovery_codes: Vec<String> },
+    Confirmed {
+        recovery_codes: Vec<String>,
+    },
     WrongCode,
     NotEnrolling,
 }
@@ -448,9 +453,15 @@ pub fn use_second_factor(
 
 /// What the second step of a login came to.
 pub enum CodeStep {
-    SignedIn { user: User, session_id: String, via: Proof },
+    SignedIn {
+        user: User,
+        session_id: String,
+        via: Proof,
+    },
     Wrong,
-    Locked { until: i64 },
+    Locked {
+        until: i64,
+    },
     /// The account is gone or has no second factor any more: start over.
     NoLogin,
 }

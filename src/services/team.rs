@@ -150,7 +150,14 @@ pub fn resend(ctx: &TeamCtx<'_>, conn: &mut DbConn, invitation_id: &str, now: i6
         ctx.send_invitation(conn, &open.email, role, &token, now)?;
         let before = json!({ "expires_at": open.expires_at });
         let after = json!({ "email": open.email, "expires_at": now + INVITATION_TTL_SECS });
-        ctx.audit(conn, "team.invitation_sent_again", &format!("invitation:{}", open.id), Some(&before), Some(&after), now)?;
+        ctx.audit(
+            conn,
+            "team.invitation_sent_again",
+            &format!("invitation:{}", open.id),
+            Some(&before),
+            Some(&after),
+            now,
+        )?;
         Ok(Ok(()))
     })
 }
@@ -204,7 +211,13 @@ pub fn leave(ctx: &TeamCtx<'_>, conn: &mut DbConn, now: i64) -> Db<Result<(), Te
 }
 
 /// Gives a member another role (admins only; the last admin keeps theirs).
-pub fn set_role(ctx: &TeamCtx<'_>, conn: &mut DbConn, user_id: &str, to: Role, now: i64) -> Db<Result<(), TeamRefusal>> {
+pub fn set_role(
+    ctx: &TeamCtx<'_>,
+    conn: &mut DbConn,
+    user_id: &str,
+    to: Role,
+    now: i64,
+) -> Db<Result<(), TeamRefusal>> {
     db::write_tx(conn, |conn| {
         let target = db::tenants::role_of(conn, ctx.tenant_id, user_id)?.and_then(|r| Role::parse(&r));
         let Some(target) = target else {
@@ -242,11 +255,18 @@ pub fn look_up(conn: &mut DbConn, token: &str, now: i64) -> Db<Option<OpenInvita
 
 /// What accepting an invitation came to.
 pub enum Accepted {
-    Joined { tenant_id: String, tenant_name: String },
+    Joined {
+        tenant_id: String,
+        tenant_name: String,
+    },
     /// The signed-in user is already a member: nothing changes.
-    AlreadyMember { tenant_id: String },
+    AlreadyMember {
+        tenant_id: String,
+    },
     /// The invitation is for another address than the signed-in user's.
-    OtherAddress { invited: String },
+    OtherAddress {
+        invited: String,
+    },
     /// Expired, revoked, already accepted, or no such link.
     Gone,
 }
@@ -321,7 +341,9 @@ pub fn sign_up_and_accept(
             SignUp::Limited { until } => return Ok(InvitedSignUp::Limited { until }),
         };
         match join(conn, &open, &user, now)? {
-            Accepted::Joined { tenant_id, tenant_name } => Ok(InvitedSignUp::Joined { session_id, tenant_id, tenant_name }),
+            Accepted::Joined { tenant_id, tenant_name } => {
+                Ok(InvitedSignUp::Joined { session_id, tenant_id, tenant_name })
+            }
             _ => Err(diesel::result::Error::RollbackTransaction),
         }
     });

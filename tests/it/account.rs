@@ -295,7 +295,10 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     again.assert_contains("The link was already used");
     let reuse = app.browser().post(&link, &[("password", "another-password-2")]).await;
     assert_eq!(reuse.status(), StatusCode::GONE);
-    assert_eq!(app.browser().log_in("reset@example.com", "another-password-2").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.browser().log_in("reset@example.com", "another-password-2").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     // A notice went to the owner.
     assert!(app.emails_to("reset@example.com").iter().any(|m| m.subject.contains("password was changed")));
     // An unknown token is not found.
@@ -368,8 +371,9 @@ async fn sign_ups_from_one_address_are_limited_and_the_refusal_says_when_to_try_
 
 /// The public ids of the sessions listed on the account page, and which is this one.
 fn listed_sessions(page: &crate::helpers::Page) -> Vec<(String, bool)> {
-    let re = regex::Regex::new(r#"<tr( class="current-session")?>\s*<td>(?s:.*?)action="/account/sessions/([^/"]+)/end""#)
-        .unwrap();
+    let re =
+        regex::Regex::new(r#"<tr( class="current-session")?>\s*<td>(?s:.*?)action="/account/sessions/([^/"]+)/end""#)
+            .unwrap();
     re.captures_iter(&page.body).map(|c| (c[2].to_string(), c.get(1).is_some())).collect()
 }
 
@@ -434,7 +438,8 @@ async fn ending_a_session_from_the_list_signs_that_browser_out() {
     assert_eq!(out.url().path(), "/login");
     assert_eq!(laptop.get("/account").await.url().path(), "/login");
     let audit = app.db(|c| {
-        let filter = minihost::db::audit::AuditFilter { action: Some("user.session_ended".into()), ..Default::default() };
+        let filter =
+            minihost::db::audit::AuditFilter { action: Some("user.session_ended".into()), ..Default::default() };
         minihost::db::audit::list(c, &filter, 10, 0).unwrap()
     });
     assert_eq!(audit.len(), 2);
@@ -470,8 +475,7 @@ async fn changing_the_password_ends_the_other_sessions_and_keeps_this_one() {
         .await;
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
     wrong.assert_contains("This is not your current password.");
-    let short =
-        here.post("/account/password", &[("current_password", PASSWORD), ("new_password", "short")]).await;
+    let short = here.post("/account/password", &[("current_password", PASSWORD), ("new_password", "short")]).await;
     assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
     short.assert_contains("The password needs 10 to 128 characters.");
     assert_eq!(elsewhere.get("/account").await.status(), StatusCode::OK, "nothing changed yet");
@@ -509,9 +513,7 @@ fn shift_sessions(app: &TestApp, email: &str, created_ago: i64, seen_ago: i64) {
 fn last_seen(app: &TestApp, email: &str) -> i64 {
     use diesel::prelude::*;
     use minihost::db::schema::{user_sessions as s, users as u};
-    app.db(|c| {
-        s::table.inner_join(u::table).filter(u::email.eq(email)).select(s::last_seen_at).first(c).unwrap()
-    })
+    app.db(|c| s::table.inner_join(u::table).filter(u::email.eq(email)).select(s::last_seen_at).first(c).unwrap())
 }
 
 #[tokio::test]
@@ -546,8 +548,8 @@ async fn a_session_ends_at_its_absolute_timeout_whatever_the_activity() {
 
 #[tokio::test]
 async fn the_timeouts_are_configuration() {
-    let app = TestApp::spawn_with(&[("MINIHOST_SESSION_IDLE_MINUTES", "5"), ("MINIHOST_SESSION_ABSOLUTE_HOURS", "1")])
-        .await;
+    let app =
+        TestApp::spawn_with(&[("MINIHOST_SESSION_IDLE_MINUTES", "5"), ("MINIHOST_SESSION_ABSOLUTE_HOURS", "1")]).await;
     let b = app.browser();
     b.sign_up("short@example.com", "Short").await;
     shift_sessions(&app, "short@example.com", 4 * 60, 4 * 60);

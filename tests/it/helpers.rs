@@ -218,8 +218,8 @@ impl TestApp {
     /// The path of the console link (`{public_url}{prefix}…`) in the newest e-mail to `to`
     /// that has one.
     pub fn link_in_email(&self, to: &str, prefix: &str) -> String {
-        let pattern = Regex::new(&format!(r"{}({}[A-Za-z0-9_\-]+)", regex::escape(&self.base), regex::escape(prefix)))
-            .unwrap();
+        let pattern =
+            Regex::new(&format!(r"{}({}[A-Za-z0-9_\-]+)", regex::escape(&self.base), regex::escape(prefix))).unwrap();
         self.emails_to(to)
             .iter()
             .find_map(|m| pattern.captures(&m.body_text).map(|c| c[1].to_string()))

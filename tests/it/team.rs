@@ -232,7 +232,10 @@ async fn admins_remove_members_and_members_cannot_manage_the_team() {
     removed.assert_lacks("worker@zeta.example");
     assert_eq!(worker.get(&format!("/w/{tenant}")).await.status(), StatusCode::NOT_FOUND);
     // Removing again: no such member.
-    assert_eq!(admin.post(&format!("/w/{tenant}/members/{worker_id}/remove"), &[]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        admin.post(&format!("/w/{tenant}/members/{worker_id}/remove"), &[]).await.status(),
+        StatusCode::NOT_FOUND
+    );
     assert!(audit_actions(&app, &tenant).contains(&"team.member_removed".to_string()));
 }
 
@@ -300,7 +303,10 @@ async fn another_tenants_members_and_invitations_are_not_found() {
     }
     // Beta's members page and actions through Beta's URL: not found either.
     assert_eq!(alice.get(&format!("/w/{tenant_b}/members")).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(alice.post(&format!("/w/{tenant_b}/members/{bob_id}/remove"), &[]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        alice.post(&format!("/w/{tenant_b}/members/{bob_id}/remove"), &[]).await.status(),
+        StatusCode::NOT_FOUND
+    );
     // Nothing changed at Beta.
     assert_eq!(bob.get(&format!("/w/{tenant_b}")).await.status(), StatusCode::OK);
     assert_eq!(app.db(|c| minihost::db::invitations::list_open(c, &tenant_b).unwrap()).len(), 1);
