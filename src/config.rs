@@ -108,6 +108,12 @@ pub struct Settings {
     /// Timings of the review pipeline: when an overdue review is asked about, how soon
     /// the code privacy scan is asked about again after 61039.
     pub review_timing: crate::domain::release::Timing,
+    /// How long a login lasts: the idle timeout (`MINIHOST_SESSION_IDLE_MINUTES`, default
+    /// 120) and the absolute one (`MINIHOST_SESSION_ABSOLUTE_HOURS`, default 12).
+    pub session_timeouts: crate::domain::session::Timeouts,
+    /// Rate limits of sign-up and password reset (`MINIHOST_SIGNUPS_PER_IP_PER_HOUR`, default
+    /// 5; `MINIHOST_RESETS_PER_EMAIL_PER_HOUR`, 3; `MINIHOST_RESETS_PER_IP_PER_HOUR`, 10).
+    pub rate_limits: crate::domain::throttle::Limits,
 }
 
 impl Settings {
@@ -191,6 +197,31 @@ impl Settings {
                         "MINIHOST_CAMPAIGN_QUOTA_RECHECK_SECS",
                         d.quota_recheck_secs,
                     )?,
+                }
+            },
+            session_timeouts: crate::domain::session::Timeouts {
+                idle_secs: 60 * parse_number::<i64>(&get, "MINIHOST_SESSION_IDLE_MINUTES", 120)?.max(1),
+                absolute_secs: 3600 * parse_number::<i64>(&get, "MINIHOST_SESSION_ABSOLUTE_HOURS", 12)?.max(1),
+            },
+            rate_limits: {
+                use crate::domain::throttle::{Limit, Limits};
+                let d = Limits::default();
+                Limits {
+                    signup_per_address: Limit::per_hour(parse_number(
+                        &get,
+                        "MINIHOST_SIGNUPS_PER_IP_PER_HOUR",
+                        d.signup_per_address.max,
+                    )?),
+                    reset_per_account: Limit::per_hour(parse_number(
+                        &get,
+                        "MINIHOST_RESETS_PER_EMAIL_PER_HOUR",
+                        d.reset_per_account.max,
+                    )?),
+                    reset_per_address: Limit::per_hour(parse_number(
+                        &get,
+                        "MINIHOST_RESETS_PER_IP_PER_HOUR",
+                        d.reset_per_address.max,
+                    )?),
                 }
             },
         })
@@ -303,6 +334,8 @@ pub struct AppConfig {
     pub sandbox_privacy_scan_secs: u64,
     pub sandbox_pay_retry_divisor: u32,
     pub sandbox_pay_step_secs: u64,
+    pub session_timeouts: crate::domain::session::Timeouts,
+    pub rate_limits: crate::domain::throttle::Limits,
 }
 
 impl AppConfig {
@@ -335,6 +368,8 @@ impl AppConfig {
             sandbox_privacy_scan_secs: settings.sandbox_privacy_scan_secs,
             sandbox_pay_retry_divisor: settings.sandbox_pay_retry_divisor,
             sandbox_pay_step_secs: settings.sandbox_pay_step_secs,
+            session_timeouts: settings.session_timeouts,
+            rate_limits: settings.rate_limits,
             sandbox: settings.sandbox,
             component: settings.component.clone(),
             public_url,

@@ -29,6 +29,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let master = settings.load_secret_key()?;
         let pool = prepare_database(&settings.database_url, settings.sandbox)?;
+        prune_accounts(&pool, &settings)?;
         bootstrap_operator(&pool, &settings)?;
         let listener =
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -256,10 +257,18 @@ pub fn prepare_database(database_url: &str, sandbox: bool) -> anyhow::Result<DbP
     }
     #[cfg(not(feature = "sandbox"))]
     debug_assert!(!sandbox, "config refuses the sandbox in a build without it");
-    let now = crate::now();
-    db::sessions::delete_expired(&mut conn, now)?;
-    db::throttle::prune(&mut conn, now - crate::domain::throttle::WINDOW_SECS)?;
+    db::throttle::prune(&mut conn, crate::now() - crate::domain::throttle::WINDOW_SECS)?;
     Ok(pool)
+}
+
+/// Drops sessions that no longer sign anyone in under the configured timeouts, and rate
+/// events older than every limit's window.
+fn prune_accounts(pool: &DbPool, settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = pool.get().context("cannot get a database connection")?;
+    let now = crate::now();
+    db::sessions::delete_ended(&mut conn, now, &settings.session_timeouts)?;
+    db::rate::prune(&mut conn, now - settings.rate_limits.longest_window())?;
+    Ok(())
 }
 
 /// What the sandbox needs from the console's configuration.

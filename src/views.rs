@@ -58,6 +58,8 @@ pub struct PageCtx {
     pub flash: Vec<FlashView>,
     pub sandbox: bool,
     pub path: String,
+    /// An operator without a second factor: the banner asking to set one up.
+    pub remind_two_factor: bool,
 }
 
 impl PageCtx {
@@ -169,6 +171,7 @@ impl PageCtx {
             workspace: resolved.badge.as_ref().map(WorkspaceBadge::of),
             flash,
             sandbox,
+            remind_two_factor: resolved.user.as_ref().is_some_and(|u| u.is_operator) && !resolved.two_factor,
             path: req.path().to_string(),
         })
     }
@@ -237,14 +240,16 @@ impl<T: TenantLoader> FromRequest for TenantPage<T> {
                     // One read transaction for both: one snapshot, and on SQLite one read
                     // lock for all the statements instead of one per statement.
                     let (resolved, data) = db::run(&pool, move |c| -> Result<_, AppError> {
-                        db::read_tx(c, |c| {
+                        let (resolved, data) = db::read_tx(c, |c| {
                             let resolved = key.read(c)?;
                             let data = match &resolved.url_tenant {
                                 Some(tenant) if resolved.user.is_some() => Some(T::load(c, tenant, params)?),
                                 _ => None,
                             };
-                            Ok((resolved, data))
-                        })
+                            Ok::<_, AppError>((resolved, data))
+                        })?;
+                        session::touch_if_due(c, &resolved);
+                        Ok((resolved, data))
                     })
                     .await?;
                     let resolved = session::keep(&req, resolved);

@@ -1,7 +1,10 @@
 //! The cookie session (signed and encrypted by actix-session) and typed access to it.
 //!
-//! The cookie holds the id of a `user_sessions` row, the CSRF token, flash messages
-//! and nothing else. Authentication always goes back to the row.
+//! The cookie holds the id of a `user_sessions` row, the CSRF token, flash messages,
+//! and, between the password and the code of a login with a second factor, a pending-login
+//! marker (the user, when the password passed, wrong codes so far); an invitation link
+//! opened while signed out is remembered there until the login. Authentication always goes
+//! back to the row.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,11 +18,26 @@ use crate::db::{
     self, DbPool,
     models::{Tenant, User},
 };
+use crate::domain::session::{Timeouts, needs_touch};
 use crate::error::AppError;
+
+use super::token;
 
 const SID: &str = "sid";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
+const PENDING_LOGIN: &str = "pending_login";
+const INVITATION: &str = "invitation";
+
+/// A login whose password passed and that waits for its second-factor code. The session is
+/// not signed in until the code passes; wrong codes are also counted on the server (the
+/// failed-login throttle), since an old cookie could be sent again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingLogin {
+    pub user_id: String,
+    pub started_at: i64,
+    pub attempts: u32,
+}
 
 /// A message shown once on the next page.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,13 +56,55 @@ impl TypedSession {
     }
 
     /// Starts a login: a new cookie (rotated id), a new CSRF token and the session row id.
+    /// Flash messages and a remembered invitation are kept.
     pub fn begin_login(&self, session_id: &str) -> Result<(), AppError> {
+        self.start_over()?;
+        self.insert(SID, session_id)
+    }
+
+    /// The password passed and the second factor is next: a new cookie that signs nobody in
+    /// yet, holding the pending login.
+    pub fn begin_second_factor(&self, user_id: &str, now: i64) -> Result<(), AppError> {
+        self.start_over()?;
+        self.insert(PENDING_LOGIN, PendingLogin { user_id: user_id.to_string(), started_at: now, attempts: 0 })
+    }
+
+    /// A fresh cookie (rotated id, new CSRF token) keeping flash messages and the invitation.
+    fn start_over(&self) -> Result<(), AppError> {
         let flash = self.peek_flash();
+        let invitation = self.invitation();
         self.0.renew();
         self.0.clear();
-        self.insert(SID, session_id)?;
-        self.insert(CSRF, new_token())?;
+        self.insert(CSRF, token::new_token())?;
+        if let Some(invitation) = invitation {
+            self.insert(INVITATION, invitation)?;
+        }
         self.insert(FLASH, flash)
+    }
+
+    pub fn pending_login(&self) -> Option<PendingLogin> {
+        self.0.get::<PendingLogin>(PENDING_LOGIN).ok().flatten()
+    }
+
+    pub fn set_pending_login(&self, pending: &PendingLogin) -> Result<(), AppError> {
+        self.insert(PENDING_LOGIN, pending)
+    }
+
+    pub fn clear_pending_login(&self) {
+        self.0.remove(PENDING_LOGIN);
+    }
+
+    /// Remembers the token of an invitation opened while signed out, for after the login.
+    pub fn remember_invitation(&self, token: &str) -> Result<(), AppError> {
+        self.insert(INVITATION, token)
+    }
+
+    pub fn invitation(&self) -> Option<String> {
+        self.0.get::<String>(INVITATION).ok().flatten()
+    }
+
+    pub fn forget_invitation(&self) {
+        self.0.remove(INVITATION);
     }
 
     pub fn end(&self) {
@@ -56,7 +116,7 @@ impl TypedSession {
         if let Some(token) = self.0.get::<String>(CSRF).ok().flatten() {
             return Ok(token);
         }
-        let token = new_token();
+        let token = token::new_token();
         self.insert(CSRF, &token)?;
         Ok(token)
     }
@@ -95,13 +155,6 @@ impl FromRequest for TypedSession {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(Ok(Self(req.get_session())))
     }
-}
-
-fn new_token() -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The signed-in user, looked up from the session row.
@@ -146,10 +199,23 @@ impl CurrentTenant {
 #[derive(Debug, Default)]
 pub struct Resolved {
     pub user: Option<User>,
+    /// The signed-in session (with `user`).
+    pub session: Option<SessionMeta>,
+    /// The signed-in user has a confirmed second factor.
+    pub two_factor: bool,
     /// The URL's tenant, when the user is one of its members.
     pub url_tenant: Option<Tenant>,
     /// The workspace shown in the header (tenant members only, not operators).
     pub badge: Option<Tenant>,
+}
+
+/// The signed-in session as the request sees it.
+#[derive(Debug, Clone)]
+pub struct SessionMeta {
+    pub id: String,
+    /// The handle the account page uses for it.
+    pub public_id: String,
+    pub last_seen_at: i64,
 }
 
 /// The shared, lazily filled context of one request: every extractor awaits the same
@@ -194,6 +260,7 @@ pub struct ContextKey {
     sid: Option<String>,
     url_tenant: Option<String>,
     now: i64,
+    timeouts: Timeouts,
 }
 
 impl ContextKey {
@@ -202,6 +269,10 @@ impl ContextKey {
             sid: req.get_session().get::<String>(SID).ok().flatten(),
             url_tenant: req.match_info().get("tenant_id").map(str::to_string),
             now: crate::now(),
+            timeouts: req
+                .app_data::<web::Data<crate::config::AppConfig>>()
+                .map(|c| c.session_timeouts)
+                .unwrap_or_default(),
         }
     }
 
@@ -214,9 +285,11 @@ impl ContextKey {
         let Some(sid) = self.sid else {
             return Ok(Resolved::default());
         };
-        let Some(user) = db::sessions::find_user(conn, &sid, self.now)? else {
+        let Some(live) = db::sessions::find_live(conn, &sid, self.now, &self.timeouts)? else {
             return Ok(Resolved::default());
         };
+        let db::sessions::LiveSession { user, public_id, last_seen_at, two_factor } = live;
+        let session = Some(SessionMeta { id: sid, public_id, last_seen_at });
         let url_tenant = match self.url_tenant {
             Some(tid) => db::tenants::find_for_member(conn, &tid, &user.id)?,
             None => None,
@@ -226,7 +299,20 @@ impl ContextKey {
             (Some(t), false) => Some(t.clone()),
             (None, false) => db::tenants::first_for_member(conn, &user.id)?,
         };
-        Ok(Resolved { user: Some(user), url_tenant, badge })
+        Ok(Resolved { user: Some(user), session, two_factor, url_tenant, badge })
+    }
+}
+
+/// Records the session's activity when its last record is a minute old or more: a write
+/// once a minute per session, not one per request. Called after the context read, outside
+/// its read transaction. A failure only loses this record, so it is logged, not raised.
+pub fn touch_if_due(conn: &mut db::DbConn, resolved: &Resolved) {
+    let now = crate::now();
+    if let Some(s) = &resolved.session
+        && needs_touch(s.last_seen_at, now)
+        && let Err(e) = db::sessions::touch(conn, &s.id, now)
+    {
+        tracing::warn!(error = %e, "could not record the session's activity");
     }
 }
 
@@ -236,7 +322,14 @@ async fn load(req: &HttpRequest) -> Result<Rc<Resolved>, AppError> {
         return Ok(Rc::default());
     }
     let pool = pool(req)?;
-    Ok(Rc::new(db::run(&pool, move |conn| key.read(conn)).await?))
+    Ok(Rc::new(
+        db::run(&pool, move |conn| {
+            let resolved = key.read(conn)?;
+            touch_if_due(conn, &resolved);
+            Ok::<_, AppError>(resolved)
+        })
+        .await?,
+    ))
 }
 
 /// The console's database pool.

@@ -53,3 +53,13 @@ pub fn to_tenant_admins(
     }
     Ok(())
 }
+
+/// Queues one e-mail to `to`, in English then Simplified Chinese: the catalog's
+/// `{key}_subject` and `{key}_body` with `args`.
+pub fn to_address(conn: &mut DbConn, to: &str, key: &str, args: &[(&str, &str)], now: i64) -> QueryResult<()> {
+    use crate::i18n::Locale::{En, ZhCn};
+    let (subject_key, body_key) = (format!("{key}_subject"), format!("{key}_body"));
+    let subject = format!("{} / {}", En.t_with(&subject_key, args), ZhCn.t_with(&subject_key, args));
+    let body = format!("{}\n\n---\n\n{}", En.t_with(&body_key, args), ZhCn.t_with(&body_key, args));
+    enqueue(conn, to, &subject, &body, now)
+}

@@ -18,6 +18,10 @@ diesel::table! {
         user_id -> Text,
         created_at -> BigInt,
         expires_at -> BigInt,
+        last_seen_at -> BigInt,
+        user_agent -> Text,
+        ip -> Text,
+        public_id -> Text,
     }
 }
 
@@ -803,3 +807,75 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+// ---- accounts (migration 2026-12-07-000015_accounts) ----
+
+diesel::table! {
+    rate_events (id) {
+        id -> Text,
+        kind -> Text,
+        key -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    password_resets (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        tenant_id -> Text,
+        email -> Text,
+        role -> Text,
+        token_hash -> Text,
+        invited_by -> Nullable<Text>,
+        created_at -> BigInt,
+        sent_at -> BigInt,
+        expires_at -> BigInt,
+        accepted_at -> Nullable<BigInt>,
+        accepted_by -> Nullable<Text>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    user_totp (user_id) {
+        user_id -> Text,
+        secret_enc -> Text,
+        created_at -> BigInt,
+        confirmed_at -> Nullable<BigInt>,
+        last_step -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(password_resets -> users (user_id));
+diesel::joinable!(invitations -> tenants (tenant_id));
+diesel::joinable!(user_totp -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(rate_events, password_resets, invitations, user_totp, recovery_codes);
+diesel::allow_tables_to_appear_in_same_query!(users, password_resets);
+diesel::allow_tables_to_appear_in_same_query!(users, invitations);
+diesel::allow_tables_to_appear_in_same_query!(users, user_totp);
+diesel::allow_tables_to_appear_in_same_query!(users, recovery_codes);
+diesel::allow_tables_to_appear_in_same_query!(user_sessions, user_totp);
+diesel::allow_tables_to_appear_in_same_query!(tenants, invitations);
+diesel::allow_tables_to_appear_in_same_query!(tenant_members, invitations);

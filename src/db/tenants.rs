@@ -164,3 +164,104 @@ pub fn contact(conn: &mut DbConn, tenant_id: &str) -> QueryResult<crate::domain:
 pub fn name_of(conn: &mut DbConn, tenant_id: &str) -> QueryResult<String> {
     Ok(tenants::table.find(tenant_id).select(tenants::name).first(conn).optional()?.unwrap_or_default())
 }
+
+/// A member of a tenant as the Members page lists it.
+#[derive(Debug, Clone, Queryable)]
+pub struct MemberRow {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub joined_at: i64,
+}
+
+/// The tenant's members, admins first, then by name.
+pub fn member_rows(conn: &mut DbConn, tenant_id: &str) -> QueryResult<Vec<MemberRow>> {
+    tenant_members::table
+        .inner_join(users::table)
+        .filter(tenant_members::tenant_id.eq(tenant_id))
+        .select((users::id, users::name, users::email, tenant_members::role, tenant_members::created_at))
+        .order((tenant_members::role.asc(), users::name.asc(), users::id.asc()))
+        .load(conn)
+}
+
+/// The role of `user_id` in the tenant, if a member.
+pub fn role_of(conn: &mut DbConn, tenant_id: &str, user_id: &str) -> QueryResult<Option<String>> {
+    tenant_members::table
+        .filter(tenant_members::tenant_id.eq(tenant_id))
+        .filter(tenant_members::user_id.eq(user_id))
+        .select(tenant_members::role)
+        .get_result(conn)
+        .optional()
+}
+
+/// The role of the member with this e-mail in the tenant, if one.
+pub fn role_of_email(conn: &mut DbConn, tenant_id: &str, email: &str) -> QueryResult<Option<String>> {
+    tenant_members::table
+        .inner_join(users::table)
+        .filter(tenant_members::tenant_id.eq(tenant_id))
+        .filter(users::email.eq(email))
+        .select(tenant_members::role)
+        .get_result(conn)
+        .optional()
+}
+
+pub fn admin_count(conn: &mut DbConn, tenant_id: &str) -> QueryResult<i64> {
+    tenant_members::table
+        .filter(tenant_members::tenant_id.eq(tenant_id))
+        .filter(tenant_members::role.eq("admin"))
+        .count()
+        .get_result(conn)
+}
+
+pub fn add_member(conn: &mut DbConn, tenant_id: &str, user_id: &str, role: &str, now: i64) -> QueryResult<()> {
+    diesel::insert_into(tenant_members::table)
+        .values((
+            tenant_members::tenant_id.eq(tenant_id),
+            tenant_members::user_id.eq(user_id),
+            tenant_members::role.eq(role),
+            tenant_members::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn remove_member(conn: &mut DbConn, tenant_id: &str, user_id: &str) -> QueryResult<usize> {
+    diesel::delete(
+        tenant_members::table
+            .filter(tenant_members::tenant_id.eq(tenant_id))
+            .filter(tenant_members::user_id.eq(user_id)),
+    )
+    .execute(conn)
+}
+
+pub fn set_role(conn: &mut DbConn, tenant_id: &str, user_id: &str, role: &str) -> QueryResult<usize> {
+    diesel::update(
+        tenant_members::table
+            .filter(tenant_members::tenant_id.eq(tenant_id))
+            .filter(tenant_members::user_id.eq(user_id)),
+    )
+    .set(tenant_members::role.eq(role))
+    .execute(conn)
+}
+
+/// Serialises changes to one tenant's team inside a write transaction, so two admins
+/// leaving at once cannot both pass the "another admin remains" check. SQLite's write
+/// transactions (`BEGIN IMMEDIATE`) are already one at a time; PostgreSQL locks the
+/// tenant's row until the transaction ends.
+pub fn lock_team(conn: &mut DbConn, tenant_id: &str) -> QueryResult<()> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        super::DbConn::Postgres(_) => {
+            diesel::sql_query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
+                .bind::<Text, _>(tenant_id)
+                .execute(conn)?;
+            Ok(())
+        }
+        #[allow(unreachable_patterns)]
+        _ => {
+            let _ = tenant_id;
+            Ok(())
+        }
+    }
+}

@@ -1,4 +1,5 @@
-//! Sign-up, login, logout and the language switch.
+//! Sign-up, login (with the second factor's step when the user has one), logout and the
+//! language switch.
 
 use actix_web::{HttpRequest, HttpResponse, cookie::Cookie, http::StatusCode, web};
 use askama::Template;
@@ -6,11 +7,43 @@ use serde::Deserialize;
 use validator::Validate;
 
 use crate::auth::{MaybeUser, TypedSession, password};
-use crate::db::{self, DbPool, audit::Actor, models::NewUser};
+use crate::config::AppConfig;
+use crate::db::{self, DbPool, audit::Actor};
 use crate::domain::throttle;
 use crate::error::AppError;
 use crate::i18n::{LANG_COOKIE, Locale};
+use crate::services::accounts::{self, Client, NewAccount, SignUp};
 use crate::views::{FormErrors, PageCtx, render, see_other};
+
+/// Where a request comes from: the peer address (the rate limits' key) and the browser.
+pub(crate) fn client(req: &HttpRequest) -> Client {
+    let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
+    let user_agent = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(300).collect())
+        .unwrap_or_default();
+    Client { ip, user_agent }
+}
+
+/// Where a login lands: an invitation opened before it, else the operator's queue or the
+/// user's workspace (or the application).
+pub(crate) async fn landing_after_login(
+    session: &TypedSession,
+    pool: &DbPool,
+    user_id: String,
+    is_operator: bool,
+) -> Result<HttpResponse, AppError> {
+    if let Some(token) = session.invitation() {
+        return Ok(see_other(&format!("/invitations/{token}")));
+    }
+    if is_operator {
+        return Ok(see_other("/operator/applications"));
+    }
+    let to = super::home::landing_for(pool, user_id).await?;
+    Ok(see_other(&to))
+}
 
 #[derive(Debug, Default, Deserialize, Validate)]
 pub struct SignupForm {
@@ -28,7 +61,7 @@ pub struct SignupForm {
 }
 
 impl SignupForm {
-    pub(super) fn normalized(mut self) -> Self {
+    pub(crate) fn normalized(mut self) -> Self {
         self.email = self.email.trim().to_lowercase();
         self.name = self.name.trim().to_string();
         self
@@ -58,7 +91,7 @@ pub async fn signup_form(ctx: PageCtx, user: MaybeUser) -> Result<HttpResponse, 
     render(StatusCode::OK, &SignupPage { ctx, form: SignupForm::default(), errors: FormErrors::default() })
 }
 
-fn validate_signup(form: &SignupForm, locale: Locale) -> FormErrors {
+pub(crate) fn validate_signup(form: &SignupForm, locale: Locale) -> FormErrors {
     let mut errors = match form.validate() {
         Ok(()) => FormErrors::default(),
         Err(e) => FormErrors::from_validation(&e, locale),
@@ -92,10 +125,18 @@ pub async fn check_email(
     render(StatusCode::OK, &EmailField { ctx, form, errors })
 }
 
+/// "Too many accounts were created from your address; try again in N minutes."
+pub(crate) fn signup_limited_text(ctx: &PageCtx, until: i64) -> String {
+    let minutes = throttle::minutes_until(until, crate::now()).to_string();
+    ctx.t_with("signup.limited", &[("minutes", &minutes)])
+}
+
 pub async fn signup(
     ctx: PageCtx,
+    req: HttpRequest,
     session: TypedSession,
     pool: web::Data<DbPool>,
+    config: web::Data<AppConfig>,
     form: web::Form<SignupForm>,
 ) -> Result<HttpResponse, AppError> {
     let mut form = form.into_inner().normalized();
@@ -105,54 +146,42 @@ pub async fn signup(
         return render(StatusCode::UNPROCESSABLE_ENTITY, &SignupPage { ctx, form, errors });
     }
     let hash = password::hash(&form.password)?;
-    let (email, name) = (form.email.clone(), form.name.clone());
-    let session_id = crate::new_id();
-    let sid = session_id.clone();
-    let created = db::run(&pool, move |conn| -> Result<_, AppError> {
-        let now = crate::now();
-        let user_id = crate::new_id();
-        let result = db::write_tx(conn, |conn| {
-            db::users::insert(
-                conn,
-                &NewUser {
-                    id: &user_id,
-                    email: &email,
-                    name: &name,
-                    password_hash: &hash,
-                    is_operator: false,
-                    created_at: now,
-                },
-            )?;
-            db::sessions::insert(conn, &sid, &user_id, now)?;
-            let actor = Actor::user(&user_id, &email);
-            db::audit::write(
-                conn,
-                db::audit::Record::<(), _> {
-                    actor: &actor,
-                    tenant_id: None,
-                    action: "user.signed_up",
-                    subject: &format!("user:{user_id}"),
-                    before: None,
-                    after: Some(&serde_json::json!({ "email": email, "name": name })),
-                },
-                now,
-            )
-        });
-        match result {
-            Ok(()) => Ok(true),
-            Err(e) if db::is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(AppError::from(e)),
-        }
+    let (email, name, client) = (form.email.clone(), form.name.clone(), client(&req));
+    let (timeouts, limits) = (config.session_timeouts, config.rate_limits);
+    let outcome = db::run(&pool, move |conn| -> Result<_, AppError> {
+        let account = NewAccount { email: &email, name: &name, password_hash: &hash };
+        Ok(accounts::sign_up(conn, &account, &client, &timeouts, &limits, crate::now())?)
     })
     .await?;
-    if !created {
-        let mut errors = FormErrors::default();
-        errors.add("email", ctx.t("signup.email_taken"));
-        form.password.clear();
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &SignupPage { ctx, form, errors });
+    form.password.clear();
+    match outcome {
+        SignUp::Created { session_id, user } => {
+            session.begin_login(&session_id)?;
+            session.flash("success", "signup.welcome");
+            landing_after_signup(&session, &pool, user.id).await
+        }
+        SignUp::EmailTaken => {
+            let mut errors = FormErrors::default();
+            errors.add("email", ctx.t("signup.email_taken"));
+            render(StatusCode::UNPROCESSABLE_ENTITY, &SignupPage { ctx, form, errors })
+        }
+        SignUp::Limited { until } => {
+            tracing::warn!("sign-up refused: too many accounts from one address");
+            let mut errors = FormErrors::default();
+            errors.add("form", signup_limited_text(&ctx, until));
+            render(StatusCode::TOO_MANY_REQUESTS, &SignupPage { ctx, form, errors })
+        }
     }
-    session.begin_login(&session_id)?;
-    session.flash("success", "signup.welcome");
+}
+
+async fn landing_after_signup(
+    session: &TypedSession,
+    pool: &DbPool,
+    user_id: String,
+) -> Result<HttpResponse, AppError> {
+    if session.invitation().is_some() {
+        return landing_after_login(session, pool, user_id, false).await;
+    }
     Ok(see_other("/apply"))
 }
 
@@ -170,19 +199,30 @@ struct LoginPage {
     ctx: PageCtx,
     email: String,
     error: Option<String>,
+    /// An invitation waits for this login.
+    invited: bool,
 }
 
-pub async fn login_form(ctx: PageCtx, user: MaybeUser) -> Result<HttpResponse, AppError> {
+pub async fn login_form(ctx: PageCtx, user: MaybeUser, session: TypedSession) -> Result<HttpResponse, AppError> {
     if user.0.is_some() {
         return Ok(see_other("/"));
     }
-    render(StatusCode::OK, &LoginPage { ctx, email: String::new(), error: None })
+    let invited = session.invitation().is_some();
+    render(StatusCode::OK, &LoginPage { ctx, email: String::new(), error: None, invited })
 }
 
 enum LoginOutcome {
     Locked(i64),
     Wrong,
-    Ok { user_id: String, is_operator: bool },
+    /// The password passed; the second factor is next.
+    SecondFactor {
+        user_id: String,
+    },
+    Ok {
+        session_id: String,
+        user_id: String,
+        is_operator: bool,
+    },
 }
 
 pub async fn login(
@@ -190,16 +230,16 @@ pub async fn login(
     req: HttpRequest,
     session: TypedSession,
     pool: web::Data<DbPool>,
+    config: web::Data<AppConfig>,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let email = form.email.trim().to_lowercase();
-    let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
-    let session_id = crate::new_id();
-    let (sid, email_q) = (session_id.clone(), email.clone());
+    let client = client(&req);
+    let (email_q, timeouts) = (email.clone(), config.session_timeouts);
     let outcome = db::run(&pool, move |conn| -> Result<_, AppError> {
         let now = crate::now();
-        let recent = db::throttle::recent_failures(conn, &email_q, &ip, now - throttle::WINDOW_SECS)?;
+        let recent = db::throttle::recent_failures(conn, &email_q, &client.ip, now - throttle::WINDOW_SECS)?;
         if let Some(until) = throttle::locked_until(&recent.by_email, &recent.by_ip, now) {
             return Ok(LoginOutcome::Locked(until));
         }
@@ -209,52 +249,44 @@ pub async fn login(
         let good = password::verify(&form.password, stored) && user.is_some();
         match user {
             Some(user) if good => {
-                db::write_tx(conn, |conn| {
+                if db::two_factor::is_on(conn, &user.id)? {
+                    return Ok(LoginOutcome::SecondFactor { user_id: user.id });
+                }
+                let session_id = db::write_tx(conn, |conn| {
                     db::throttle::clear_for_email(conn, &email_q)?;
-                    db::sessions::insert(conn, &sid, &user.id, now)?;
-                    db::audit::write(
-                        conn,
-                        db::audit::Record::<(), ()> {
-                            actor: &Actor::user(&user.id, &user.email),
-                            tenant_id: None,
-                            action: "user.logged_in",
-                            subject: &format!("user:{}", user.id),
-                            before: None,
-                            after: None,
-                        },
-                        now,
-                    )
+                    accounts::open_session(conn, &user, &client, &timeouts, "password", now)
                 })?;
-                Ok(LoginOutcome::Ok { user_id: user.id, is_operator: user.is_operator })
+                Ok(LoginOutcome::Ok { session_id, user_id: user.id, is_operator: user.is_operator })
             }
             _ => {
-                db::write_tx(conn, |conn| db::throttle::record_failure(conn, &email_q, &ip, now))?;
+                db::write_tx(conn, |conn| db::throttle::record_failure(conn, &email_q, &client.ip, now))?;
                 Ok(LoginOutcome::Wrong)
             }
         }
     })
     .await?;
+    let invited = session.invitation().is_some();
     match outcome {
         LoginOutcome::Locked(until) => {
             tracing::warn!(
                 email.domain = email.rsplit('@').next().unwrap_or_default(),
                 "login refused: too many failures"
             );
-            let minutes = ((until - crate::now()).max(60) / 60).to_string();
+            let minutes = throttle::minutes_until(until, crate::now()).to_string();
             let error = Some(ctx.t_with("login.locked", &[("minutes", &minutes)]));
-            render(StatusCode::TOO_MANY_REQUESTS, &LoginPage { ctx, email, error })
+            render(StatusCode::TOO_MANY_REQUESTS, &LoginPage { ctx, email, error, invited })
         }
         LoginOutcome::Wrong => {
             let error = Some(ctx.t("login.wrong"));
-            render(StatusCode::UNAUTHORIZED, &LoginPage { ctx, email, error })
+            render(StatusCode::UNAUTHORIZED, &LoginPage { ctx, email, error, invited })
         }
-        LoginOutcome::Ok { user_id, is_operator } => {
+        LoginOutcome::SecondFactor { user_id } => {
+            session.begin_second_factor(&user_id, crate::now())?;
+            Ok(see_other("/login/code"))
+        }
+        LoginOutcome::Ok { session_id, user_id, is_operator } => {
             session.begin_login(&session_id)?;
-            if is_operator {
-                return Ok(see_other("/operator/applications"));
-            }
-            let to = super::home::landing_for(&pool, user_id).await?;
-            Ok(see_other(&to))
+            landing_after_login(&session, &pool, user_id, is_operator).await
         }
     }
 }

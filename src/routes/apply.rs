@@ -65,7 +65,9 @@ pub async fn resume(user: CurrentUser, pool: web::Data<DbPool>) -> Result<HttpRe
     Ok(see_other(match resume_at(app.status(), app.step) {
         Landing::Step(step) => step_url(step),
         Landing::StatusPage => "/apply/status",
-        Landing::Workspace => "/",
+        // The status page sends members on to their workspace; an approved applicant who
+        // left it (or was removed) stays there, instead of going round between `/` and here.
+        Landing::Workspace => "/apply/status",
     }))
 }
 
@@ -341,7 +343,14 @@ pub async fn status(ctx: PageCtx, user: CurrentUser, pool: web::Data<DbPool>) ->
     let app = load(&pool, &user).await?;
     match app.status() {
         Status::Draft => return Ok(see_other(step_url(Step::from_i32(app.step)))),
-        Status::Approved => return Ok(see_other("/")),
+        Status::Approved => {
+            let uid = user.0.id.clone();
+            let member =
+                db::run(&pool, move |c| Ok::<_, AppError>(db::tenants::first_for_member(c, &uid)?)).await?.is_some();
+            if member {
+                return Ok(see_other("/"));
+            }
+        }
         Status::Submitted | Status::Rejected => {}
     }
     let app_id = app.id.clone();

@@ -7,12 +7,14 @@ use crate::error::{AppError, ErrorPage};
 pub use apply::DETAILS_LIMITS;
 
 mod account;
+mod account_page;
 mod apply;
 mod assets;
 mod campaigns;
 mod checkout;
 mod health;
 mod home;
+mod invitations;
 // live selling (issue 13)
 mod live_selling;
 mod mailbox;
@@ -20,16 +22,19 @@ mod mini_program;
 mod oa_settings;
 mod official_account;
 mod operator;
+mod password;
 mod pay_notify;
 mod payments;
 mod platform;
 mod releases;
 mod requirements;
 mod sales;
+mod team;
 mod template_needs;
 mod templates;
 mod tenants;
 pub mod upload;
+mod two_factor;
 mod version_card;
 mod wallet;
 mod wechat_callback;
@@ -48,6 +53,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(account::login_form))
         .route("/login", web::post().to(account::login))
         .route("/logout", web::post().to(account::logout))
+        // Accounts (issue 14): the login's second step, "Forgot password?", the account page,
+        // the second factor, invitations.
+        .route("/login/code", web::get().to(two_factor::login_code_form))
+        .route("/login/code", web::post().to(two_factor::login_code))
+        .route("/password/forgot", web::get().to(password::forgot_form))
+        .route("/password/forgot", web::post().to(password::forgot))
+        .route("/password/reset/{token}", web::get().to(password::reset_form))
+        .route("/password/reset/{token}", web::post().to(password::reset))
+        .route("/account", web::get().to(account_page::page))
+        .route("/account/password", web::post().to(account_page::change_password))
+        .route("/account/sessions/end-others", web::post().to(account_page::end_other_sessions))
+        .route("/account/sessions/{public_id}/end", web::post().to(account_page::end_session))
+        .route("/account/two-factor", web::get().to(two_factor::page))
+        .route("/account/two-factor/setup", web::post().to(two_factor::setup))
+        .route("/account/two-factor/confirm", web::post().to(two_factor::confirm))
+        .route("/account/two-factor/disable", web::post().to(two_factor::disable))
+        .route("/invitations/{token}", web::get().to(invitations::show))
+        .route("/invitations/{token}/signup", web::post().to(invitations::sign_up))
         .route("/wechat/authorized", web::get().to(wechat_callback::authorized))
         .service(
             web::scope("/wechat")
@@ -102,6 +125,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/w/{tenant_id}")
                 .route("", web::get().to(workspace::home))
                 .route("/logo", web::get().to(workspace::logo))
+                // The team (issue 14)
+                .route("/members", web::get().to(team::page))
+                .route("/members/invite", web::post().to(team::invite))
+                .route("/members/leave", web::post().to(team::leave))
+                .route("/members/invitations/{id}/{action}", web::post().to(team::invitation_action))
+                .route("/members/{user_id}/{action}", web::post().to(team::member_action))
                 .route("/store/mini-program", web::get().to(mini_program::tab))
                 .route("/store/mini-program/authorize", web::post().to(mini_program::authorize))
                 .route("/store/mini-program/reauthorize", web::post().to(mini_program::reauthorize))
@@ -286,4 +315,15 @@ pub fn decode_forms(body: &[u8]) -> usize {
         seen(true);
     }
     decoded
+}
+
+impl From<crate::services::accounts::AccountError> for AppError {
+    fn from(e: crate::services::accounts::AccountError) -> Self {
+        use crate::services::accounts::AccountError;
+        match e {
+            AccountError::Db(e) => e.into(),
+            AccountError::Pool(e) => e.into(),
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
 }

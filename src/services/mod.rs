@@ -8,9 +8,12 @@
 //!   dedicated mini program.
 //! * [`inbox`]: storing and applying WeChat's pushes; [`event_writer`] batches them into
 //!   one transaction under load (group commit).
+//! * [`accounts`] and [`team`]: sign-up and login steps, password reset and change, sessions,
+//!   the second factor; a workspace's members and invitations.
 //! * [`wallet`]: the Company Wallet: WeChat Pay's service provider and sub-merchants, Alipay,
 //!   the AppID–merchant binding, payment readiness, the self-test and payment notifications.
 
+pub mod accounts;
 pub mod authorization;
 pub mod campaigns;
 pub mod event_writer;
@@ -20,6 +23,7 @@ pub mod pacing;
 pub mod platform;
 pub mod releases;
 pub mod requirements;
+pub mod team;
 pub mod wallet;
 // live selling (issue 13)
 pub mod live_selling;

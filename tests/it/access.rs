@@ -43,6 +43,8 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/store/guide",
         // live selling (issue 13)
         "/live-selling",
+        // the team (issue 14)
+        "/members",
     ];
     let b_actions = [
         "/store/mini-program/authorize",
@@ -93,6 +95,13 @@ async fn a_tenant_admin_cannot_reach_another_tenant_or_operator_pages() {
         "/live-selling/sharer_unbind",
         "/live-selling/promoter_add",
         "/live-selling/promoter_remove",
+        // the team (issue 14)
+        "/members/invite",
+        "/members/leave",
+        "/members/invitations/some-invitation/resend",
+        "/members/invitations/some-invitation/revoke",
+        "/members/some-user/remove",
+        "/members/some-user/role",
     ];
     for path in b_pages.iter().map(|p| format!("/w/{tenant_b}{p}")).chain(["/w/does-not-exist".to_string()]) {
         let page = alice.get(&path).await;
@@ -170,6 +179,10 @@ async fn signed_out_visitors_are_sent_to_the_login() {
         format!("{official_account}/link"),
         format!("/w/{tenant}/live-selling"),
         "/operator/capabilities".into(),
+        // accounts and the team (issue 14)
+        format!("/w/{tenant}/members"),
+        "/account".into(),
+        "/account/two-factor".into(),
     ] {
         let page = b.get(&path).await;
         assert_eq!(page.url().path(), "/login", "{path}");
@@ -184,4 +197,25 @@ async fn operators_have_no_application_and_applicants_no_queue() {
     assert_eq!(op.get("/apply/role").await.status(), StatusCode::FORBIDDEN);
     let applicant = app.submitted_applicant("dave@d.example", "Delta Ltd").await;
     assert_eq!(applicant.get("/operator/applications").await.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn signed_out_posts_to_account_and_team_actions_change_nothing() {
+    let app = TestApp::spawn().await;
+    let (_, tenant) = app.approved_tenant("erin@e.example", "Epsilon Ltd").await;
+    let b = app.browser();
+    for path in [
+        "/account/password".to_string(),
+        "/account/sessions/end-others".to_string(),
+        "/account/sessions/some-session/end".to_string(),
+        "/account/two-factor/setup".to_string(),
+        "/account/two-factor/confirm".to_string(),
+        "/account/two-factor/disable".to_string(),
+        format!("/w/{tenant}/members/invite"),
+        format!("/w/{tenant}/members/leave"),
+    ] {
+        let page = b.post(&path, &[("email", "x@e.example"), ("role", "member")]).await;
+        assert_eq!(page.url().path(), "/login", "{path}");
+    }
+    assert!(app.db(|c| minihost::db::invitations::list_open(c, &tenant).unwrap()).is_empty());
 }

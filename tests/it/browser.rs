@@ -974,3 +974,101 @@ async fn browser_authorizes_the_official_account_and_links_it() {
     screenshot(&c, "oa-11-trial-store-guide").await;
     c.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it in the browser lane"]
+async fn browser_team_invites_a_colleague_who_signs_up() {
+    let app = TestApp::spawn().await;
+    app.approved_tenant("team-admin@example.com", "Browser Team Co.").await;
+    let driver = start_chromedriver().await;
+    let c = open_browser(&driver).await;
+
+    log_in(&c, &app, "team-admin@example.com", crate::helpers::PASSWORD).await;
+    wait_for_heading(&c, "Browser Team Co.").await;
+    click_link(&c, "Manage members").await;
+    wait_for_heading(&c, "Members").await;
+    wait_for_heading(&c, "Invite a colleague").await;
+    fill(&c, "Colleague’s e-mail", "new-colleague@example.com").await;
+    screenshot(&c, "team-01-invite").await;
+    click_button(&c, "Send invitation").await;
+    wait_for_text(&c, "The invitation is sent.").await;
+    wait_for_heading(&c, "Pending invitations").await;
+    wait_for_text(&c, "new-colleague@example.com").await;
+    c.find(Locator::XPath("//button[normalize-space()='Send again']")).await.expect("Send again");
+    c.find(Locator::XPath("//button[normalize-space()='Revoke']")).await.expect("Revoke");
+    screenshot(&c, "team-02-pending").await;
+    click_button(&c, "Log out").await;
+    wait_for_heading(&c, "Log in").await;
+
+    // The colleague opens the e-mailed link.
+    let link = app.link_in_email("new-colleague@example.com", "/invitations/");
+    c.goto(&format!("{}{link}", app.base)).await.unwrap();
+    wait_for_heading(&c, "Join Browser Team Co.").await;
+    let email = field(&c, "E-mail").await;
+    assert_eq!(email.prop("value").await.unwrap().as_deref(), Some("new-colleague@example.com"));
+    assert_eq!(email.attr("readonly").await.unwrap().as_deref(), Some("true"));
+    fill(&c, "Your name", "New Colleague").await;
+    fill(&c, "Password", "colleague-password-1").await;
+    click_label(&c, "I have read and agree to the Terms of Service").await;
+    screenshot(&c, "team-03-invitation").await;
+    click_button(&c, "Sign up and join").await;
+    wait_for_heading(&c, "Browser Team Co.").await;
+    wait_for_text(&c, "You joined the workspace.").await;
+    screenshot(&c, "team-04-joined").await;
+    click_link(&c, "Members").await;
+    wait_for_heading(&c, "Members (2)").await;
+    wait_for_text(&c, "New Colleague").await;
+    wait_for_text(&c, "Ask an administrator to invite colleagues.").await;
+    screenshot(&c, "team-05-members").await;
+    c.close().await.unwrap();
+
+    let joined = app.db(|conn| {
+        let tenant = minihost::db::users::find_by_email(conn, "team-admin@example.com").unwrap().unwrap();
+        let tenant = minihost::db::tenants::first_for_member(conn, &tenant.id).unwrap().unwrap();
+        minihost::db::tenants::member_rows(conn, &tenant.id).unwrap()
+    });
+    assert!(joined.iter().any(|m| m.email == "new-colleague@example.com" && m.role == "member"));
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it in the browser lane"]
+async fn browser_operator_turns_on_two_factor_and_logs_in_with_a_code() {
+    use crate::helpers::{OPERATOR_EMAIL, OPERATOR_PASSWORD};
+    let app = TestApp::spawn().await;
+    let driver = start_chromedriver().await;
+    let c = open_browser(&driver).await;
+
+    log_in(&c, &app, OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+    wait_for_heading(&c, "Workspace applications").await;
+    wait_for_text(&c, "Your operator account has no second factor yet.").await;
+    screenshot(&c, "2fa-01-reminder").await;
+    click_link(&c, "Set it up now").await;
+    wait_for_heading(&c, "Two-factor authentication is off").await;
+    click_button(&c, "Set up two-factor authentication").await;
+    wait_for_heading(&c, "Scan the code with your authenticator app").await;
+    c.find(Locator::Css(".qr-code svg")).await.expect("the QR code");
+    screenshot(&c, "2fa-02-scan").await;
+    let secret = c.find(Locator::Id("totp-secret")).await.unwrap().text().await.unwrap();
+    fill(&c, "Code from the app", &crate::two_factor::code(&secret, 0)).await;
+    click_button(&c, "Confirm and turn on").await;
+    wait_for_heading(&c, "Your recovery codes").await;
+    let codes = c.find_all(Locator::Css("ul.recovery-codes li")).await.unwrap();
+    assert_eq!(codes.len(), 10);
+    assert!(!c.source().await.unwrap().contains("Your operator account has no second factor yet."));
+    screenshot(&c, "2fa-03-recovery-codes").await;
+
+    click_button(&c, "Log out").await;
+    wait_for_heading(&c, "Log in").await;
+    log_in(&c, &app, OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
+    wait_for_heading(&c, "Enter your code").await;
+    screenshot(&c, "2fa-04-code").await;
+    fill(&c, "Authentication code", &crate::two_factor::code(&secret, 1)).await;
+    click_button(&c, "Verify").await;
+    wait_for_heading(&c, "Workspace applications").await;
+    assert!(!c.source().await.unwrap().contains("Your operator account has no second factor yet."));
+    click_link(&c, "Operator").await;
+    wait_for_heading(&c, "Your account").await;
+    wait_for_text(&c, "This session").await;
+    screenshot(&c, "2fa-05-account").await;
+    c.close().await.unwrap();
+}

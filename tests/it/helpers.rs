@@ -63,6 +63,9 @@ impl TestApp {
             ("MINIHOST_DATA_DIR".into(), dir.path().join("data").display().to_string()),
             ("MINIHOST_OPERATOR_EMAIL".into(), OPERATOR_EMAIL.into()),
             ("MINIHOST_OPERATOR_PASSWORD".into(), OPERATOR_PASSWORD.into()),
+            // Every test's browsers come from 127.0.0.1: the sign-up limit per address is
+            // lifted here, and set by the tests of the limit themselves.
+            ("MINIHOST_SIGNUPS_PER_IP_PER_HOUR".into(), "1000".into()),
         ]);
         for (k, v) in extra {
             env.insert((*k).into(), (*v).into());
@@ -147,9 +150,21 @@ impl TestApp {
     }
 
     pub fn browser_with_language(&self, lang: &str) -> Browser {
+        self.browser_with(lang, None)
+    }
+
+    /// A browser that sends this User-Agent.
+    pub fn browser_with_agent(&self, user_agent: &str) -> Browser {
+        self.browser_with("en", Some(user_agent))
+    }
+
+    fn browser_with(&self, lang: &str, user_agent: Option<&str>) -> Browser {
         let jar = Arc::new(reqwest::cookie::Jar::default());
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::ACCEPT_LANGUAGE, lang.parse().unwrap());
+        if let Some(ua) = user_agent {
+            headers.insert(reqwest::header::USER_AGENT, ua.parse().unwrap());
+        }
         let client = reqwest::Client::builder().cookie_provider(jar.clone()).default_headers(headers).build().unwrap();
         Browser { base: self.base.clone(), client, jar, csrf: Mutex::new(None) }
     }
@@ -190,6 +205,25 @@ impl TestApp {
         let page = op.log_in(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
         assert!(page.url().path().starts_with("/operator"), "operator lands on the queue");
         op
+    }
+
+    /// The e-mails queued to `to`, newest first.
+    pub fn emails_to(&self, to: &str) -> Vec<minihost::db::models::OutboxEmail> {
+        self.db(|c| minihost::db::outbox::list_recent(c, 500).unwrap())
+            .into_iter()
+            .filter(|m| m.to_address == to)
+            .collect()
+    }
+
+    /// The path of the console link (`{public_url}{prefix}…`) in the newest e-mail to `to`
+    /// that has one.
+    pub fn link_in_email(&self, to: &str, prefix: &str) -> String {
+        let pattern =
+            Regex::new(&format!(r"{}({}[A-Za-z0-9_\-]+)", regex::escape(&self.base), regex::escape(prefix))).unwrap();
+        self.emails_to(to)
+            .iter()
+            .find_map(|m| pattern.captures(&m.body_text).map(|c| c[1].to_string()))
+            .unwrap_or_else(|| panic!("no e-mail to {to} with a link {prefix}…"))
     }
 
     pub fn application_id_of(&self, email: &str) -> String {

@@ -30,6 +30,8 @@ mod sandbox_code;
 mod sandbox_manage;
 mod sandbox_official;
 mod sandbox_wechatpay;
+mod team;
+mod two_factor;
 mod wallet;
 mod worker;
 // live selling (issue 13)

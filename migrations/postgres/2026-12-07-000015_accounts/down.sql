@@ -1,0 +1,13 @@
+DROP TABLE recovery_codes;
+DROP TABLE user_totp;
+DROP TABLE invitations;
+DELETE FROM tenant_members WHERE role = 'member';
+ALTER TABLE tenant_members DROP CONSTRAINT tenant_members_role_check;
+ALTER TABLE tenant_members ADD CONSTRAINT tenant_members_role_check CHECK (role IN ('admin'));
+DROP TABLE password_resets;
+DROP TABLE rate_events;
+DROP INDEX user_sessions_public_id;
+ALTER TABLE user_sessions DROP COLUMN public_id;
+ALTER TABLE user_sessions DROP COLUMN ip;
+ALTER TABLE user_sessions DROP COLUMN user_agent;
+ALTER TABLE user_sessions DROP COLUMN last_seen_at;
