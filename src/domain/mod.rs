@@ -6,6 +6,7 @@ pub mod avatar;
 pub mod binding;
 pub mod campaign;
 pub mod commerce;
+pub mod email;
 pub mod failure;
 pub mod logo;
 pub mod merchant_form;

@@ -108,6 +108,8 @@ pub async fn signup(
     let (email, name) = (form.email.clone(), form.name.clone());
     let session_id = crate::new_id();
     let sid = session_id.clone();
+    // The language the e-mails to this user are written in first (`db::outbox`).
+    let locale = ctx.locale;
     let created = db::run(&pool, move |conn| -> Result<_, AppError> {
         let now = crate::now();
         let user_id = crate::new_id();
@@ -124,6 +126,7 @@ pub async fn signup(
                 },
             )?;
             db::sessions::insert(conn, &sid, &user_id, now)?;
+            db::users::set_locale(conn, &user_id, locale.code())?;
             let actor = Actor::user(&user_id, &email);
             db::audit::write(
                 conn,
@@ -133,7 +136,7 @@ pub async fn signup(
                     action: "user.signed_up",
                     subject: &format!("user:{user_id}"),
                     before: None,
-                    after: Some(&serde_json::json!({ "email": email, "name": name })),
+                    after: Some(&serde_json::json!({ "email": email, "name": name, "locale": locale.code() })),
                 },
                 now,
             )
@@ -197,6 +200,7 @@ pub async fn login(
     let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
     let session_id = crate::new_id();
     let (sid, email_q) = (session_id.clone(), email.clone());
+    let locale = ctx.locale;
     let outcome = db::run(&pool, move |conn| -> Result<_, AppError> {
         let now = crate::now();
         let recent = db::throttle::recent_failures(conn, &email_q, &ip, now - throttle::WINDOW_SECS)?;
@@ -212,15 +216,18 @@ pub async fn login(
                 db::write_tx(conn, |conn| {
                     db::throttle::clear_for_email(conn, &email_q)?;
                     db::sessions::insert(conn, &sid, &user.id, now)?;
+                    // The language the login was made in is the one e-mails to this user use.
+                    let before = db::users::set_locale(conn, &user.id, locale.code())?;
+                    let changed = before.as_deref() != Some(locale.code());
                     db::audit::write(
                         conn,
-                        db::audit::Record::<(), ()> {
+                        db::audit::Record::<serde_json::Value, serde_json::Value> {
                             actor: &Actor::user(&user.id, &user.email),
                             tenant_id: None,
                             action: "user.logged_in",
                             subject: &format!("user:{}", user.id),
-                            before: None,
-                            after: None,
+                            before: changed.then(|| serde_json::json!({ "locale": before })).as_ref(),
+                            after: changed.then(|| serde_json::json!({ "locale": locale.code() })).as_ref(),
                         },
                         now,
                     )
@@ -295,9 +302,38 @@ pub struct LocaleForm {
     return_to: Option<String>,
 }
 
-/// The header's language switch; remembered in a cookie for a year.
-pub async fn set_locale(form: web::Form<LocaleForm>) -> Result<HttpResponse, AppError> {
+/// The header's language switch; remembered in a cookie for a year, and for a signed-in
+/// user as the language of the e-mails written to them (with an audit row when it changes).
+pub async fn set_locale(
+    user: MaybeUser,
+    pool: web::Data<DbPool>,
+    form: web::Form<LocaleForm>,
+) -> Result<HttpResponse, AppError> {
     let locale = Locale::parse(&form.lang).ok_or_else(|| AppError::BadRequest("unknown language".into()))?;
+    if let Some(user) = user.0 {
+        db::run(&pool, move |conn| -> Result<_, AppError> {
+            db::write_tx(conn, |conn| {
+                let now = crate::now();
+                let before = db::users::set_locale(conn, &user.id, locale.code())?;
+                if before.as_deref() != Some(locale.code()) {
+                    db::audit::write(
+                        conn,
+                        db::audit::Record {
+                            actor: &Actor::user(&user.id, &user.email),
+                            tenant_id: None,
+                            action: "user.locale_changed",
+                            subject: &format!("user:{}", user.id),
+                            before: Some(&serde_json::json!({ "locale": before })),
+                            after: Some(&serde_json::json!({ "locale": locale.code() })),
+                        },
+                        now,
+                    )?;
+                }
+                Ok::<_, AppError>(())
+            })
+        })
+        .await?;
+    }
     let cookie = Cookie::build(LANG_COOKIE, locale.code())
         .path("/")
         .http_only(true)

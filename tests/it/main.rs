@@ -12,6 +12,7 @@ mod campaigns;
 mod cli;
 mod demo;
 mod demo_ready;
+mod email;
 mod events;
 mod i18n;
 mod interop;
