@@ -350,8 +350,8 @@ pub struct AppConfig {
     pub sandbox_privacy_scan_secs: u64,
     pub sandbox_pay_retry_divisor: u32,
     pub sandbox_pay_step_secs: u64,
-    /// Where e-mail goes (`SmtpTarget::describe`: no password), when it is sent at all.
-    pub smtp: Option<String>,
+    /// Where e-mail goes (no password), when it is sent at all.
+    pub smtp: Option<crate::mailer::smtp::SmtpSummary>,
     /// The sender of every e-mail, as configured.
     pub mail_from: Option<String>,
     /// Attempts a message refused for now is given (`RetryPolicy::max_attempts`).
@@ -390,7 +390,7 @@ impl AppConfig {
             sandbox_pay_step_secs: settings.sandbox_pay_step_secs,
             sandbox: settings.sandbox,
             component: settings.component.clone(),
-            smtp: settings.smtp.as_ref().map(SmtpTarget::describe),
+            smtp: settings.smtp.as_ref().map(SmtpTarget::summary),
             mail_from: settings.mail_from.as_ref().map(ToString::to_string),
             mail_max_attempts: settings.mail_retry.max_attempts,
             public_url,
@@ -433,7 +433,7 @@ mod tests {
         assert!(!format!("{ok:?}").contains("topsecret"));
         let config = AppConfig::resolve(&ok, "127.0.0.1:8080".parse().unwrap());
         assert!(!format!("{config:?}").contains("topsecret"));
-        assert_eq!(config.smtp.as_deref(), Some("smtp.example.com:587 (STARTTLS, user mailer)"));
+        assert_eq!(config.smtp.map(|s| (s.address, s.tls)), Some(("smtp.example.com:587".into(), "starttls")));
         let wrong = settings(&[("MINIHOST_SMTP_URL", "smtp://u:topsecret@h?tls=sometimes")]).unwrap_err().to_string();
         assert!(!wrong.contains("topsecret"), "{wrong}");
     }

@@ -101,13 +101,28 @@ impl SmtpTarget {
         format!("{}:{} ({tls}{user})", self.host, self.port)
     }
 
-    pub fn tls(&self) -> TlsMode {
-        self.tls
+    /// What the operator's page shows of it: no password.
+    pub fn summary(&self) -> SmtpSummary {
+        SmtpSummary {
+            address: format!("{}:{}", self.host, self.port),
+            tls: match self.tls {
+                TlsMode::None => "none",
+                TlsMode::StartTls { required: true } => "starttls",
+                TlsMode::StartTls { required: false } => "starttls_if_offered",
+                TlsMode::Implicit => "tls",
+            },
+            user: self.credentials.as_ref().map(|(u, _)| u.clone()),
+        }
     }
+}
 
-    pub fn has_credentials(&self) -> bool {
-        self.credentials.is_some()
-    }
+/// Where e-mail goes, for the operator: `host:port`, the TLS mode's name (`none`,
+/// `starttls`, `starttls_if_offered`, `tls`) and the user it logs in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSummary {
+    pub address: String,
+    pub tls: &'static str,
+    pub user: Option<String>,
 }
 
 impl fmt::Debug for SmtpTarget {
@@ -285,6 +300,10 @@ mod tests {
     fn the_password_is_never_shown() {
         let t = SmtpTarget::parse("smtp://mailer:hunter2secret@smtp.example.com:587?tls=required").unwrap();
         assert_eq!(t.describe(), "smtp.example.com:587 (STARTTLS, user mailer)");
+        assert_eq!(
+            t.summary(),
+            SmtpSummary { address: "smtp.example.com:587".into(), tls: "starttls", user: Some("mailer".into()) }
+        );
         assert!(!format!("{t:?}").contains("hunter2secret"));
     }
 

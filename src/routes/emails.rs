@@ -136,7 +136,13 @@ pub async fn list(
         tabs: EmailStatus::ALL.iter().map(|s| (s.as_str(), counts.of(*s))).collect(),
         total: counts.total(),
         status: status.map(|s| s.as_str().to_string()).unwrap_or_default(),
-        smtp: config.smtp.clone(),
+        smtp: config.smtp.as_ref().map(|s| {
+            let mut how = ctx.t(&format!("emails.tls.{}", s.tls));
+            if let Some(user) = &s.user {
+                how = ctx.t_with("emails.tls_with_user", &[("tls", &how), ("user", user)]);
+            }
+            format!("{} ({how})", s.address)
+        }),
         from: config.mail_from.clone().unwrap_or_default(),
         ctx,
         rows,
