@@ -4,6 +4,10 @@ use std::{fmt, path::PathBuf};
 
 use anyhow::{Context, bail};
 use base64::Engine;
+use lettre::message::Mailbox;
+
+use crate::domain::email::RetryPolicy;
+use crate::mailer::smtp::SmtpTarget;
 
 /// Sandbox credentials of the simulated third-party platform. Printed in README.md
 /// on purpose: anyone may encrypt an event for the sandbox by hand.
@@ -114,6 +118,18 @@ pub struct Settings {
     /// Rate limits of sign-up and password reset (`MINIHOST_SIGNUPS_PER_IP_PER_HOUR`, default
     /// 5; `MINIHOST_RESETS_PER_EMAIL_PER_HOUR`, 3; `MINIHOST_RESETS_PER_IP_PER_HOUR`, 10).
     pub rate_limits: crate::domain::throttle::Limits,
+    /// Where e-mail is sent (`MINIHOST_SMTP_URL`, lettre's URL form; its password is never
+    /// shown); none: messages stay in the outbox (and the sandbox's dev mailbox).
+    pub smtp: Option<SmtpTarget>,
+    /// The sender of every e-mail (`MINIHOST_MAIL_FROM`), required with `MINIHOST_SMTP_URL`.
+    pub mail_from: Option<Mailbox>,
+    /// How often a message refused for now is tried, and how long it waits
+    /// (`MINIHOST_MAIL_MAX_ATTEMPTS`, `MINIHOST_MAIL_RETRY_BASE_SECS`).
+    pub mail_retry: RetryPolicy,
+    /// How long the delivery waits when nothing is due (`MINIHOST_MAIL_POLL_MS`).
+    pub mail_poll_interval: std::time::Duration,
+    /// The longest one attempt at the SMTP server may take (`MINIHOST_SMTP_TIMEOUT_SECS`).
+    pub smtp_timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -134,7 +150,29 @@ impl Settings {
             token: Secret::new(get("MINIHOST_COMPONENT_TOKEN").unwrap_or_else(|| SANDBOX_COMPONENT_TOKEN.into())),
             aes_key: Secret::new(get("MINIHOST_COMPONENT_AES_KEY").unwrap_or_else(|| SANDBOX_COMPONENT_AES_KEY.into())),
         };
+        let smtp = get("MINIHOST_SMTP_URL").map(|url| SmtpTarget::parse(&url)).transpose()?;
+        let mail_from = get("MINIHOST_MAIL_FROM").map(|from| parse_mail_from(&from)).transpose()?;
+        if smtp.is_some() && mail_from.is_none() {
+            bail!(
+                "MINIHOST_SMTP_URL is set but MINIHOST_MAIL_FROM is not: set the sender, e.g. MINIHOST_MAIL_FROM=\"minihost <noreply@example.com>\""
+            );
+        }
+        let mail_retry = RetryPolicy {
+            max_attempts: parse_number::<i32>(&get, "MINIHOST_MAIL_MAX_ATTEMPTS", RetryPolicy::default().max_attempts)?
+                .max(1),
+            base_secs: parse_number::<i64>(&get, "MINIHOST_MAIL_RETRY_BASE_SECS", RetryPolicy::default().base_secs)?
+                .max(1),
+        };
         Ok(Self {
+            smtp,
+            mail_from,
+            mail_retry,
+            mail_poll_interval: std::time::Duration::from_millis(
+                parse_number::<u64>(&get, "MINIHOST_MAIL_POLL_MS", 1000)?.max(10),
+            ),
+            smtp_timeout: std::time::Duration::from_secs(
+                parse_number::<u64>(&get, "MINIHOST_SMTP_TIMEOUT_SECS", 60)?.max(1),
+            ),
             bind: get("MINIHOST_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             public_url: get("MINIHOST_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string()),
             database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/minihost.db".into()),
@@ -295,6 +333,15 @@ fn parse_number<T: std::str::FromStr>(
     }
 }
 
+/// The sender: `noreply@example.com` or `minihost <noreply@example.com>`.
+fn parse_mail_from(value: &str) -> anyhow::Result<Mailbox> {
+    value.trim().parse::<Mailbox>().map_err(|e| {
+        anyhow::anyhow!(
+            "MINIHOST_MAIL_FROM {value:?} is not a sender address ({e}); write noreply@example.com or \"minihost <noreply@example.com>\""
+        )
+    })
+}
+
 /// A percentage from 0 to 100 (0 when unset).
 fn parse_percent(get: &impl Fn(&str) -> Option<String>, key: &str) -> anyhow::Result<u8> {
     let v: u64 = parse_number(get, key, 0)?;
@@ -336,6 +383,12 @@ pub struct AppConfig {
     pub sandbox_pay_step_secs: u64,
     pub session_timeouts: crate::domain::session::Timeouts,
     pub rate_limits: crate::domain::throttle::Limits,
+    /// Where e-mail goes (no password), when it is sent at all.
+    pub smtp: Option<crate::mailer::smtp::SmtpSummary>,
+    /// The sender of every e-mail, as configured.
+    pub mail_from: Option<String>,
+    /// Attempts a message refused for now is given (`RetryPolicy::max_attempts`).
+    pub mail_max_attempts: i32,
 }
 
 impl AppConfig {
@@ -372,6 +425,9 @@ impl AppConfig {
             rate_limits: settings.rate_limits,
             sandbox: settings.sandbox,
             component: settings.component.clone(),
+            smtp: settings.smtp.as_ref().map(SmtpTarget::summary),
+            mail_from: settings.mail_from.as_ref().map(ToString::to_string),
+            mail_max_attempts: settings.mail_retry.max_attempts,
             public_url,
         }
     }
@@ -388,6 +444,33 @@ mod tests {
         assert!(sandbox_mode(Some("on"), true, true).unwrap());
         assert!(!sandbox_mode(Some("off"), false, true).unwrap());
         assert!(sandbox_mode(Some("maybe"), false, true).is_err());
+    }
+
+    fn settings(pairs: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let mut map: std::collections::HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        // Any build: with the real API named, no sandbox is needed.
+        map.insert("MINIHOST_WECHAT_API_BASE".into(), "https://api.weixin.qq.com".into());
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn smtp_needs_a_valid_sender_and_keeps_its_password_out_of_sight() {
+        let none = settings(&[]).unwrap();
+        assert!(none.smtp.is_none() && none.mail_from.is_none());
+        let url = ("MINIHOST_SMTP_URL", "smtp://mailer:topsecret@smtp.example.com:587?tls=required");
+        let missing = settings(&[url]).unwrap_err().to_string();
+        assert!(missing.contains("MINIHOST_MAIL_FROM"), "{missing}");
+        let bad = settings(&[url, ("MINIHOST_MAIL_FROM", "not an address")]).unwrap_err().to_string();
+        assert!(bad.contains("MINIHOST_MAIL_FROM") && !bad.contains("topsecret"), "{bad}");
+        let ok = settings(&[url, ("MINIHOST_MAIL_FROM", "minihost <noreply@console.example>")]).unwrap();
+        assert_eq!(ok.mail_from.as_ref().map(|m| m.email.to_string()).as_deref(), Some("noreply@console.example"));
+        assert!(!format!("{ok:?}").contains("topsecret"));
+        let config = AppConfig::resolve(&ok, "127.0.0.1:8080".parse().unwrap());
+        assert!(!format!("{config:?}").contains("topsecret"));
+        assert_eq!(config.smtp.map(|s| (s.address, s.tls)), Some(("smtp.example.com:587".into(), "starttls")));
+        let wrong = settings(&[("MINIHOST_SMTP_URL", "smtp://u:topsecret@h?tls=sometimes")]).unwrap_err().to_string();
+        assert!(!wrong.contains("topsecret"), "{wrong}");
     }
 
     #[test]

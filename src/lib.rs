@@ -5,7 +5,8 @@
 //! that routes and the job runner (`worker`) call; `wechat/` is the protocol only;
 //! `domain/` holds pure rules; `db/` every query; `auth/` sessions, passwords and CSRF;
 //! `views` the shared page context; `startup` the server wiring used by `main.rs` and
-//! the integration tests.
+//! the integration tests. `email` writes the console's e-mails (both languages, text and
+//! HTML); `mailer` sends the outbox over SMTP beside the job worker.
 //! `sandbox` (cargo feature `sandbox`, on by default) is the simulator of WeChat; the
 //! console never calls into it.
 
@@ -16,9 +17,11 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod htmx;
 pub mod i18n;
+pub mod mailer;
 pub mod pay;
 pub mod routes;
 #[cfg(feature = "sandbox")]

@@ -19,6 +19,8 @@ pub struct Application {
     platform: std::sync::Arc<crate::services::platform::Platform>,
     server: Server,
     worker: crate::worker::WorkerHandle,
+    /// The e-mail delivery, when SMTP is configured; it stops with the worker.
+    mailer: Option<tokio::task::JoinHandle<()>>,
     #[cfg(feature = "sandbox")]
     sandbox: Option<crate::sandbox::SandboxHandle>,
 }
@@ -151,6 +153,24 @@ impl Application {
             },
             settings.review_timing,
         );
+        // Beside the job worker, not one of its jobs: see `mailer`'s module documentation.
+        let mailer = match (&settings.smtp, &settings.mail_from) {
+            (Some(target), Some(from)) => Some(crate::mailer::start(
+                pool.clone(),
+                crate::mailer::MailerSettings {
+                    target: target.clone(),
+                    from: from.clone(),
+                    retry: settings.mail_retry,
+                    poll: settings.mail_poll_interval,
+                    timeout: settings.smtp_timeout,
+                },
+                worker.stopper().subscribe(),
+            )),
+            _ => {
+                tracing::info!("MINIHOST_SMTP_URL is not set: e-mails stay in the outbox");
+                None
+            }
+        };
         tracing::info!(url = %config.public_url, sandbox = config.sandbox, "minihost is listening on {addr}");
         Ok(Self {
             port: addr.port(),
@@ -159,6 +179,7 @@ impl Application {
             platform,
             server,
             worker,
+            mailer,
             #[cfg(feature = "sandbox")]
             sandbox,
         })
@@ -188,7 +209,8 @@ impl Application {
 
     /// Serves until stopped (SIGTERM or SIGINT, or a [`Stopper`]). The job worker stops
     /// together with the server: a running job finishes within the grace period or goes
-    /// back to the queue, so nothing is left claimed. The sandbox's pusher stops too.
+    /// back to the queue, so nothing is left claimed. The e-mail delivery finishes the
+    /// message it is handing over. The sandbox's pusher stops too.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let stopper = self.stopper();
         let signals = tokio::spawn(async move {
@@ -199,6 +221,11 @@ impl Application {
         let result = self.server.await;
         signals.abort();
         self.worker.shutdown().await;
+        if let Some(mailer) = self.mailer
+            && let Err(e) = mailer.await
+        {
+            tracing::error!(error = %e, "the e-mail delivery ended abnormally");
+        }
         #[cfg(feature = "sandbox")]
         if let Some(sandbox) = &self.sandbox {
             sandbox.stop();

@@ -267,7 +267,7 @@ pub fn decide(
     actor: &Actor,
     application_id: &str,
     decision: &Decision<'_>,
-    applicant_email: impl Fn(&Application) -> Option<(String, String, String)>,
+    applicant_email: impl Fn(&Application) -> Option<super::outbox::Letter>,
     now: i64,
 ) -> Result<Application, AppError> {
     super::write_tx(conn, |conn| {
@@ -351,8 +351,8 @@ pub fn decide(
             },
             now,
         )?;
-        if let Some((to, mail_subject, body)) = applicant_email(&after) {
-            super::outbox::enqueue(conn, &to, &mail_subject, &body, now)?;
+        if let Some(letter) = applicant_email(&after) {
+            super::outbox::enqueue_letter(conn, &letter, now)?;
         }
         Ok(after)
     })

@@ -116,7 +116,22 @@ pub struct OutboxEmail {
     pub to_address: String,
     pub subject: String,
     pub body_text: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: crate::domain::email::EmailStatus,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    /// The HTML part (multipart/alternative with `body_text`); older rows have none.
+    pub body_html: Option<String>,
+    /// The recipient's language it was written in first; none: English, then Chinese.
+    pub locale: Option<String>,
+    /// Attempts made so far.
+    pub attempts: i32,
+    /// When a pending message is tried (again).
+    pub next_attempt_at: i64,
+    pub last_attempt_at: Option<i64>,
+    /// The SMTP server's last refusal (code and text), or what went wrong on the way.
+    pub last_error: Option<String>,
+    /// The instance sending it now (or, for an uncertain one, the one that was).
+    pub claimed_by: Option<String>,
+    pub claimed_at: Option<i64>,
 }

@@ -9,6 +9,7 @@ diesel::table! {
         password_hash -> Text,
         is_operator -> Bool,
         created_at -> BigInt,
+        locale -> Nullable<Text>,
     }
 }
 
@@ -117,6 +118,14 @@ diesel::table! {
         status -> Text,
         created_at -> BigInt,
         sent_at -> Nullable<BigInt>,
+        body_html -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        last_attempt_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        claimed_by -> Nullable<Text>,
+        claimed_at -> Nullable<BigInt>,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod binding;
 pub mod campaign;
 pub mod commerce;
 pub mod credentials;
+pub mod email;
 pub mod failure;
 pub mod logo;
 pub mod merchant_form;

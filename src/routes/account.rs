@@ -8,7 +8,7 @@ use validator::Validate;
 
 use crate::auth::{MaybeUser, TypedSession, password};
 use crate::config::AppConfig;
-use crate::db::{self, DbPool, audit::Actor};
+use crate::db::{self, DbPool, audit::Actor, models::User};
 use crate::domain::throttle;
 use crate::error::AppError;
 use crate::i18n::{LANG_COOKIE, Locale};
@@ -156,6 +156,11 @@ pub async fn signup(
     form.password.clear();
     match outcome {
         SignUp::Created { session_id, user } => {
+            let (account, locale) = (user.clone(), ctx.locale);
+            db::run(&pool, move |conn| -> Result<_, AppError> {
+                Ok(db::write_tx(conn, |conn| remember_locale(conn, &account, locale, crate::now()))?)
+            })
+            .await?;
             session.begin_login(&session_id)?;
             session.flash("success", "signup.welcome");
             landing_after_signup(&session, &pool, user.id).await
@@ -237,6 +242,7 @@ pub async fn login(
     let email = form.email.trim().to_lowercase();
     let client = client(&req);
     let (email_q, timeouts) = (email.clone(), config.session_timeouts);
+    let locale = ctx.locale;
     let outcome = db::run(&pool, move |conn| -> Result<_, AppError> {
         let now = crate::now();
         let recent = db::throttle::recent_failures(conn, &email_q, &client.ip, now - throttle::WINDOW_SECS)?;
@@ -254,6 +260,8 @@ pub async fn login(
                 }
                 let session_id = db::write_tx(conn, |conn| {
                     db::throttle::clear_for_email(conn, &email_q)?;
+                    // The language the login was made in is the one e-mails to this user use.
+                    remember_locale(conn, &user, locale, now)?;
                     accounts::open_session(conn, &user, &client, &timeouts, "password", now)
                 })?;
                 Ok(LoginOutcome::Ok { session_id, user_id: user.id, is_operator: user.is_operator })
@@ -327,9 +335,41 @@ pub struct LocaleForm {
     pub(super) return_to: Option<String>,
 }
 
-/// The header's language switch; remembered in a cookie for a year.
-pub async fn set_locale(form: web::Form<LocaleForm>) -> Result<HttpResponse, AppError> {
+/// Keeps the language a user works in as the one e-mails to them are written in first
+/// (`db::outbox`), with an audit row when it changes. Inside the caller's transaction.
+fn remember_locale(conn: &mut db::DbConn, user: &User, locale: Locale, now: i64) -> diesel::QueryResult<()> {
+    let before = db::users::set_locale(conn, &user.id, locale.code())?;
+    if before.as_deref() == Some(locale.code()) {
+        return Ok(());
+    }
+    db::audit::write(
+        conn,
+        db::audit::Record {
+            actor: &Actor::user(&user.id, &user.email),
+            tenant_id: None,
+            action: "user.locale_changed",
+            subject: &format!("user:{}", user.id),
+            before: Some(&serde_json::json!({ "locale": before })),
+            after: Some(&serde_json::json!({ "locale": locale.code() })),
+        },
+        now,
+    )
+}
+
+/// The header's language switch; remembered in a cookie for a year, and for a signed-in
+/// user as the language of the e-mails written to them (with an audit row when it changes).
+pub async fn set_locale(
+    user: MaybeUser,
+    pool: web::Data<DbPool>,
+    form: web::Form<LocaleForm>,
+) -> Result<HttpResponse, AppError> {
     let locale = Locale::parse(&form.lang).ok_or_else(|| AppError::BadRequest("unknown language".into()))?;
+    if let Some(user) = user.0 {
+        db::run(&pool, move |conn| -> Result<_, AppError> {
+            Ok(db::write_tx(conn, |conn| remember_locale(conn, &user, locale, crate::now()))?)
+        })
+        .await?;
+    }
     let cookie = Cookie::build(LANG_COOKIE, locale.code())
         .path("/")
         .http_only(true)

@@ -12,6 +12,7 @@ mod apply;
 mod assets;
 mod campaigns;
 mod checkout;
+mod emails;
 mod health;
 mod home;
 mod invitations;
@@ -203,6 +204,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/applications/{id}/approve", web::post().to(operator::approve))
                 .route("/applications/{id}/reject", web::post().to(operator::reject))
                 .route("/audit", web::get().to(operator::audit))
+                .route("/emails", web::get().to(emails::list))
+                .route("/emails/{id}/send-again", web::post().to(emails::send_again))
                 .route("/tenants", web::get().to(tenants::list))
                 .route("/platform", web::get().to(platform::page))
                 .route("/platform/settings", web::post().to(platform::save_settings))

@@ -9,11 +9,11 @@ use crate::db::{
     self, DbPool,
     audit::{Actor, AuditFilter},
     models::{Application, ApplicationHistory, ApplicationSummary, AuditEntry, User},
+    outbox::Letter,
 };
 use crate::domain::application::{Decision, Status};
 use crate::domain::avatar;
 use crate::error::AppError;
-use crate::i18n::Locale;
 use crate::views::{FormErrors, PageCtx, ok, render, see_other};
 
 pub async fn index(_op: Operator) -> HttpResponse {
@@ -32,6 +32,7 @@ struct QueuePage {
     ctx: PageCtx,
     status: String,
     rows: Vec<ApplicationSummary>,
+    email_alert: super::emails::EmailAlert,
 }
 
 pub async fn queue(
@@ -41,8 +42,12 @@ pub async fn queue(
     query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, AppError> {
     let status = query.status.as_deref().and_then(Status::parse).unwrap_or(Status::Submitted);
-    let rows = db::run(&pool, move |c| Ok::<_, AppError>(db::applications::list_by_status(c, status)?)).await?;
-    ok(&QueuePage { ctx, status: status.as_str().to_string(), rows })
+    let (rows, emails) = db::read(&pool, move |c| -> Result<_, AppError> {
+        Ok((db::applications::list_by_status(c, status)?, db::outbox::counts(c)?))
+    })
+    .await?;
+    let email_alert = super::emails::EmailAlert::of(&emails);
+    ok(&QueuePage { ctx, status: status.as_str().to_string(), rows, email_alert })
 }
 
 #[derive(Template)]
@@ -95,24 +100,16 @@ pub async fn logo(_op: Operator, pool: web::Data<DbPool>, path: web::Path<String
     Ok(super::apply::image_response(bytes, &mime))
 }
 
-/// The notification e-mail to the applicant, in both languages (we do not know which they read).
-fn decision_email(
-    applicant_email: String,
-    public_url: String,
-) -> impl Fn(&Application) -> Option<(String, String, String)> {
+/// The notification e-mail to the applicant, in their language first (`db::outbox`).
+fn decision_email(applicant_email: String, public_url: String) -> impl Fn(&Application) -> Option<Letter> {
     move |app: &Application| {
-        let approved = app.status == Status::Approved.as_str();
-        let reason = app.rejection_reason.clone().unwrap_or_default();
-        let args = [("company", app.company_name.as_str()), ("reason", reason.as_str()), ("url", public_url.as_str())];
-        let (subject_key, body_key) = if approved {
-            ("email.approved_subject", "email.approved_body")
-        } else {
-            ("email.rejected_subject", "email.rejected_body")
-        };
-        let subject =
-            format!("{} / {}", Locale::En.t_with(subject_key, &args), Locale::ZhCn.t_with(subject_key, &args));
-        let body = format!("{}\n\n---\n\n{}", Locale::En.t_with(body_key, &args), Locale::ZhCn.t_with(body_key, &args));
-        Some((applicant_email.clone(), subject, body))
+        let key = if app.status == Status::Approved.as_str() { "email.approved" } else { "email.rejected" };
+        Some(
+            Letter::new(applicant_email.clone(), key)
+                .arg("company", app.company_name.as_str())
+                .arg("reason", app.rejection_reason.clone().unwrap_or_default())
+                .arg("url", public_url.as_str()),
+        )
     }
 }
 

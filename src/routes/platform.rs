@@ -48,6 +48,7 @@ struct PlatformPage {
     authorizers: Vec<store::Authorizer>,
     events: Vec<store::Event>,
     jobs: Vec<db::jobs::Job>,
+    email_alert: super::emails::EmailAlert,
 }
 
 impl PlatformPage {
@@ -72,7 +73,7 @@ async fn render_page(
     } else {
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
     };
-    let (ticket, token, authorizers, events, jobs, stored) = db::run(pool, |c| -> Result<_, AppError> {
+    let (ticket, token, authorizers, events, jobs, stored, emails) = db::run(pool, |c| -> Result<_, AppError> {
         let view = |c: Option<store::Credential>| {
             c.map(|c| CredentialView { obtained_at: c.obtained_at, expires_at: c.expires_at })
         };
@@ -88,13 +89,26 @@ async fn render_page(
                 icon: bindings::setting(c, SHARED_ICON)?,
                 required: bindings::setting(c, REQUIRED_SETS)?,
             },
+            db::outbox::counts(c)?,
         ))
     })
     .await?;
     let settings = form.unwrap_or(stored);
+    let email_alert = super::emails::EmailAlert::of(&emails);
     crate::views::render(
         status,
-        &PlatformPage { ctx, settings, errors, now: crate::now(), ticket, token, authorizers, events, jobs },
+        &PlatformPage {
+            ctx,
+            settings,
+            errors,
+            now: crate::now(),
+            ticket,
+            token,
+            authorizers,
+            events,
+            jobs,
+            email_alert,
+        },
     )
 }
 

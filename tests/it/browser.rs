@@ -1070,5 +1070,54 @@ async fn browser_operator_turns_on_two_factor_and_logs_in_with_a_code() {
     wait_for_heading(&c, "Your account").await;
     wait_for_text(&c, "This session").await;
     screenshot(&c, "2fa-05-account").await;
+async fn browser_operator_sees_failed_email_and_sends_again() {
+    use crate::email::{SmtpServer, eventually_status, spawn_with_smtp};
+    use minihost::domain::email::EmailStatus;
+    let smtp = SmtpServer::start();
+    let to = "bounced@example.com";
+    smtp.answer(
+        to,
+        &[(550, "5.1.1 <bounced@example.com>: Recipient address rejected: User unknown in virtual mailbox table")],
+    );
+    let app = spawn_with_smtp(&smtp, &[]).await;
+    // A real flow queues the e-mail: the operator rejects an application.
+    app.submitted_applicant(to, "Bounce Trading").await;
+    let app_id = app.application_id_of(to);
+    let op = app.operator().await;
+    op.post(&format!("/operator/applications/{app_id}/reject"), &[("reason", "The licence is unreadable.")]).await;
+    eventually_status(&app, to, EmailStatus::Failed).await;
+
+    let driver = start_chromedriver().await;
+    let c = open_browser(&driver).await;
+    log_in(&c, &app, crate::helpers::OPERATOR_EMAIL, crate::helpers::OPERATOR_PASSWORD).await;
+    wait_for_heading(&c, "Workspace applications").await;
+    wait_for_text(&c, "E-mails not delivered: 1.").await;
+    screenshot(&c, "email-01-queue-notice").await;
+
+    click_link(&c, "Open the E-mail page").await;
+    wait_for_heading(&c, "E-mail").await;
+    wait_for_text(&c, "Recipient address rejected: User unknown in virtual mailbox table").await;
+    wait_for_text(&c, "the mail server refused these messages for good").await;
+    screenshot(&c, "email-02-failed-with-answer").await;
+
+    // The mailbox exists now: send it again.
+    click_button(&c, "Send again").await;
+    wait_for_text(&c, "The e-mail is queued again").await;
+    screenshot(&c, "email-03-queued-again").await;
+    eventually_status(&app, to, EmailStatus::Sent).await;
+    assert_eq!(smtp.received_by(to).len(), 1);
+
+    click_link(&c, "E-mail").await;
+    wait_for_heading(&c, "E-mail").await;
+    wait_for_text(&c, "Accepted by the mail server").await;
+    screenshot(&c, "email-04-sent").await;
+    let page = c.source().await.unwrap();
+    assert!(!page.contains("E-mails not delivered"), "nothing failed any more");
+
+    // The same page in Chinese.
+    click_button(&c, "简体中文").await;
+    wait_for_heading(&c, "邮件").await;
+    wait_for_text(&c, "邮件服务器已于").await;
+    screenshot(&c, "email-05-sent-zh").await;
     c.close().await.unwrap();
 }

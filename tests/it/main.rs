@@ -14,6 +14,7 @@ mod cli;
 mod crash;
 mod demo;
 mod demo_ready;
+mod email;
 mod events;
 mod i18n;
 mod interop;
