@@ -19,6 +19,7 @@ pub mod domain;
 pub mod error;
 pub mod htmx;
 pub mod i18n;
+pub mod observe;
 pub mod pay;
 pub mod routes;
 #[cfg(feature = "sandbox")]

@@ -8,12 +8,13 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::{csrf, password};
-use crate::config::{AppConfig, Settings};
+use crate::config::{AppConfig, MetricsAccess, Settings};
 use crate::db::{self, DbPool, audit::Actor, models::NewUser};
 use crate::routes;
 
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     config: AppConfig,
     pool: DbPool,
     platform: std::sync::Arc<crate::services::platform::Platform>,
@@ -33,7 +34,22 @@ impl Application {
         let listener =
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         let addr = listener.local_addr()?;
+        // The metrics-only listener (MINIHOST_METRICS_BIND): the same server, told apart by
+        // the address a request came in on (`telemetry::requests`).
+        let metrics_listener = match &settings.metrics_bind {
+            Some(bind) => {
+                Some(TcpListener::bind(bind).with_context(|| format!("MINIHOST_METRICS_BIND: cannot listen on {bind}"))?)
+            }
+            None => None,
+        };
+        let metrics_addr = metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?;
+        let access = MetricsAccess { token: settings.metrics_token.clone(), listener: metrics_addr };
+        if access.enabled() {
+            crate::observe::install();
+        }
         let config = AppConfig::resolve(&settings, addr);
+        let csp = content_security_policy(&config, &settings.csp_img_src);
+        let heartbeat = std::sync::Arc::new(crate::worker::Heartbeat::new(settings.job_poll_interval));
         let cookie_key = crate::secrets::cookie_key(&master);
         let sealer = crate::secrets::Sealer::new(&master);
         let crypt = crate::wechat::crypto::MsgCrypt::new(
@@ -64,6 +80,9 @@ impl Application {
         let (pool_data, config_data) = (web::Data::new(pool.clone()), web::Data::new(config.clone()));
         let (sealer_data, crypt_data) = (web::Data::new(sealer), web::Data::new(crypt));
         let platform_data = web::Data::from(platform.clone());
+        let heartbeat_data = web::Data::from(heartbeat.clone());
+        let access_data = web::Data::new(access);
+        let metrics_listener_data = metrics_addr.map(|a| web::Data::new(crate::telemetry::MetricsListener(a)));
         // The WeChat simulator and its background pusher, when sandbox mode is on.
         #[cfg(feature = "sandbox")]
         let sandbox = config.sandbox.then(|| crate::sandbox::start(pool.clone(), sandbox_config(&config)));
@@ -71,7 +90,7 @@ impl Application {
         let sandbox_routes = sandbox.clone();
         let dev_tools = config.sandbox;
         let cookie_secure = config.cookie_secure;
-        let server = HttpServer::new(move || {
+        let mut server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), cookie_key.clone())
                 .cookie_name("minihost_session".into())
                 .cookie_secure(cookie_secure)
@@ -91,6 +110,7 @@ impl Application {
                 .app_data(crypt_data.clone())
                 .app_data(platform_data.clone())
                 .app_data(wallet_data.clone())
+                .app_data(heartbeat_data.clone())
                 .app_data(
                     web::FormConfig::default()
                         .limit(256 * 1024)
@@ -108,13 +128,23 @@ impl Application {
                 })
                 .default_service(web::to(routes::not_found));
             App::new()
+                // Innermost: the request id at hand, escaped errors answered as pages (so
+                // the headers below reach them too), metrics.
+                .wrap(middleware::from_fn(crate::telemetry::requests))
                 .wrap(
                     middleware::DefaultHeaders::new()
+                        .add(("Content-Security-Policy", csp.as_str()))
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("X-Frame-Options", "DENY"))
                         .add(("Referrer-Policy", "same-origin")),
                 )
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
+                .configure(|cfg| {
+                    if let Some(data) = &metrics_listener_data {
+                        cfg.app_data(data.clone());
+                    }
+                    routes::configure_ops(cfg, pool_data.clone(), access_data.clone());
+                })
                 // The simulator of WeChat first: its own scopes and resources under /sandbox,
                 // outside the console's session and CSRF middleware.
                 .configure(|_cfg| {
@@ -125,7 +155,11 @@ impl Application {
                 })
                 .service(console)
         })
-        .listen(listener)?
+        .listen(listener)?;
+        if let Some(metrics_listener) = metrics_listener {
+            server = server.listen(metrics_listener)?;
+        }
+        let server = server
         // A blocking thread is only useful while it holds a database connection; more
         // just wait on the pool, each keeping its own allocator heap (`db::BLOCKING_THREADS`).
         .worker_max_blocking_threads(crate::db::BLOCKING_THREADS)
@@ -147,10 +181,15 @@ impl Application {
                 calls_per_minute: settings.requirements_calls_per_minute,
             },
             settings.review_timing,
+            heartbeat,
         );
         tracing::info!(url = %config.public_url, sandbox = config.sandbox, "minihost is listening on {addr}");
+        if let Some(metrics_addr) = metrics_addr {
+            tracing::info!("metrics are served on {metrics_addr}/metrics");
+        }
         Ok(Self {
             port: addr.port(),
+            metrics_port: metrics_addr.map(|a| a.port()),
             config,
             pool,
             platform,
@@ -163,6 +202,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics-only listener, when `MINIHOST_METRICS_BIND` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     pub fn config(&self) -> &AppConfig {
@@ -218,6 +262,40 @@ impl Stopper {
         let _ = self.worker.send(true);
         self.server.stop(true).await;
     }
+
+    /// Stops the job worker alone (the server goes on answering, `/readyz` with 503).
+    pub fn stop_worker(&self) {
+        let _ = self.worker.send(true);
+    }
+}
+
+/// The Content-Security-Policy of every response, console and sandbox alike: nothing
+/// inline (no script, no style attribute or element), images from here and WeChat's
+/// image hosts (account head images, icons) plus `MINIHOST_CSP_IMG_SRC`, forms posted only
+/// here, no framing. Violations are reported to `/csp-report` (logged and counted).
+pub fn content_security_policy(config: &AppConfig, extra_img: &[String]) -> String {
+    let mut img = vec!["'self'", "data:", "blob:", "*.qlogo.cn", "*.qpic.cn"];
+    img.extend(extra_img.iter().map(String::as_str));
+    // A redirect after a form lands on the public URL, which may not be the address the
+    // browser posted to (behind a proxy): allow it by name.
+    let public = origin(&config.public_url).map(|o| format!(" {o}")).unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src {}; connect-src 'self'; \
+         font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'{public}; \
+         report-uri /csp-report",
+        img.join(" ")
+    )
+}
+
+/// `scheme://host[:port]` of a URL, when it is plain enough to put in a header.
+fn origin(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find('/').unwrap_or(rest.len());
+    let origin = &url[..scheme.len() + 3 + end];
+    let plain = !rest[..end].is_empty()
+        && origin.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:/[]".contains(&b))
+        && matches!(scheme, "http" | "https");
+    plain.then_some(origin)
 }
 
 async fn wait_for_signal() {
@@ -362,4 +440,29 @@ fn random_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
     (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_allows_nothing_inline_and_names_the_public_origin() {
+        let settings = Settings::from_lookup(|k| match k {
+            "MINIHOST_PUBLIC_URL" => Some("https://console.example.com/".into()),
+            _ => None,
+        })
+        .unwrap();
+        let config = AppConfig::resolve(&settings, "127.0.0.1:8080".parse().unwrap());
+        let csp = content_security_policy(&config, &["https://cdn.example.com".into()]);
+        assert!(!csp.contains("unsafe"), "{csp}");
+        assert!(csp.contains("script-src 'self';") && csp.contains("style-src 'self';"), "{csp}");
+        assert!(csp.contains("img-src 'self' data: blob: *.qlogo.cn *.qpic.cn https://cdn.example.com;"), "{csp}");
+        assert!(csp.contains("form-action 'self' https://console.example.com;"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("base-uri 'none'"), "{csp}");
+        assert!(!csp.contains('\n') && !csp.contains("  "), "{csp}");
+        assert_eq!(origin("http://127.0.0.1:8080/x"), Some("http://127.0.0.1:8080"));
+        assert_eq!(origin("http://bad host"), None);
+        assert_eq!(origin("javascript:1"), None);
+    }
 }
