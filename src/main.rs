@@ -42,9 +42,7 @@ enum Command {
     },
     /// Copy the SQLite database to PATH, consistently, while the server runs (PostgreSQL:
     /// see the README's "Backups"). PATH must not exist yet.
-    Backup {
-        path: std::path::PathBuf,
-    },
+    Backup { path: std::path::PathBuf },
     /// Manage operator accounts.
     Operator {
         #[command(subcommand)]

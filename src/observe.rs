@@ -55,8 +55,8 @@ pub fn install() -> &'static PrometheusHandle {
         };
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
-        if let Err(e) = metrics::set_global_recorder(recorder) {
-            tracing::warn!(error = %e, "metrics: another recorder is installed; /metrics shows nothing recorded");
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("metrics: another recorder is installed; /metrics shows nothing recorded");
         }
         describe();
         // Known series start at 0, so a rate over them is defined before the first event.

@@ -37,9 +37,9 @@ impl Application {
         // The metrics-only listener (MINIHOST_METRICS_BIND): the same server, told apart by
         // the address a request came in on (`telemetry::requests`).
         let metrics_listener = match &settings.metrics_bind {
-            Some(bind) => {
-                Some(TcpListener::bind(bind).with_context(|| format!("MINIHOST_METRICS_BIND: cannot listen on {bind}"))?)
-            }
+            Some(bind) => Some(
+                TcpListener::bind(bind).with_context(|| format!("MINIHOST_METRICS_BIND: cannot listen on {bind}"))?,
+            ),
             None => None,
         };
         let metrics_addr = metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?;
@@ -48,7 +48,9 @@ impl Application {
             crate::observe::install();
         }
         let config = AppConfig::resolve(&settings, addr);
-        let csp = content_security_policy(&config, &settings.csp_img_src);
+        let response_headers = web::Data::new(crate::telemetry::ResponseHeaders {
+            content_security_policy: content_security_policy(&config, &settings.csp_img_src),
+        });
         let heartbeat = std::sync::Arc::new(crate::worker::Heartbeat::new(settings.job_poll_interval));
         let cookie_key = crate::secrets::cookie_key(&master);
         let sealer = crate::secrets::Sealer::new(&master);
@@ -128,17 +130,11 @@ impl Application {
                 })
                 .default_service(web::to(routes::not_found));
             App::new()
-                // Innermost: the request id at hand, escaped errors answered as pages (so
-                // the headers below reach them too), metrics.
+                // The request id at hand, the security headers on every answer (escaped
+                // errors too), metrics; inside the root span that carries the id.
                 .wrap(middleware::from_fn(crate::telemetry::requests))
-                .wrap(
-                    middleware::DefaultHeaders::new()
-                        .add(("Content-Security-Policy", csp.as_str()))
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("X-Frame-Options", "DENY"))
-                        .add(("Referrer-Policy", "same-origin")),
-                )
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
+                .app_data(response_headers.clone())
                 .configure(|cfg| {
                     if let Some(data) = &metrics_listener_data {
                         cfg.app_data(data.clone());
@@ -160,12 +156,12 @@ impl Application {
             server = server.listen(metrics_listener)?;
         }
         let server = server
-        // A blocking thread is only useful while it holds a database connection; more
-        // just wait on the pool, each keeping its own allocator heap (`db::BLOCKING_THREADS`).
-        .worker_max_blocking_threads(crate::db::BLOCKING_THREADS)
-        // Signals are ours (see `run_until_stopped`): the worker must hear them too.
-        .disable_signals()
-        .run();
+            // A blocking thread is only useful while it holds a database connection; more
+            // just wait on the pool, each keeping its own allocator heap (`db::BLOCKING_THREADS`).
+            .worker_max_blocking_threads(crate::db::BLOCKING_THREADS)
+            // Signals are ours (see `run_until_stopped`): the worker must hear them too.
+            .disable_signals()
+            .run();
         let worker = crate::worker::start(
             pool.clone(),
             platform.clone(),

@@ -1,7 +1,8 @@
 //! Logging and the request id.
 //!
-//! Logs: `RUST_LOG` (default `info`) on stderr, human-readable lines, or one JSON object
-//! per line with `MINIHOST_LOG_FORMAT=json`.
+//! Logs: `RUST_LOG` (default `info`) on standard output, human-readable lines, or one
+//! JSON object per line with `MINIHOST_LOG_FORMAT=json`. (Standard error is kept for the
+//! one-line reason a command fails.)
 //!
 //! Every request has an id: a sane incoming `X-Request-Id` is kept, otherwise one is made.
 //! It is the `request_id` of the request's root span (so every log line of the request
@@ -128,10 +129,41 @@ pub struct OnMetricsListener;
 #[derive(Debug, Clone, Copy)]
 pub struct MetricsListener(pub std::net::SocketAddr);
 
+/// The headers every response carries (app data): the Content-Security-Policy built from
+/// the configuration (`startup::content_security_policy`) and the fixed ones.
+#[derive(Debug, Clone)]
+pub struct ResponseHeaders {
+    pub content_security_policy: String,
+}
+
+impl ResponseHeaders {
+    /// Adds each header the response does not set itself.
+    fn apply(&self, headers: &mut actix_web::http::header::HeaderMap, request_id: &str) {
+        let fixed = [
+            ("content-security-policy", self.content_security_policy.as_str()),
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "same-origin"),
+        ];
+        for (name, value) in fixed {
+            let name = HeaderName::from_static(name);
+            if !headers.contains_key(&name)
+                && let Ok(value) = HeaderValue::from_str(value)
+            {
+                headers.insert(name, value);
+            }
+        }
+        if let Ok(value) = HeaderValue::from_str(request_id) {
+            headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+        }
+    }
+}
+
 /// Middleware inside `TracingLogger`, around everything else: runs the request with its id
-/// at hand, answers an error that escaped the handlers as its page here (so it carries the
-/// id and the default headers), echoes the id in `X-Request-Id`, and records the request's
-/// metrics. On the metrics listener, anything but `/metrics` is not found.
+/// at hand (the error page and the toast read it), adds the security headers and
+/// `X-Request-Id` to every answer (an error that escaped the handlers too: its page is
+/// rendered here, within the id's scope), and records the request's metrics. On the
+/// metrics listener, anything but `/metrics` is not found.
 pub async fn requests(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -140,26 +172,40 @@ pub async fn requests(
     let id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
     let route = req.extensions().get::<Route>().map(|r| r.0.clone()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_string();
+    let headers = req.app_data::<actix_web::web::Data<ResponseHeaders>>().cloned();
+    let apply = |map: &mut actix_web::http::header::HeaderMap| {
+        if let Some(h) = &headers {
+            h.apply(map, &id);
+        }
+    };
     if let Some(listener) = req.app_data::<actix_web::web::Data<MetricsListener>>()
         && req.app_config().local_addr() == listener.0
     {
         if req.path() != "/metrics" {
             let (http_req, _) = req.into_parts();
-            return Ok(ServiceResponse::new(http_req, HttpResponse::NotFound().body("not found")));
+            let mut res = ServiceResponse::new(http_req, HttpResponse::NotFound().body("not found"));
+            apply(res.headers_mut());
+            return Ok(res);
         }
         req.extensions_mut().insert(OnMetricsListener);
     }
-    let http_req = req.request().clone();
-    let mut res = match CURRENT.scope(id.clone(), next.call(req)).await {
-        Ok(res) => res.map_into_boxed_body(),
-        // Rendered within the scope, so the page shows the id.
-        Err(e) => CURRENT.sync_scope(id.clone(), || ServiceResponse::from_err(e, http_req)),
-    };
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    // No clone of the request may be held here: routing needs it unshared.
+    match CURRENT.scope(id.clone(), next.call(req)).await {
+        Ok(res) => {
+            let mut res = res.map_into_boxed_body();
+            apply(res.headers_mut());
+            crate::observe::http_request(&method, &route, res.status().as_u16(), started.elapsed());
+            Ok(res)
+        }
+        // An error that no handler turned into an answer: its page, made now (with the id)
+        // and carried by the error to whoever writes the response.
+        Err(e) => {
+            let mut page = CURRENT.sync_scope(id.clone(), || e.error_response());
+            apply(page.headers_mut());
+            crate::observe::http_request(&method, &route, page.status().as_u16(), started.elapsed());
+            Err(actix_web::error::InternalError::from_response(e, page).into())
+        }
     }
-    crate::observe::http_request(&method, &route, res.status().as_u16(), started.elapsed());
-    Ok(res)
 }
 
 #[cfg(test)]

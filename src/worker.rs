@@ -133,12 +133,7 @@ const SWEEP_WINDOW: Duration = Duration::from_secs(60);
 /// Claims jobs while a slot is free and runs each in its own task; a job that ends
 /// frees its slot at once. On stop, claiming ends and the running jobs finish (or are
 /// released) within the grace period.
-async fn run(
-    runner: Arc<Runner>,
-    settings: WorkerSettings,
-    mut stop: watch::Receiver<bool>,
-    alive: Arc<Heartbeat>,
-) {
+async fn run(runner: Arc<Runner>, settings: WorkerSettings, mut stop: watch::Receiver<bool>, alive: Arc<Heartbeat>) {
     let worker = format!("worker-{}", crate::new_id());
     tracing::info!(worker = %worker, slots = settings.slots, "job worker started");
     let pool = runner.pool.clone();

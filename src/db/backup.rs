@@ -12,9 +12,9 @@ use super::Backend;
 /// copy's size in bytes.
 pub fn backup(database_url: &str, target: &Path) -> anyhow::Result<u64> {
     match Backend::from_url(database_url)? {
-        Backend::Postgres { .. } => bail!(
-            "minihost backup copies SQLite databases; back up PostgreSQL with pg_dump -Fc (README, \"Backups\")"
-        ),
+        Backend::Postgres { .. } => {
+            bail!("minihost backup copies SQLite databases; back up PostgreSQL with pg_dump -Fc (README, \"Backups\")")
+        }
         Backend::Sqlite { path } => sqlite(&path, target),
     }
 }

@@ -7,7 +7,15 @@ pub const PALETTE: [&str; 10] =
 /// The stylesheet's class for each colour of [`PALETTE`] (same order): pages set colours
 /// by class, since the Content-Security-Policy allows no inline style.
 pub const CLASSES: [&str; 10] = [
-    "avatar-c0", "avatar-c1", "avatar-c2", "avatar-c3", "avatar-c4", "avatar-c5", "avatar-c6", "avatar-c7", "avatar-c8",
+    "avatar-c0",
+    "avatar-c1",
+    "avatar-c2",
+    "avatar-c3",
+    "avatar-c4",
+    "avatar-c5",
+    "avatar-c6",
+    "avatar-c7",
+    "avatar-c8",
     "avatar-c9",
 ];
 

@@ -78,7 +78,11 @@ impl AlipayClient {
         let code = match &result {
             Ok(_) => "0".to_string(),
             Err(AlipayError::Refused { sub_code, code, .. }) => {
-                if sub_code.is_empty() { code.clone() } else { sub_code.clone() }
+                if sub_code.is_empty() {
+                    code.clone()
+                } else {
+                    sub_code.clone()
+                }
             }
             Err(AlipayError::Transport(_)) => "transport".into(),
             Err(AlipayError::Unverified(_)) => "unverified".into(),

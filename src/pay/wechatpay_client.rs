@@ -436,7 +436,10 @@ mod tests {
             endpoint("/v3/pay/partner/transactions/out-trade-no/T1?sp_mchid=1&sub_mchid=2"),
             "/v3/pay/partner/transactions/out-trade-no/{out-trade-no}"
         );
-        assert_eq!(endpoint("/v3/applyment4sub/applyment/business_code/B9"), "/v3/applyment4sub/applyment/business_code/{business_code}");
+        assert_eq!(
+            endpoint("/v3/applyment4sub/applyment/business_code/B9"),
+            "/v3/applyment4sub/applyment/business_code/{business_code}"
+        );
         assert_eq!(endpoint("/v3/applyment4sub/applyment/"), "/v3/applyment4sub/applyment/");
         assert_eq!(endpoint("/v3/certificates"), "/v3/certificates");
     }

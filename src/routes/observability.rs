@@ -66,10 +66,8 @@ async fn sample(pool: &DbPool) {
     match sampled {
         Ok((due, age, counts)) => {
             observe::set_queue(due, age);
-            let states: Vec<(&'static str, i64)> = Outcome::ALL
-                .into_iter()
-                .map(|o| (o.as_str(), counts.as_ref().map_or(0, |c| c.of(o))))
-                .collect();
+            let states: Vec<(&'static str, i64)> =
+                Outcome::ALL.into_iter().map(|o| (o.as_str(), counts.as_ref().map_or(0, |c| c.of(o)))).collect();
             observe::set_campaign(counts.is_some(), &states);
         }
         Err(e) => tracing::warn!(error = %e, "metrics: could not sample the job queue and campaign"),

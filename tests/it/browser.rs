@@ -1051,8 +1051,14 @@ async fn browser_pages_load_under_the_content_security_policy() {
         .await
         .expect("the chosen logo is previewed");
     screenshot(&c, "csp-01-details-logo-preview").await;
+    fill(&c, "Company Name", "Policy Test Co.").await;
+    click_button(&c, "Next Step").await;
+    wait_for_heading(&c, "Review and submit the application").await;
+    click_button(&c, "Submit Application").await;
+    wait_for_heading(&c, "Your application is under review").await;
     visit(&c, &app, "/nowhere", "Quote this id to support").await;
     screenshot(&c, "csp-02-error-page-with-request-id").await;
+    visit(&c, &app, "/apply/status", "Your application is under review").await;
     click_button(&c, "Log out").await;
 
     // A tenant's pages.
@@ -1065,7 +1071,7 @@ async fn browser_pages_load_under_the_content_security_policy() {
         (format!("/w/{tenant_id}/store/official-account"), "Store Settings"),
         (format!("/w/{tenant_id}/wallet"), "Wallet"),
         (format!("/w/{tenant_id}/sales/orders"), "Sales"),
-        (format!("/w/{tenant_id}/live-selling"), "Live Selling"),
+        (format!("/w/{tenant_id}/live-selling"), "Live selling"),
     ] {
         visit(&c, &app, &path, words).await;
     }

@@ -22,9 +22,7 @@ async fn scrape(app: &TestApp, token: Option<&str>) -> reqwest::Response {
 
 /// The lines of a series whose labels include all of `labels`.
 fn series<'a>(text: &'a str, name: &str, labels: &[&str]) -> Vec<&'a str> {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|want| l.contains(want)))
-        .collect()
+    text.lines().filter(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|want| l.contains(want))).collect()
 }
 
 /// A push whose signature is wrong: refused with 401 (reason `bad_signature`).
@@ -60,7 +58,10 @@ async fn metrics_need_the_token_and_count_requests_by_route_and_refused_events_b
     assert!(answer.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = answer.text().await.unwrap();
     assert!(text.contains("# TYPE minihost_http_requests_total counter"), "{text}");
-    assert!(!series(&text, "minihost_http_requests_total", &[r#"route="/login""#, r#"status="200""#]).is_empty(), "{text}");
+    assert!(
+        !series(&text, "minihost_http_requests_total", &[r#"route="/login""#, r#"status="200""#]).is_empty(),
+        "{text}"
+    );
     assert!(!series(&text, "minihost_http_requests_total", &[r#"route="/w/{tenant_id}/wallet""#]).is_empty(), "{text}");
     assert!(
         !series(&text, "minihost_http_request_duration_seconds_bucket", &[r#"route="/login""#]).is_empty(),
@@ -68,8 +69,12 @@ async fn metrics_need_the_token_and_count_requests_by_route_and_refused_events_b
     );
     assert!(!text.contains(tenant_id), "ids never become labels");
     assert!(
-        !series(&text, "minihost_wechat_events_refused_total", &[r#"endpoint="component""#, r#"reason="bad_signature""#])
-            .is_empty(),
+        !series(
+            &text,
+            "minihost_wechat_events_refused_total",
+            &[r#"endpoint="component""#, r#"reason="bad_signature""#]
+        )
+        .is_empty(),
         "{text}"
     );
     assert!(!series(&text, "minihost_wechat_events_received_total", &[r#"endpoint="component""#]).is_empty());
@@ -134,7 +139,8 @@ async fn the_request_id_is_echoed_and_the_error_page_asks_to_quote_it() {
     let app = TestApp::spawn().await;
     let client = reqwest::Client::new();
 
-    let given = client.get(format!("{}/nowhere", app.base)).header("X-Request-Id", "support-42.a").send().await.unwrap();
+    let given =
+        client.get(format!("{}/nowhere", app.base)).header("X-Request-Id", "support-42.a").send().await.unwrap();
     assert_eq!(given.status(), StatusCode::NOT_FOUND);
     assert_eq!(given.headers()["x-request-id"], "support-42.a");
     let body = given.text().await.unwrap();
@@ -302,14 +308,15 @@ async fn json_logs_are_one_object_a_line_with_the_request_id() {
         .env("MINIHOST_OPERATOR_PASSWORD", "operator-password-1")
         .env("MINIHOST_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // The log is on standard output (standard error is for a failed command's reason).
     let (tx, lines) = std::sync::mpsc::channel::<String>();
-    let stderr = child.stderr.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
                 break;
             }
@@ -333,9 +340,8 @@ async fn json_logs_are_one_object_a_line_with_the_request_id() {
     assert_eq!(bad_push(&base, Some("json-log-1")).await.status(), StatusCode::UNAUTHORIZED);
     let found = loop {
         let v = next(&mut seen);
-        let in_request = v["spans"]
-            .as_array()
-            .is_some_and(|spans| spans.iter().any(|s| s["request_id"] == "json-log-1"));
+        let in_request =
+            v["spans"].as_array().is_some_and(|spans| spans.iter().any(|s| s["request_id"] == "json-log-1"));
         if in_request {
             break v;
         }
