@@ -14,7 +14,6 @@ use crate::routes;
 
 pub struct Application {
     port: u16,
-    metrics_port: Option<u16>,
     config: AppConfig,
     pool: DbPool,
     platform: std::sync::Arc<crate::services::platform::Platform>,
@@ -185,7 +184,6 @@ impl Application {
         }
         Ok(Self {
             port: addr.port(),
-            metrics_port: metrics_addr.map(|a| a.port()),
             config,
             pool,
             platform,
@@ -198,11 +196,6 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    /// The port of the metrics-only listener, when `MINIHOST_METRICS_BIND` is set.
-    pub fn metrics_port(&self) -> Option<u16> {
-        self.metrics_port
     }
 
     pub fn config(&self) -> &AppConfig {
