@@ -95,6 +95,15 @@ pub struct Settings {
     /// (`MINIHOST_WECHATPAY_MISMATCH_CODES`, comma-separated; WeChat Pay does not document
     /// the v3 name, reference §7.2 item 5).
     pub wechatpay_mismatch_codes: Vec<String>,
+    /// `MINIHOST_METRICS_TOKEN`: when set, `GET /metrics` answers only with
+    /// `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
+    /// `MINIHOST_METRICS_BIND`: a second listener (e.g. `127.0.0.1:9100`) that serves only
+    /// `/metrics`; the public listener then does not serve it at all.
+    pub metrics_bind: Option<String>,
+    /// `MINIHOST_CSP_IMG_SRC`: more image sources for the Content-Security-Policy (space
+    /// separated), for example the host of the shared mini program's icon.
+    pub csp_img_src: Vec<String>,
     /// How long the job worker waits when nothing is due.
     pub job_poll_interval: std::time::Duration,
     /// How long a running job may take to finish when the server stops (then it is released).
@@ -205,6 +214,9 @@ impl Settings {
                 .map(|c| c.trim().to_string())
                 .filter(|c| !c.is_empty())
                 .collect(),
+            metrics_token: get("MINIHOST_METRICS_TOKEN").map(Secret::new),
+            metrics_bind: get("MINIHOST_METRICS_BIND"),
+            csp_img_src: csp_sources(get("MINIHOST_CSP_IMG_SRC").as_deref().unwrap_or(""))?,
             job_poll_interval: std::time::Duration::from_millis(parse_number(&get, "MINIHOST_JOB_POLL_MS", 1000)?),
             job_shutdown_grace: std::time::Duration::from_secs(parse_number(&get, "MINIHOST_JOB_SHUTDOWN_GRACE", 10)?),
             job_slots: parse_number(&get, "MINIHOST_JOB_SLOTS", 8)?,
@@ -322,6 +334,20 @@ pub fn sandbox_mode(flag: Option<&str>, api_base_set: bool, compiled: bool) -> a
     Ok(wanted)
 }
 
+/// Sources for a CSP directive: host or scheme sources only (no quotes, separators or
+/// wildcards beyond a leading `*.`), so the header cannot be bent by configuration.
+fn csp_sources(value: &str) -> anyhow::Result<Vec<String>> {
+    value
+        .split_whitespace()
+        .map(|s| {
+            let ok = s.chars().all(|c| c.is_ascii_alphanumeric() || "-._:/*".contains(c))
+                && !s[1..].contains('*')
+                && s != "*";
+            if ok { Ok(s.to_string()) } else { bail!("MINIHOST_CSP_IMG_SRC: {s:?} is not a host source") }
+        })
+        .collect()
+}
+
 fn parse_number<T: std::str::FromStr>(
     get: &impl Fn(&str) -> Option<String>,
     key: &str,
@@ -360,6 +386,31 @@ fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
     let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
     file.write_all(contents.as_bytes())?;
     Ok(())
+}
+
+/// Who may read `GET /metrics`, and on which listener (README "Metrics").
+#[derive(Clone, Debug, Default)]
+pub struct MetricsAccess {
+    /// `MINIHOST_METRICS_TOKEN`: the bearer token a scrape must present.
+    pub token: Option<Secret>,
+    /// The metrics-only listener's bound address (`MINIHOST_METRICS_BIND`).
+    pub listener: Option<std::net::SocketAddr>,
+}
+
+impl MetricsAccess {
+    /// Metrics are recorded and served only when one of the two is configured.
+    pub fn enabled(&self) -> bool {
+        self.token.is_some() || self.listener.is_some()
+    }
+
+    /// Whether `/metrics` is served to a request that came in on the metrics listener
+    /// (`on_listener`) or on the public one.
+    pub fn served(&self, on_listener: bool) -> bool {
+        match self.listener {
+            Some(_) => on_listener,
+            None => self.token.is_some(),
+        }
+    }
 }
 
 /// Settings resolved against the bound address: what the running app uses.

@@ -71,6 +71,8 @@ pub struct ErrorPage {
     pub en_message: String,
     pub zh_title: String,
     pub zh_message: String,
+    /// The request's id, for the reader to quote to support (`telemetry`).
+    pub request_id: Option<String>,
 }
 
 impl ErrorPage {
@@ -83,7 +85,14 @@ impl ErrorPage {
             en_message: en.t(message_key),
             zh_title: zh.t(title_key),
             zh_message: zh.t(message_key),
+            request_id: crate::telemetry::current_request_id(),
         }
+    }
+
+    /// "Quote this id to support: …" in `locale`, when the request has an id.
+    pub fn quote_id(&self, locale: &str) -> String {
+        let locale = if locale == "zh-CN" { Locale::ZhCn } else { Locale::En };
+        self.request_id.as_deref().map(|id| locale.t_with("error.request_id", &[("id", id)])).unwrap_or_default()
     }
 
     pub fn respond(&self, status: StatusCode) -> HttpResponse {

@@ -91,7 +91,8 @@ pub async fn errors_as_toasts(
         return Ok(res);
     };
     let status = res.status();
-    let toast = Toast { text: locale.t(&key) };
+    let quote = crate::telemetry::current_request_id().map(|id| locale.t_with("error.request_id", &[("id", &id)]));
+    let toast = Toast { text: locale.t(&key), quote };
     let body = askama::Template::render(&toast).unwrap_or_default();
     Ok(res.into_response(
         HttpResponse::build(status)
@@ -106,6 +107,8 @@ pub async fn errors_as_toasts(
 #[template(path = "partials/_error_toast.html")]
 struct Toast {
     text: String,
+    /// "Quote this id to support: …", when the request has an id.
+    quote: Option<String>,
 }
 
 #[cfg(test)]

@@ -40,6 +40,9 @@ enum Command {
         #[arg(long)]
         ready: bool,
     },
+    /// Copy the SQLite database to PATH, consistently, while the server runs (PostgreSQL:
+    /// see the README's "Backups"). PATH must not exist yet.
+    Backup { path: std::path::PathBuf },
     /// Manage operator accounts.
     Operator {
         #[command(subcommand)]
@@ -57,7 +60,10 @@ enum OperatorCommand {
 }
 
 fn main() -> std::process::ExitCode {
-    telemetry::init();
+    if let Err(e) = telemetry::init() {
+        eprintln!("minihost: {e:#}");
+        return std::process::ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
@@ -67,6 +73,7 @@ fn main() -> std::process::ExitCode {
             })
         }
         Command::DemoData { tenants, password, sandbox, ready } => demo_data(tenants, &password, sandbox, ready),
+        Command::Backup { path } => backup(&path),
         Command::Operator { command: OperatorCommand::Create { email } } => create_operator(&email),
     };
     match result {
@@ -94,6 +101,17 @@ fn serve() -> anyhow::Result<()> {
         app.run_until_stopped().await?;
         Ok(())
     })
+}
+
+fn backup(path: &std::path::Path) -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let bytes = minihost::db::backup::backup(&settings.database_url, path)?;
+    println!("backed up the database to {} ({bytes} bytes)", path.display());
+    println!(
+        "keep the secret key with it (MINIHOST_SECRET_KEY or {}): without it the sealed secrets in the copy cannot be opened",
+        settings.data_dir.join("secret.key").display()
+    );
+    Ok(())
 }
 
 fn create_operator(email: &str) -> anyhow::Result<()> {

@@ -8,7 +8,7 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::{csrf, password};
-use crate::config::{AppConfig, Settings};
+use crate::config::{AppConfig, MetricsAccess, Settings};
 use crate::db::{self, DbPool, audit::Actor, models::NewUser};
 use crate::routes;
 
@@ -36,7 +36,24 @@ impl Application {
         let listener =
             TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         let addr = listener.local_addr()?;
+        // The metrics-only listener (MINIHOST_METRICS_BIND): the same server, told apart by
+        // the address a request came in on (`telemetry::requests`).
+        let metrics_listener = match &settings.metrics_bind {
+            Some(bind) => Some(
+                TcpListener::bind(bind).with_context(|| format!("MINIHOST_METRICS_BIND: cannot listen on {bind}"))?,
+            ),
+            None => None,
+        };
+        let metrics_addr = metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?;
+        let access = MetricsAccess { token: settings.metrics_token.clone(), listener: metrics_addr };
+        if access.enabled() {
+            crate::observe::install();
+        }
         let config = AppConfig::resolve(&settings, addr);
+        let response_headers = web::Data::new(crate::telemetry::ResponseHeaders {
+            content_security_policy: content_security_policy(&config, &settings.csp_img_src),
+        });
+        let heartbeat = std::sync::Arc::new(crate::worker::Heartbeat::new(settings.job_poll_interval));
         let cookie_key = crate::secrets::cookie_key(&master);
         let sealer = crate::secrets::Sealer::new(&master);
         let crypt = crate::wechat::crypto::MsgCrypt::new(
@@ -68,6 +85,9 @@ impl Application {
         let writer_data = web::Data::new(crate::services::event_writer::EventWriter::start(pool.clone(), sealer.clone()));
         let (sealer_data, crypt_data) = (web::Data::new(sealer), web::Data::new(crypt));
         let platform_data = web::Data::from(platform.clone());
+        let heartbeat_data = web::Data::from(heartbeat.clone());
+        let access_data = web::Data::new(access);
+        let metrics_listener_data = metrics_addr.map(|a| web::Data::new(crate::telemetry::MetricsListener(a)));
         // The WeChat simulator and its background pusher, when sandbox mode is on.
         #[cfg(feature = "sandbox")]
         let sandbox = config.sandbox.then(|| crate::sandbox::start(pool.clone(), sandbox_config(&config)));
@@ -75,7 +95,7 @@ impl Application {
         let sandbox_routes = sandbox.clone();
         let dev_tools = config.sandbox;
         let cookie_secure = config.cookie_secure;
-        let server = HttpServer::new(move || {
+        let mut server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), cookie_key.clone())
                 .cookie_name("minihost_session".into())
                 .cookie_secure(cookie_secure)
@@ -96,6 +116,7 @@ impl Application {
                 .app_data(writer_data.clone())
                 .app_data(platform_data.clone())
                 .app_data(wallet_data.clone())
+                .app_data(heartbeat_data.clone())
                 .app_data(
                     web::FormConfig::default()
                         .limit(256 * 1024)
@@ -113,13 +134,17 @@ impl Application {
                 })
                 .default_service(web::to(routes::not_found));
             App::new()
-                .wrap(
-                    middleware::DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("X-Frame-Options", "DENY"))
-                        .add(("Referrer-Policy", "same-origin")),
-                )
-                .wrap(TracingLogger::default())
+                // The request id at hand, the security headers on every answer (escaped
+                // errors too), metrics; inside the root span that carries the id.
+                .wrap(middleware::from_fn(crate::telemetry::requests))
+                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
+                .app_data(response_headers.clone())
+                .configure(|cfg| {
+                    if let Some(data) = &metrics_listener_data {
+                        cfg.app_data(data.clone());
+                    }
+                    routes::configure_ops(cfg, pool_data.clone(), access_data.clone());
+                })
                 // The simulator of WeChat first: its own scopes and resources under /sandbox,
                 // outside the console's session and CSRF middleware.
                 .configure(|_cfg| {
@@ -130,13 +155,17 @@ impl Application {
                 })
                 .service(console)
         })
-        .listen(listener)?
-        // A blocking thread is only useful while it holds a database connection; more
-        // just wait on the pool, each keeping its own allocator heap (`db::BLOCKING_THREADS`).
-        .worker_max_blocking_threads(crate::db::BLOCKING_THREADS)
-        // Signals are ours (see `run_until_stopped`): the worker must hear them too.
-        .disable_signals()
-        .run();
+        .listen(listener)?;
+        if let Some(metrics_listener) = metrics_listener {
+            server = server.listen(metrics_listener)?;
+        }
+        let server = server
+            // A blocking thread is only useful while it holds a database connection; more
+            // just wait on the pool, each keeping its own allocator heap (`db::BLOCKING_THREADS`).
+            .worker_max_blocking_threads(crate::db::BLOCKING_THREADS)
+            // Signals are ours (see `run_until_stopped`): the worker must hear them too.
+            .disable_signals()
+            .run();
         let worker = crate::worker::start(
             pool.clone(),
             platform.clone(),
@@ -152,6 +181,7 @@ impl Application {
                 calls_per_minute: settings.requirements_calls_per_minute,
             },
             settings.review_timing,
+            heartbeat,
         );
         // Beside the job worker, not one of its jobs: see `mailer`'s module documentation.
         let mailer = match (&settings.smtp, &settings.mail_from) {
@@ -172,6 +202,9 @@ impl Application {
             }
         };
         tracing::info!(url = %config.public_url, sandbox = config.sandbox, "minihost is listening on {addr}");
+        if let Some(metrics_addr) = metrics_addr {
+            tracing::info!("metrics are served on {metrics_addr}/metrics");
+        }
         Ok(Self {
             port: addr.port(),
             config,
@@ -248,6 +281,40 @@ impl Stopper {
         let _ = self.worker.send(true);
         self.server.stop(true).await;
     }
+
+    /// Stops the job worker alone (the server goes on answering, `/readyz` with 503).
+    pub fn stop_worker(&self) {
+        let _ = self.worker.send(true);
+    }
+}
+
+/// The Content-Security-Policy of every response, console and sandbox alike: nothing
+/// inline (no script, no style attribute or element), images from here and WeChat's
+/// image hosts (account head images, icons) plus `MINIHOST_CSP_IMG_SRC`, forms posted only
+/// here, no framing. Violations are reported to `/csp-report` (logged and counted).
+pub fn content_security_policy(config: &AppConfig, extra_img: &[String]) -> String {
+    let mut img = vec!["'self'", "data:", "blob:", "*.qlogo.cn", "*.qpic.cn"];
+    img.extend(extra_img.iter().map(String::as_str));
+    // A redirect after a form lands on the public URL, which may not be the address the
+    // browser posted to (behind a proxy): allow it by name.
+    let public = origin(&config.public_url).map(|o| format!(" {o}")).unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src {}; connect-src 'self'; \
+         font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'{public}; \
+         report-uri /csp-report",
+        img.join(" ")
+    )
+}
+
+/// `scheme://host[:port]` of a URL, when it is plain enough to put in a header.
+fn origin(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find('/').unwrap_or(rest.len());
+    let origin = &url[..scheme.len() + 3 + end];
+    let plain = !rest[..end].is_empty()
+        && origin.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:/[]".contains(&b))
+        && matches!(scheme, "http" | "https");
+    plain.then_some(origin)
 }
 
 async fn wait_for_signal() {
@@ -400,4 +467,29 @@ fn random_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
     (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_allows_nothing_inline_and_names_the_public_origin() {
+        let settings = Settings::from_lookup(|k| match k {
+            "MINIHOST_PUBLIC_URL" => Some("https://console.example.com/".into()),
+            _ => None,
+        })
+        .unwrap();
+        let config = AppConfig::resolve(&settings, "127.0.0.1:8080".parse().unwrap());
+        let csp = content_security_policy(&config, &["https://cdn.example.com".into()]);
+        assert!(!csp.contains("unsafe"), "{csp}");
+        assert!(csp.contains("script-src 'self';") && csp.contains("style-src 'self';"), "{csp}");
+        assert!(csp.contains("img-src 'self' data: blob: *.qlogo.cn *.qpic.cn https://cdn.example.com;"), "{csp}");
+        assert!(csp.contains("form-action 'self' https://console.example.com;"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("base-uri 'none'"), "{csp}");
+        assert!(!csp.contains('\n') && !csp.contains("  "), "{csp}");
+        assert_eq!(origin("http://127.0.0.1:8080/x"), Some("http://127.0.0.1:8080"));
+        assert_eq!(origin("http://bad host"), None);
+        assert_eq!(origin("javascript:1"), None);
+    }
 }

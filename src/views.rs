@@ -108,6 +108,11 @@ impl PageCtx {
     pub fn initial(&self, name: &str) -> String {
         avatar::initial(name)
     }
+
+    /// The class that paints a default logo's stored colour.
+    pub fn avatar_class(&self, color: &str) -> &'static str {
+        avatar::color_class(color)
+    }
 }
 
 /// A failure talking to WeChat in the reader's language, with WeChat's errcode when there is one.

@@ -6,7 +6,8 @@
 //! and is otherwise given back to the queue, so nothing is left claimed.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 
@@ -39,6 +40,56 @@ impl WorkerHandle {
     }
 }
 
+/// The worker's sign of life, for `GET /readyz`: the loop notes the time on every turn
+/// (at least once per poll interval, even while every slot is busy) and marks itself
+/// stopped when it ends. Shared with the HTTP side as app data.
+#[derive(Debug)]
+pub struct Heartbeat {
+    last_ms: AtomicI64,
+    stopped: AtomicBool,
+    stale_after: Duration,
+}
+
+fn unix_ms(at: SystemTime) -> i64 {
+    at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl Heartbeat {
+    /// A worker polling every `poll` is stale after ten polls (at least 15 s): a turn
+    /// that failed to claim waits five.
+    pub fn new(poll: Duration) -> Self {
+        Self {
+            last_ms: AtomicI64::new(unix_ms(SystemTime::now())),
+            stopped: AtomicBool::new(false),
+            stale_after: (poll * 10).max(Duration::from_secs(15)),
+        }
+    }
+
+    fn beat(&self) {
+        self.last_ms.store(unix_ms(SystemTime::now()), Ordering::Relaxed);
+    }
+
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    /// Alive at `now`, or why not (in words for the operator reading `/readyz`).
+    pub fn check(&self, now: SystemTime) -> Result<(), String> {
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err("the job worker has stopped".into());
+        }
+        let silent_ms = unix_ms(now) - self.last_ms.load(Ordering::Relaxed);
+        if silent_ms > self.stale_after.as_millis() as i64 {
+            return Err(format!(
+                "the job worker has not run for {} s (more than {} s)",
+                silent_ms / 1000,
+                self.stale_after.as_secs()
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// How the worker runs: `idle` is the pause when nothing is due; `grace` how long a
 /// running job may take to finish once shutdown is asked for; `slots` how many jobs run
 /// at once; `lease_secs` how long a claimed job stays locked between heartbeats.
@@ -58,10 +109,11 @@ pub fn start(
     settings: WorkerSettings,
     pace: Pace,
     timing: Timing,
+    heartbeat: Arc<Heartbeat>,
 ) -> WorkerHandle {
     let (stop, stopped) = watch::channel(false);
     let runner = Arc::new(Runner { pool, platform, wallet, pace, timing, lease_secs: settings.lease_secs.max(2) });
-    let task = tokio::spawn(run(runner, settings, stopped));
+    let task = tokio::spawn(run(runner, settings, stopped, heartbeat));
     WorkerHandle { stop: Arc::new(stop), task }
 }
 
@@ -81,7 +133,7 @@ const SWEEP_WINDOW: Duration = Duration::from_secs(60);
 /// Claims jobs while a slot is free and runs each in its own task; a job that ends
 /// frees its slot at once. On stop, claiming ends and the running jobs finish (or are
 /// released) within the grace period.
-async fn run(runner: Arc<Runner>, settings: WorkerSettings, mut stop: watch::Receiver<bool>) {
+async fn run(runner: Arc<Runner>, settings: WorkerSettings, mut stop: watch::Receiver<bool>, alive: Arc<Heartbeat>) {
     let worker = format!("worker-{}", crate::new_id());
     tracing::info!(worker = %worker, slots = settings.slots, "job worker started");
     let pool = runner.pool.clone();
@@ -106,6 +158,7 @@ async fn run(runner: Arc<Runner>, settings: WorkerSettings, mut stop: watch::Rec
     let slots = settings.slots.max(1);
     let mut running = tokio::task::JoinSet::new();
     while !*stop.borrow() {
+        alive.beat();
         // Reap what has ended, without waiting.
         while running.try_join_next().is_some() {}
         let pause = if running.len() >= slots {
@@ -129,13 +182,15 @@ async fn run(runner: Arc<Runner>, settings: WorkerSettings, mut stop: watch::Rec
                 }
             }
         };
-        // Wait for a slot to free, the pause to pass, or the stop.
+        // Wait for a slot to free, the pause to pass, or the stop; with every slot busy,
+        // still turn once per poll interval, for the heartbeat.
         tokio::select! {
             _ = running.join_next(), if !running.is_empty() => {}
-            _ = tokio::time::sleep(pause.unwrap_or(settings.idle)), if pause.is_some() => {}
+            _ = tokio::time::sleep(pause.unwrap_or(settings.idle)) => {}
             _ = stop.changed() => {}
         }
     }
+    alive.stop();
     // Each running job sees the stop itself and finishes or is released in its grace.
     while running.join_next().await.is_some() {}
     tracing::info!("job worker stopped");
@@ -164,6 +219,7 @@ async fn heartbeat(pool: &DbPool, job_id: &str, worker: &str, lease_secs: i64) {
 
 async fn run_one(runner: &Runner, worker: &str, job: jobs::Job, grace: Duration, mut stop: watch::Receiver<bool>) {
     let pool = &runner.pool;
+    let started = Instant::now();
     let running = job.clone();
     let work = async {
         tokio::select! {
@@ -179,12 +235,19 @@ async fn run_one(runner: &Runner, worker: &str, job: jobs::Job, grace: Duration,
     let (job_id, worker) = (job.id.clone(), worker.to_string());
     let saved = match result {
         None => {
+            crate::observe::job_ran(&job.kind, "released", started.elapsed());
             tracing::warn!("shutting down: the job did not finish in time and goes back to the queue");
             db::run(pool, move |c| -> Result<_, DbError> { Ok(jobs::release(c, &job_id, &worker, crate::now())?) })
                 .await
                 .map(drop)
         }
         Some(outcome) => {
+            let label = match &outcome {
+                Ok(Next::Finished) => "done",
+                Ok(Next::Again(_)) => "again",
+                Err(_) => "failed",
+            };
+            crate::observe::job_ran(&job.kind, label, started.elapsed());
             let outcome = outcome.map_err(|e| e.to_string());
             let recorded = outcome.clone();
             let saved = db::run(pool, move |c| -> Result<_, DbError> {
@@ -345,5 +408,25 @@ async fn execute(runner: &Runner, job: &jobs::Job) -> Result<Next, JobError> {
             Ok(Next::Finished)
         }
         other => Err(JobError::UnknownKind(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_heartbeat_goes_stale_after_ten_polls_and_says_when_the_worker_stopped() {
+        let beat = Heartbeat::new(Duration::from_secs(2));
+        let now = SystemTime::now();
+        assert!(beat.check(now).is_ok());
+        assert!(beat.check(now + Duration::from_secs(19)).is_ok());
+        let stale = beat.check(now + Duration::from_secs(25)).unwrap_err();
+        assert_eq!(stale, "the job worker has not run for 25 s (more than 20 s)");
+        beat.beat();
+        beat.stop();
+        assert_eq!(beat.check(SystemTime::now()).unwrap_err(), "the job worker has stopped");
+        // A fast poll still allows 15 s.
+        assert!(Heartbeat::new(Duration::from_millis(50)).check(now + Duration::from_secs(10)).is_ok());
     }
 }

@@ -18,9 +18,9 @@ document.addEventListener("error", function (event) {
   var img = event.target;
   if (!(img instanceof HTMLImageElement) || !img.dataset.fallback) return;
   var span = document.createElement("span");
-  span.className = img.className;
+  // The colour is a class (data-class): the Content-Security-Policy allows no inline style.
+  span.className = img.className + " " + (img.dataset.class || "avatar-grey");
   span.setAttribute("aria-hidden", "true");
-  span.style.background = img.dataset.color || "#57606a";
   span.textContent = img.dataset.fallback;
   img.replaceWith(span);
 }, true);

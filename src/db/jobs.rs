@@ -390,3 +390,14 @@ pub fn recent(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Job>> {
 pub fn count_by_status(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
     jobs::table.filter(jobs::status.eq(status)).count().get_result(conn)
 }
+
+/// How many queued jobs are due at `now`, and the `run_at` of the oldest of them (the
+/// queue's age for `/metrics`).
+pub fn due_summary(conn: &mut DbConn, now: i64) -> QueryResult<(i64, Option<i64>)> {
+    use diesel::dsl::{count_star, min};
+    jobs::table
+        .filter(jobs::status.eq("queued"))
+        .filter(jobs::run_at.le(now))
+        .select((count_star(), min(jobs::run_at)))
+        .first(conn)
+}

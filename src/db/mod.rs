@@ -13,6 +13,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod backup;
 pub mod bindings;
 pub mod campaigns;
 pub mod commerce;

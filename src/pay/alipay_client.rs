@@ -65,7 +65,34 @@ impl AlipayClient {
     }
 
     /// Calls `method` with `biz_content`; the verified answer node when its code is 10000.
+    /// Counted in `/metrics` by method and Alipay's sub_code (`0` for success).
     pub async fn call(
+        &self,
+        app: &App,
+        method: &str,
+        biz: &Value,
+        notify_url: Option<&str>,
+    ) -> Result<Value, AlipayError> {
+        let started = std::time::Instant::now();
+        let result = self.call_once(app, method, biz, notify_url).await;
+        let code = match &result {
+            Ok(_) => "0".to_string(),
+            Err(AlipayError::Refused { sub_code, code, .. }) => {
+                if sub_code.is_empty() {
+                    code.clone()
+                } else {
+                    sub_code.clone()
+                }
+            }
+            Err(AlipayError::Transport(_)) => "transport".into(),
+            Err(AlipayError::Unverified(_)) => "unverified".into(),
+            Err(AlipayError::Decode(_)) => "decode".into(),
+        };
+        crate::observe::outgoing_call("alipay", method, &code, started.elapsed());
+        result
+    }
+
+    async fn call_once(
         &self,
         app: &App,
         method: &str,

@@ -199,8 +199,13 @@ impl WechatPayClient {
         if let Some(body) = body {
             request = request.header("Content-Type", "application/json").body(body);
         }
-        let response = request.send().await.map_err(|e| transport(&e))?;
-        self.read(m, response, path_and_query).await
+        let started = std::time::Instant::now();
+        let result = match request.send().await {
+            Ok(response) => self.read(m, response, path_and_query).await,
+            Err(e) => Err(transport(&e)),
+        };
+        record(path_and_query, &result, started);
+        result
     }
 
     async fn read(&self, m: &Merchant, response: reqwest::Response, path: &str) -> Result<(u16, String), PayError> {
@@ -281,16 +286,21 @@ impl WechatPayClient {
             .mime_str("application/json")
             .map_err(|e| PayError::Decode(e.to_string()))?;
         let form = reqwest::multipart::Form::new().part("meta", meta_part).part("file", part);
-        let response = self
+        let started = std::time::Instant::now();
+        let sent = self
             .http
             .post(format!("{}{path}", self.base))
             .header("Authorization", auth)
             .header("Accept", "application/json")
             .multipart(form)
             .send()
-            .await
-            .map_err(|e| transport(&e))?;
-        let (_, text) = self.read(m, response, path).await?;
+            .await;
+        let result = match sent {
+            Ok(response) => self.read(m, response, path).await,
+            Err(e) => Err(transport(&e)),
+        };
+        record(path, &result, started);
+        let (_, text) = result?;
         #[derive(Deserialize)]
         struct Media {
             media_id: String,
@@ -372,9 +382,65 @@ impl WechatPayClient {
     }
 }
 
+/// Counts one call in `/metrics`: the endpoint with its ids replaced by their names and
+/// without the query string, and WeChat Pay's code (`0` for success).
+fn record<T>(path_and_query: &str, result: &Result<T, PayError>, started: std::time::Instant) {
+    let code = match result {
+        Ok(_) => "0".to_string(),
+        Err(PayError::Api { code, .. }) if !code.is_empty() => code.clone(),
+        Err(PayError::Api { status, .. }) => format!("http_{status}"),
+        Err(PayError::Transport(_)) => "transport".into(),
+        Err(PayError::Unverified(_)) => "unverified".into(),
+        Err(PayError::Decode(_)) => "decode".into(),
+    };
+    crate::observe::outgoing_call("wechatpay", &endpoint(path_and_query), &code, started.elapsed());
+}
+
+/// The API a path calls, its ids named: `/v3/pay/partner/transactions/out-trade-no/{out-trade-no}/close`.
+fn endpoint(path_and_query: &str) -> String {
+    const ID_AFTER: [&str; 5] = ["business_code", "out-trade-no", "out-refund-no", "id", "sub_mchid"];
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    let mut previous = "";
+    path.split('/')
+        .map(|segment| {
+            let named = if ID_AFTER.contains(&previous) && !segment.is_empty() {
+                format!("{{{previous}}}")
+            } else {
+                segment.to_string()
+            };
+            previous = segment;
+            named
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn api_error(status: u16, body: &str) -> PayError {
     match serde_json::from_str::<ErrorBody>(body) {
         Ok(e) => PayError::Api { status, code: e.code, message: e.message },
         Err(_) => PayError::Api { status, code: String::new(), message: body.chars().take(200).collect() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_names_its_ids_and_drops_the_query() {
+        assert_eq!(
+            endpoint("/v3/pay/partner/transactions/out-trade-no/T123/close"),
+            "/v3/pay/partner/transactions/out-trade-no/{out-trade-no}/close"
+        );
+        assert_eq!(
+            endpoint("/v3/pay/partner/transactions/out-trade-no/T1?sp_mchid=1&sub_mchid=2"),
+            "/v3/pay/partner/transactions/out-trade-no/{out-trade-no}"
+        );
+        assert_eq!(
+            endpoint("/v3/applyment4sub/applyment/business_code/B9"),
+            "/v3/applyment4sub/applyment/business_code/{business_code}"
+        );
+        assert_eq!(endpoint("/v3/applyment4sub/applyment/"), "/v3/applyment4sub/applyment/");
+        assert_eq!(endpoint("/v3/certificates"), "/v3/certificates");
     }
 }

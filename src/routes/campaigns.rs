@@ -191,6 +191,13 @@ pub struct Progress {
     pub total: i64,
 }
 
+/// One group's stretch of the progress bar.
+pub struct Segment {
+    pub group: &'static str,
+    pub x: i64,
+    pub width: i64,
+}
+
 impl Progress {
     pub fn group(&self, g: &str) -> i64 {
         Group::parse(g).map_or(0, |g| self.counts.group(g))
@@ -207,6 +214,29 @@ impl Progress {
 
     pub fn by_outcome(&self) -> Vec<(Outcome, i64)> {
         self.counts.by_outcome()
+    }
+
+    /// The progress bar's segments, left to right, in units of one tenant (the bar is an
+    /// SVG scaled to the total: no inline style for the Content-Security-Policy to refuse).
+    pub fn segments(&self) -> Vec<Segment> {
+        const ORDER: [Group; 5] = [Group::Succeeded, Group::Failed, Group::Other, Group::InProgress, Group::Waiting];
+        let mut x = 0;
+        ORDER
+            .into_iter()
+            .filter_map(|g| {
+                let width = self.counts.group(g);
+                (width > 0).then(|| {
+                    let s = Segment { group: g.as_str(), x, width };
+                    x += width;
+                    s
+                })
+            })
+            .collect()
+    }
+
+    /// The bar's length: every segment fits (at least 1, so an empty campaign draws).
+    pub fn bar_length(&self) -> i64 {
+        self.segments().iter().map(|s| s.width).sum::<i64>().max(1)
     }
 
     pub fn retryable(&self) -> i64 {

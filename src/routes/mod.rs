@@ -21,6 +21,7 @@ mod live_selling;
 mod mailbox;
 mod mini_program;
 mod oa_settings;
+mod observability;
 mod official_account;
 mod operator;
 mod password;
@@ -45,6 +46,7 @@ mod workspace;
 /// Registers every console route. The sandbox (when on) is mounted separately.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
         .route("/static/{file}", web::get().to(assets::serve))
         .route("/", web::get().to(home::index))
         .route("/locale", web::post().to(account::set_locale))
@@ -231,6 +233,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 // official account settings (issue 12)
                 .route("/official-accounts", web::get().to(oa_settings::page))
                 .route("/official-accounts", web::post().to(oa_settings::save)),
+        );
+}
+
+/// The operations endpoints, mounted before the sandbox and the console (outside their
+/// session and CSRF middleware): `/metrics` and `/csp-report`.
+pub fn configure_ops(
+    cfg: &mut web::ServiceConfig,
+    pool: web::Data<crate::db::DbPool>,
+    access: web::Data<crate::config::MetricsAccess>,
+) {
+    cfg.service(web::resource("/metrics").app_data(pool).app_data(access).route(web::get().to(observability::metrics)))
+        .service(
+            web::resource("/csp-report")
+                .app_data(web::PayloadConfig::new(observability::MAX_REPORT_BYTES))
+                .route(web::post().to(observability::csp_report)),
         );
 }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::observe;
 use crate::pay::wechatpay::SignedHeaders;
 use crate::services::wallet::{NOTIFY_PROBE_TEXT, NotifyRefusal, Wallet};
 
@@ -29,12 +30,14 @@ fn refusal_status(r: &NotifyRefusal) -> actix_web::http::StatusCode {
 /// `POST /pay/wechat/notify`: 204 once verified and stored; 4xx/5xx with WeChat Pay's
 /// `{"code":"FAIL","message":…}` otherwise (WeChat Pay then retries).
 pub async fn wechat(req: HttpRequest, body: web::Bytes, wallet: web::Data<Wallet>) -> HttpResponse {
+    observe::payment_notification_received("wechatpay");
     let text = String::from_utf8_lossy(&body).into_owned();
     let headers = SignedHeaders::read(|name| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string));
     match wallet.wechat_notification(headers, &text).await {
         Ok(()) => HttpResponse::NoContent().finish(),
         Err(r) => {
             tracing::warn!(reason = %r, "refused a WeChat Pay notification");
+            observe::payment_notification_refused("wechatpay", r.reason());
             HttpResponse::build(refusal_status(&r)).json(serde_json::json!({"code": "FAIL", "message": r.to_string()}))
         }
     }
@@ -43,10 +46,12 @@ pub async fn wechat(req: HttpRequest, body: web::Bytes, wallet: web::Data<Wallet
 /// `POST /pay/alipay/notify`: exactly `success` once verified and stored; `fail` otherwise
 /// (Alipay retries anything that is not `success`).
 pub async fn alipay(body: web::Bytes, wallet: web::Data<Wallet>) -> HttpResponse {
+    observe::payment_notification_received("alipay");
     let params: BTreeMap<String, String> = match serde_urlencoded::from_bytes(&body) {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(error = %e, "refused an Alipay notification that is not a form");
+            observe::payment_notification_refused("alipay", "not_a_form");
             return HttpResponse::BadRequest().content_type("text/plain").body("fail");
         }
     };
@@ -54,6 +59,7 @@ pub async fn alipay(body: web::Bytes, wallet: web::Data<Wallet>) -> HttpResponse
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("success"),
         Err(r) => {
             tracing::warn!(reason = %r, "refused an Alipay notification");
+            observe::payment_notification_refused("alipay", r.reason());
             HttpResponse::build(refusal_status(&r)).content_type("text/plain").body("fail")
         }
     }

@@ -10,6 +10,7 @@ use crate::wechat::push::{self, Endpoint, PushQuery, Refusal};
 
 fn refused(r: &Refusal, endpoint: Endpoint) -> HttpResponse {
     tracing::warn!(endpoint = ?endpoint, reason = %r, "refused a WeChat push");
+    crate::observe::wechat_event_refused(endpoint.as_str(), r.reason());
     HttpResponse::build(
         actix_web::http::StatusCode::from_u16(r.status()).unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
     )
@@ -25,6 +26,7 @@ async fn receive(
     query: PushQuery,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
+    crate::observe::wechat_event_received(endpoint.as_str());
     let Ok(body) = String::from_utf8(body.to_vec()) else {
         return Ok(refused(&Refusal::Undecryptable("body is not UTF-8".into()), endpoint));
     };

@@ -232,6 +232,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .route("/accounts/{appid}/templates", web::post().to(official::dev_set_templates))
                 .default_service(web::to(dev::not_found)),
         )
+        .service(web::resource("/sandbox/static/sandbox.css").route(web::get().to(stylesheet)))
         .service(web::resource("/sandbox").route(web::get().to(pages::home)))
         .service(web::resource("/sandbox/").route(web::get().to(pages::home)))
         .service(web::resource("/sandbox/push-ticket").app_data(form()).route(web::post().to(pages::push_ticket)))
@@ -264,6 +265,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, handle: &SandboxHandle) {
                 .route(web::post().to(official::page_add_menu_entry)),
         )
         .service(web::resource("/sandbox/faults/clear").app_data(form()).route(web::post().to(pages::clear_faults)));
+}
+
+/// The sandbox pages' own stylesheet (a file, as the Content-Security-Policy allows no
+/// inline style), compiled in like the console's.
+async fn stylesheet() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(&include_bytes!("../../static/sandbox.css")[..])
 }
 
 /// The database could not be reached (already logged).

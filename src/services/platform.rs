@@ -173,33 +173,41 @@ impl Platform {
             "component_token",
             || self.fresh_credential(store::COMPONENT_TOKEN),
             || async {
-                let ticket = self.ticket().await?;
-                let got = self.client.component_token(&ticket).await?;
-                let sealed = self.sealer.seal(&got.component_access_token);
-                let expires_in = got.expires_in;
-                self.db(move |c| {
-                    let now = crate::now();
-                    db::write_tx(c, |c| {
-                        store::put_credential(c, store::COMPONENT_TOKEN, &sealed, now, now + expires_in)?;
-                        // The next refresh is planned well before expiry (see `jobs`); the key
-                        // names this token's generation, so each generation plans one refresh.
-                        jobs::enqueue(
-                            c,
-                            &jobs::RefreshComponentToken { force: true },
-                            Some(&format!("generation:{}", now + expires_in)),
-                            now + expires_in - 2 * REFRESH_MARGIN_SECS,
-                            now,
-                        )?;
-                        Ok::<_, diesel::result::Error>(())
-                    })?;
-                    Ok(())
-                })
-                .await?;
-                tracing::info!(expires_in, "refreshed the component_access_token");
-                Ok(got.component_access_token)
+                let refreshed = self.refresh_component_token_under_lease().await;
+                crate::observe::token_refresh("component", refreshed.is_ok());
+                refreshed
             },
         )
         .await
+    }
+
+    /// The refresh itself, run by the lease holder: ticket → token, stored with its next
+    /// planned refresh.
+    async fn refresh_component_token_under_lease(&self) -> Result<String, PlatformError> {
+        let ticket = self.ticket().await?;
+        let got = self.client.component_token(&ticket).await?;
+        let sealed = self.sealer.seal(&got.component_access_token);
+        let expires_in = got.expires_in;
+        self.db(move |c| {
+            let now = crate::now();
+            db::write_tx(c, |c| {
+                store::put_credential(c, store::COMPONENT_TOKEN, &sealed, now, now + expires_in)?;
+                // The next refresh is planned well before expiry (see `jobs`); the key
+                // names this token's generation, so each generation plans one refresh.
+                jobs::enqueue(
+                    c,
+                    &jobs::RefreshComponentToken { force: true },
+                    Some(&format!("generation:{}", now + expires_in)),
+                    now + expires_in - 2 * REFRESH_MARGIN_SECS,
+                    now,
+                )?;
+                Ok::<_, diesel::result::Error>(())
+            })?;
+            Ok(())
+        })
+        .await?;
+        tracing::info!(expires_in, "refreshed the component_access_token");
+        Ok(got.component_access_token)
     }
 
     /// Refreshes now, whatever the stored token's age (used by the scheduled job).
@@ -329,7 +337,16 @@ impl Platform {
             return Ok(token);
         }
         let lease = format!("authorizer:{appid}");
-        self.refresh_under_lease(&lease, || self.fresh_authorizer_token(appid), || self.refresh_authorizer(appid)).await
+        self.refresh_under_lease(
+            &lease,
+            || self.fresh_authorizer_token(appid),
+            || async {
+                let refreshed = self.refresh_authorizer(appid).await;
+                crate::observe::token_refresh("authorizer", refreshed.is_ok());
+                refreshed
+            },
+        )
+        .await
     }
 
     async fn stored_refresh_token(&self, appid: &str) -> Result<Option<String>, PlatformError> {

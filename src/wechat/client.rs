@@ -266,6 +266,18 @@ impl WechatClient {
         body: &Value,
     ) -> Result<(String, Vec<u8>), WechatError> {
         pace().await;
+        let started = std::time::Instant::now();
+        let result = self.media_once(path, token, body).await;
+        crate::observe::outgoing_call("wechat", path, &errcode_label(&result), started.elapsed());
+        result
+    }
+
+    async fn media_once(
+        &self,
+        path: &str,
+        token: Option<(&str, &str)>,
+        body: &Value,
+    ) -> Result<(String, Vec<u8>), WechatError> {
         let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
         if let Some((name, value)) = token {
             request = request.query(&[(name, value)]);
@@ -301,6 +313,8 @@ impl WechatClient {
         step + Duration::from_millis(jitter)
     }
 
+    /// One attempt, counted in `/metrics` by path (never the query string: it holds the
+    /// token) and errcode.
     async fn call_once(
         &self,
         path: &str,
@@ -308,6 +322,18 @@ impl WechatClient {
         body: Option<&Value>,
     ) -> Result<Value, WechatError> {
         pace().await;
+        let started = std::time::Instant::now();
+        let result = self.request_once(path, token, body).await;
+        crate::observe::outgoing_call("wechat", path, &errcode_label(&result), started.elapsed());
+        result
+    }
+
+    async fn request_once(
+        &self,
+        path: &str,
+        token: Option<(&str, &str)>,
+        body: Option<&Value>,
+    ) -> Result<Value, WechatError> {
         let url = format!("{}{path}", self.base);
         let mut request = match body {
             Some(body) => self.http.post(url).json(body),
@@ -381,6 +407,17 @@ impl WechatClient {
     pub async fn authorizer_list(&self, token: &str, offset: i64, count: i64) -> Result<AuthorizerList, WechatError> {
         let body = json!({ "component_appid": self.appid, "offset": offset, "count": count });
         self.post("/cgi-bin/component/api_get_authorizer_list", Some(("component_access_token", token)), &body).await
+    }
+}
+
+/// The `errcode` label of one call: `0`, WeChat's errcode, or what else went wrong.
+fn errcode_label<T>(result: &Result<T, WechatError>) -> String {
+    match result {
+        Ok(_) => "0".into(),
+        Err(WechatError::Api { code, .. }) => code.to_string(),
+        Err(WechatError::Transport(_)) => "transport".into(),
+        Err(WechatError::Http(status)) => format!("http_{status}"),
+        Err(WechatError::Decode(_)) => "decode".into(),
     }
 }
 

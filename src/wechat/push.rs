@@ -41,6 +41,17 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// A short fixed name for the reason (a metrics label; the message has details).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::MissingParam(_) => "missing_param",
+            Self::Stale => "stale",
+            Self::BadSignature => "bad_signature",
+            Self::Undecryptable(_) => "undecryptable",
+            Self::Replay => "replay",
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             Self::MissingParam(_) | Self::Undecryptable(_) => 400,

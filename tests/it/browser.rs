@@ -1070,6 +1070,11 @@ async fn browser_operator_turns_on_two_factor_and_logs_in_with_a_code() {
     wait_for_heading(&c, "Your account").await;
     wait_for_text(&c, "This session").await;
     screenshot(&c, "2fa-05-account").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it in the browser lane"]
 async fn browser_operator_sees_failed_email_and_sends_again() {
     use crate::email::{SmtpServer, eventually_status, spawn_with_smtp};
     use minihost::domain::email::EmailStatus;
@@ -1120,4 +1125,156 @@ async fn browser_operator_sees_failed_email_and_sends_again() {
     wait_for_text(&c, "邮件服务器已于").await;
     screenshot(&c, "email-05-sent-zh").await;
     c.close().await.unwrap();
+}
+
+/// The browser's Content-Security-Policy reports counted in `/metrics`, by directive.
+async fn csp_violations(app: &TestApp, token: &str) -> Vec<(String, f64)> {
+    let text = reqwest::Client::new()
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("minihost_csp_violations_total{directive=\""))
+        .filter_map(|rest| {
+            let (directive, value) = rest.split_once("\"} ")?;
+            Some((directive.to_string(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Opens `path` and waits until its words are there.
+async fn visit(c: &Client, app: &TestApp, path: &str, words: &str) {
+    c.goto(&format!("{}{path}", app.base)).await.unwrap();
+    wait_for_text(c, words).await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it in the browser lane"]
+async fn browser_pages_load_under_the_content_security_policy() {
+    const TOKEN: &str = "csp-walk-metrics-token-0123";
+    let mut settings = crate::releases::FAST.to_vec();
+    settings.extend([("MINIHOST_METRICS_TOKEN", TOKEN), ("MINIHOST_CAMPAIGN_SETTLE_SECS", "1")]);
+    let app = TestApp::spawn_with(&settings).await;
+    // Two tenants with bound sandbox mini programs (head images on WeChat's image host)
+    // and a campaign on its way, so the pages show avatars and a progress bar.
+    let appids = crate::campaigns::ready_tenants(&app, 2).await;
+    let op = app.operator().await;
+    crate::releases::release_version(&app, &op, "3.1.0", "3.1").await;
+    let started = op
+        .post(
+            "/operator/campaigns",
+            &[
+                ("target", "all"),
+                ("canary", "1"),
+                ("after_canary", "wait"),
+                ("concurrency", "2"),
+                ("calls_per_minute", "6000"),
+            ],
+        )
+        .await;
+    started.assert_contains("The campaign started.");
+    let campaign_path = started.url().path().to_string();
+    let tenant_id = app.db(|c| minihost::db::bindings::active_for_appid(c, &appids[0]).unwrap().unwrap().tenant_id);
+
+    let driver = start_chromedriver().await;
+    let c = open_browser(&driver).await;
+
+    // Signed out: sign-up, then the business details with a logo previewed (a blob: image).
+    visit(&c, &app, "/signup", "Create your account").await;
+    fill(&c, "E-mail", "csp@example.com").await;
+    fill(&c, "Your name", "CSP Tester").await;
+    fill(&c, "Password", "browser-password-1").await;
+    click_label(&c, "I have read and agree to the Terms of Service").await;
+    click_button(&c, "Sign Up").await;
+    wait_for_heading(&c, "Select your role").await;
+    click_button(&c, "Select").await;
+    wait_for_heading(&c, "Business details").await;
+    let logo = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    std::fs::write(logo.path(), crate::helpers::TINY_PNG).unwrap();
+    c.find(Locator::Id("logo")).await.unwrap().send_keys(&logo.path().display().to_string()).await.unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("img#logo-preview"))
+        .await
+        .expect("the chosen logo is previewed");
+    screenshot(&c, "csp-01-details-logo-preview").await;
+    fill(&c, "Company Name", "Policy Test Co.").await;
+    click_button(&c, "Next Step").await;
+    wait_for_heading(&c, "Review and submit the application").await;
+    click_button(&c, "Submit Application").await;
+    wait_for_heading(&c, "Your application is under review").await;
+    visit(&c, &app, "/nowhere", "Quote this id to support").await;
+    screenshot(&c, "csp-02-error-page-with-request-id").await;
+    visit(&c, &app, "/apply/status", "Your application is under review").await;
+    click_button(&c, "Log out").await;
+
+    // A tenant's pages.
+    log_in(&c, &app, &minihost::demo::email(1), minihost::demo::DEFAULT_PASSWORD).await;
+    wait_for_text(&c, "Store Settings").await;
+    screenshot(&c, "csp-03-workspace-home").await;
+    for (path, words) in [
+        (format!("/w/{tenant_id}/store/mini-program"), "Store Settings"),
+        (format!("/w/{tenant_id}/store/requirements"), "Store Settings"),
+        (format!("/w/{tenant_id}/store/official-account"), "Store Settings"),
+        (format!("/w/{tenant_id}/wallet"), "Wallet"),
+        (format!("/w/{tenant_id}/sales/orders"), "Sales"),
+        (format!("/w/{tenant_id}/live-selling"), "Live selling"),
+    ] {
+        visit(&c, &app, &path, words).await;
+    }
+    visit(&c, &app, &format!("/w/{tenant_id}/store/mini-program"), "Store Settings").await;
+    screenshot(&c, "csp-04-mini-program-tab").await;
+    click_button(&c, "Log out").await;
+
+    // The operator's pages, the campaign's progress bar among them.
+    log_in(&c, &app, crate::helpers::OPERATOR_EMAIL, crate::helpers::OPERATOR_PASSWORD).await;
+    wait_for_heading(&c, "Workspace applications").await;
+    screenshot(&c, "csp-05-operator-queue").await;
+    for (path, words) in [
+        ("/operator/tenants", "Tenants"),
+        ("/operator/platform", "Platform"),
+        ("/operator/templates", "Template library"),
+        ("/operator/payments", "WeChat Pay"),
+        ("/operator/capabilities", "Capabilities"),
+        ("/operator/audit", "Audit log"),
+        ("/operator/campaigns", "Release campaigns"),
+    ] {
+        visit(&c, &app, path, words).await;
+    }
+    visit(&c, &app, &campaign_path, "settled").await;
+    scroll_to(&c, "campaign-progress").await;
+    screenshot(&c, "csp-06-campaign-progress-bar").await;
+
+    // The sandbox's pages have the same policy.
+    visit(&c, &app, "/sandbox/", "WeChat sandbox").await;
+    screenshot(&c, "csp-07-sandbox").await;
+    visit(&c, &app, "/sandbox/official-accounts", "WeChat sandbox").await;
+
+    // Nothing was reported so far.
+    let walked = csp_violations(&app, TOKEN).await;
+    // Then a control: an inline script the policy must refuse, which the browser reports.
+    c.execute(
+        "var s = document.createElement('script'); s.textContent = 'window.inlineRan = true'; document.body.appendChild(s);",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let mut reported = Vec::new();
+    for _ in 0..100 {
+        reported = csp_violations(&app, TOKEN).await;
+        if !reported.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ran = c.execute("return window.inlineRan === true", vec![]).await.unwrap();
+    c.close().await.unwrap();
+    assert_eq!(ran, serde_json::Value::Bool(false), "the inline script was refused");
+    assert_eq!(reported, vec![("script-src-elem".to_string(), 1.0)], "the control, and only it, was reported");
+    assert!(walked.is_empty(), "violations while walking the pages: {walked:?}");
 }

@@ -75,3 +75,85 @@ fn operator_create_reads_the_password_from_stdin() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10 characters"));
 }
+
+#[tokio::test]
+async fn backup_copies_the_sqlite_database_while_the_server_writes() {
+    use diesel::prelude::*;
+    use minihost::db::schema::users;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let app = crate::helpers::TestApp::spawn().await;
+    let env = app.process_env();
+    let url = env["DATABASE_URL"].clone();
+    let data_dir = env["MINIHOST_DATA_DIR"].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("copy.db");
+    let backup = |target: std::path::PathBuf| {
+        let (url, data_dir) = (url.clone(), data_dir.clone());
+        move || {
+            minihost()
+                .arg("backup")
+                .arg(&target)
+                .env("DATABASE_URL", url)
+                .env("MINIHOST_DATA_DIR", data_dir)
+                .output()
+                .unwrap()
+        }
+    };
+    if url.starts_with("postgres") {
+        let out = backup(target)();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains("pg_dump -Fc") && stderr.contains("README"), "{stderr}");
+        return;
+    }
+    let accounts = || app.db(|c| users::table.count().get_result::<i64>(c).unwrap());
+
+    // Accounts are signed up over HTTP all the while the copy is made.
+    let done = AtomicBool::new(false);
+    let writer = async {
+        let mut n = 0;
+        while !done.load(Ordering::Relaxed) {
+            app.browser().sign_up(&format!("writer-{n}@example.com"), "Writer").await;
+            n += 1;
+        }
+        n
+    };
+    let copy = async {
+        crate::mini_program::eventually("a few accounts are written", || accounts() >= 4).await;
+        let before = accounts();
+        let out = tokio::task::spawn_blocking(backup(target.clone())).await.unwrap();
+        let after = accounts();
+        done.store(true, Ordering::Relaxed);
+        (before, out, after)
+    };
+    let (written, (before, out, after)) = tokio::join!(writer, copy);
+    assert!(written >= 3);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("backed up the database to {}", target.display())), "{stdout}");
+    assert!(stdout.contains("secret key"), "{stdout}");
+    let size = std::fs::metadata(&target).unwrap().len();
+    assert!(stdout.contains(&format!("({size} bytes)")), "{stdout}");
+
+    // The copy opens, is whole, and has the rows written before it was made.
+    let mut copy = diesel::SqliteConnection::establish(target.to_str().unwrap()).unwrap();
+    #[derive(QueryableByName)]
+    struct Check {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        integrity_check: String,
+    }
+    let check: Check = diesel::sql_query("PRAGMA integrity_check").get_result(&mut copy).unwrap();
+    assert_eq!(check.integrity_check, "ok");
+    let copied = users::table.count().get_result::<i64>(&mut copy).unwrap();
+    assert!((before..=after).contains(&copied), "{before} <= {copied} <= {after}");
+    let operator: i64 = users::table.filter(users::is_operator.eq(true)).count().get_result(&mut copy).unwrap();
+    assert_eq!(operator, 1);
+
+    // It never overwrites.
+    let again = backup(target.clone())();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert_eq!(std::fs::metadata(&target).unwrap().len(), size);
+}

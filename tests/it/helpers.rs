@@ -89,6 +89,11 @@ impl TestApp {
         }
     }
 
+    /// Stops the job worker alone; the server goes on answering (`/readyz` says 503).
+    pub fn stop_worker(&self) {
+        self.stopper.stop_worker();
+    }
+
     /// Stops this app and starts a new process on the same database and data directory
     /// (a new port), as a restart would.
     pub async fn restart(mut self) -> Self {

@@ -19,6 +19,7 @@ mod events;
 mod i18n;
 mod interop;
 mod mini_program;
+mod observability;
 mod official_account;
 mod online_payment;
 mod operator_requirements;

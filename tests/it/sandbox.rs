@@ -735,7 +735,13 @@ async fn the_sandbox_pages_are_wechats_not_the_consoles() {
     for console in ["/static/app.css", "class=\"topbar\"", "/logout", "/operator/applications"] {
         assert!(!page.contains(console), "{console} on the authorization page");
     }
-    assert!(page.contains("WeChat sandbox") && page.contains("#07c160"), "the sandbox's own layout");
+    // The sandbox's own look, in its own stylesheet (no inline style under the CSP).
+    assert!(
+        page.contains("WeChat sandbox") && page.contains("/sandbox/static/sandbox.css"),
+        "the sandbox's own layout"
+    );
+    let css = op.client.get(op.url("/sandbox/static/sandbox.css")).send().await.unwrap().text().await.unwrap();
+    assert!(css.contains("#07c160"), "WeChat's green");
     assert!(page.contains("minihost Sandbox Platform"));
 
     // The human page: its own CSRF cookie, no console session.

@@ -35,6 +35,19 @@ pub enum NotifyRefusal {
     Stale(String),
 }
 
+impl NotifyRefusal {
+    /// A short fixed name for the reason (a metrics label; the message has details).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::NotConfigured => "not_configured",
+            Self::BadSignature(_) => "bad_signature",
+            Self::Undecryptable => "undecryptable",
+            Self::Malformed(_) => "malformed",
+            Self::Stale(_) => "stale",
+        }
+    }
+}
+
 /// How far an Alipay notification's `notify_time` (made anew for each attempt) may be from
 /// now: older ones are replays.
 pub const ALIPAY_NOTIFY_WINDOW_SECS: i64 = 900;
