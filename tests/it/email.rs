@@ -218,6 +218,11 @@ async fn a_decision_email_arrives_in_the_applicants_language_with_text_and_html(
     let html = m.body_html(0).unwrap().into_owned();
     assert!(html.find(r#"lang="zh-CN""#).unwrap() < html.find(r#"lang="en""#).unwrap(), "{html}");
     assert!(html.contains(&format!(r#"<a href="{}/login""#, app.base)), "{html}");
+    // Kept for a person to look at (test-artifacts/email/).
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts/email");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("rejected-zh-CN.html"), html.as_bytes()).unwrap();
+    std::fs::write(dir.join("rejected-zh-CN.eml"), &got.data).unwrap();
     eventually_status(&app, "zh@acme.example", EmailStatus::Sent).await;
 
     // Signed up in English, then switched to Chinese in the header: the switch counts.
