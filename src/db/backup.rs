@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use super::Backend;
 
@@ -21,6 +21,7 @@ pub fn backup(database_url: &str, target: &Path) -> anyhow::Result<u64> {
 
 #[cfg(feature = "sqlite")]
 fn sqlite(path: &str, target: &Path) -> anyhow::Result<u64> {
+    use anyhow::Context;
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
     use diesel::sql_types::Text;
