@@ -82,7 +82,8 @@ impl Application {
         ));
         let wallet_data = web::Data::from(wallet.clone());
         let (pool_data, config_data) = (web::Data::new(pool.clone()), web::Data::new(config.clone()));
-        let writer_data = web::Data::new(crate::services::event_writer::EventWriter::start(pool.clone(), sealer.clone()));
+        let writer_data =
+            web::Data::new(crate::services::event_writer::EventWriter::start(pool.clone(), sealer.clone()));
         let (sealer_data, crypt_data) = (web::Data::new(sealer), web::Data::new(crypt));
         let platform_data = web::Data::from(platform.clone());
         let heartbeat_data = web::Data::from(heartbeat.clone());

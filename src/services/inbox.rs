@@ -67,8 +67,7 @@ impl Prepared {
             .or_else(|| field(&fields, "MsgType"))
             .unwrap_or("unknown")
             .to_string();
-        let authorizer =
-            field(&fields, "AuthorizerAppid").map(str::to_string).or_else(|| item.path_appid.clone());
+        let authorizer = field(&fields, "AuthorizerAppid").map(str::to_string).or_else(|| item.path_appid.clone());
         let dedupe_key = format!("{}:{}", item.endpoint.as_str(), hex(&Sha256::digest(item.xml.as_bytes())));
         Self { id: crate::new_id(), fields, info_type, authorizer, dedupe_key }
     }
@@ -116,12 +115,7 @@ impl Prepared {
 /// is taken as new rather than refused as a replay of an event never stored or processed
 /// (found by the crash-safety test). The processing runs in a savepoint, so a push whose
 /// effect fails is still stored, marked failed, for "Process again".
-pub fn accept(
-    conn: &mut DbConn,
-    sealer: &Sealer,
-    item: &Incoming,
-    now: i64,
-) -> Result<Verdict, diesel::result::Error> {
+pub fn accept(conn: &mut DbConn, sealer: &Sealer, item: &Incoming, now: i64) -> Result<Verdict, diesel::result::Error> {
     db::write_tx(conn, |conn| {
         if !store::remember_nonce(conn, &item.nonce, item.ts, now)? {
             return Ok(Err(Refusal::Replay));
@@ -155,11 +149,8 @@ pub fn accept_batch(
         let fresh = store::remember_nonces(conn, &pairs, now)?;
         let prepared: Vec<Option<Prepared>> =
             items.iter().zip(&fresh).map(|(item, fresh)| fresh.then(|| Prepared::of(item))).collect();
-        let rows: Vec<store::NewEvent<'_>> = items
-            .iter()
-            .zip(&prepared)
-            .filter_map(|(item, p)| p.as_ref().map(|p| p.row(item, now)))
-            .collect();
+        let rows: Vec<store::NewEvent<'_>> =
+            items.iter().zip(&prepared).filter_map(|(item, p)| p.as_ref().map(|p| p.row(item, now))).collect();
         let mut stored = store::insert_events(conn, &rows)?.into_iter();
         let mut verdicts = Vec::with_capacity(items.len());
         let mut finished = Vec::new();
