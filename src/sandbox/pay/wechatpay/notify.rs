@@ -259,9 +259,11 @@ async fn deliver(pool: &crate::db::DbPool, client: &reqwest::Client, n: state::N
     let at = now_ms();
     let next = if delivered { None } else { rules::retry_delay_ms(attempts, divisor).map(|d| at + d) };
     tracing::info!(event_type = %n.event_type, attempt = attempts, ?http_status, delivered, gave_up = !delivered && next.is_none(), "sandbox wechatpay: notification attempt");
+    let claim = n.claimed_until_ms.unwrap_or_default();
     let attempt =
         state::Attempt { id: crate::new_id(), notification_id: n.id.clone(), at_ms: at, http_status, error, delivered };
-    let recorded = with_conn(pool, move |c| db::write_tx(c, |c| state::record_attempt(c, &attempt, next))).await;
+    let recorded =
+        with_conn(pool, move |c| db::write_tx(c, |c| state::record_attempt(c, &attempt, next, claim))).await;
     if let Ok(Err(e)) = recorded {
         tracing::warn!(error = %e, "sandbox wechatpay: cannot record a notification attempt");
     }

@@ -426,18 +426,27 @@ pub fn claim_due(c: &mut DbConn, now_ms: i64, until_ms: i64) -> QueryResult<Opti
 }
 
 /// Records an attempt and what comes next (`next_attempt_ms` `None`: done or given up).
-pub fn record_attempt(c: &mut DbConn, a: &Attempt, next_attempt_ms: Option<i64>) -> QueryResult<()> {
+/// `claimed_until_ms` is the claim the attempt was made under: when a resend cleared it
+/// while the attempt was on the wire, the resend's due time stays, so the notification
+/// is sent again as asked.
+pub fn record_attempt(
+    c: &mut DbConn,
+    a: &Attempt,
+    next_attempt_ms: Option<i64>,
+    claimed_until_ms: i64,
+) -> QueryResult<()> {
     use sandbox_wxpay_notifications::dsl as n;
     diesel::insert_into(sandbox_wxpay_attempts::table).values(a).execute(c)?;
     diesel::update(n::sandbox_wxpay_notifications.find(&a.notification_id))
-        .set((
-            n::attempts.eq(n::attempts + 1),
-            n::last_status.eq(a.http_status),
-            n::last_error.eq(&a.error),
-            n::next_attempt_ms.eq(next_attempt_ms),
-            n::claimed_until_ms.eq(None::<i64>),
-        ))
+        .set((n::attempts.eq(n::attempts + 1), n::last_status.eq(a.http_status), n::last_error.eq(&a.error)))
         .execute(c)?;
+    diesel::update(
+        n::sandbox_wxpay_notifications
+            .find(&a.notification_id)
+            .filter(n::claimed_until_ms.eq(Some(claimed_until_ms))),
+    )
+    .set((n::next_attempt_ms.eq(next_attempt_ms), n::claimed_until_ms.eq(None::<i64>)))
+    .execute(c)?;
     if a.delivered {
         diesel::update(n::sandbox_wxpay_notifications.find(&a.notification_id))
             .set(n::delivered.eq(true))
