@@ -10,11 +10,11 @@ use crate::db::{self, DbConn, DbPool, bindings, models::Tenant, platform as stor
 use crate::domain::binding::{self as rules, AuthOutcome, AuthPurpose, BindingStatus, Outcome};
 use crate::error::AppError;
 use crate::htmx::Htmx;
-use crate::services::authorization::{self, Starter};
 use crate::services::platform::Platform;
 use crate::views::{PageCtx, TenantLoader, TenantPage, ok, see_other};
 use crate::wechat::urls::AuthType;
 
+use super::authorize_page;
 use super::version_card::{VersionCard, VersionData};
 
 /// The platform mini program every store starts on (operator configuration).
@@ -117,70 +117,21 @@ pub fn render_tab(
     ok(&TabPage { ctx, tenant: current.tenant, shared, binding, authorizer, granted, missing, card })
 }
 
-#[derive(Template)]
-#[template(path = "mini_program/authorize.html")]
-struct AuthorizePage {
-    ctx: PageCtx,
-    tenant: Tenant,
-    started: Option<authorization::Started>,
-    qr_svg: String,
-    reauthorize: bool,
-    error: Option<String>,
-}
-
-use crate::views::qr_svg;
-
-async fn start_authorization(
-    ctx: PageCtx,
-    current: CurrentTenant,
-    session: TypedSession,
-    platform: &Platform,
-    config: &AppConfig,
-    reauthorize: bool,
-) -> Result<HttpResponse, AppError> {
-    let tid = current.tenant.id.clone();
-    let pinned =
-        db::run(platform.pool(), move |c| -> Result<_, AppError> { Ok(bindings::active_for_tenant(c, &tid)?) })
-            .await?
-            .map(|b| b.appid);
-    // Upgrading with a bound mini program, or re-authorizing without one: back to the tab.
-    if reauthorize != pinned.is_some() {
-        return Ok(see_other(&tab_path(&current.tenant.id)));
-    }
-    let starter = Starter {
-        purpose: AuthPurpose::Tenant,
-        tenant_id: Some(current.tenant.id.clone()),
-        user_id: current.user.id.clone(),
-        session_id: session.session_id().ok_or(AppError::LoginRequired)?,
-        biz_appid: pinned,
-    };
+/// The mini program as `authorize_page` starts its authorization.
+const AUTHORIZE: authorize_page::Target = authorize_page::Target {
+    section: "store/mini-program",
+    purpose: AuthPurpose::Tenant,
     // Mini programs only; a re-authorization is pinned to the bound AppID.
-    let result =
-        authorization::begin(platform, &config.public_url, &config.wechat_mp_base, starter, AuthType::MiniProgram)
-            .await;
-    let page = match result {
-        Ok(started) => AuthorizePage {
-            qr_svg: qr_svg(&started.link),
-            started: Some(started),
-            error: None,
-            ctx,
-            tenant: current.tenant,
-            reauthorize,
-        },
-        Err(e) => {
-            tracing::warn!(tenant.id = %current.tenant.id, error = %e, "starting an authorization failed");
-            AuthorizePage {
-                error: Some(ctx.failure(&e.failure())),
-                started: None,
-                qr_svg: String::new(),
-                ctx,
-                tenant: current.tenant,
-                reauthorize,
-            }
-        }
-    };
-    ok(&page)
-}
+    auth_type: AuthType::MiniProgram,
+    tab_title: "mini_program.title",
+    title: "mini_program.authorize_title",
+    scan_heading: "mini_program.scan_heading",
+    notes: &["mini_program.note_admin", "mini_program.note_keep_all", "mini_program.note_one_application"],
+    same_appid_note: "mini_program.note_same_appid",
+    question: "words.authorized_question",
+    question_hint: Some("mini_program.question_zh_hint"),
+    bound_appid: |c, tenant_id| Ok(bindings::active_for_tenant(c, tenant_id)?.map(|b| b.appid)),
+};
 
 pub async fn authorize(
     ctx: PageCtx,
@@ -189,7 +140,7 @@ pub async fn authorize(
     platform: web::Data<Platform>,
     config: web::Data<AppConfig>,
 ) -> Result<HttpResponse, AppError> {
-    start_authorization(ctx, current, session, &platform, &config, false).await
+    authorize_page::start(&AUTHORIZE, ctx, current, session, &platform, &config, false).await
 }
 
 pub async fn reauthorize(
@@ -199,7 +150,7 @@ pub async fn reauthorize(
     platform: web::Data<Platform>,
     config: web::Data<AppConfig>,
 ) -> Result<HttpResponse, AppError> {
-    start_authorization(ctx, current, session, &platform, &config, true).await
+    authorize_page::start(&AUTHORIZE, ctx, current, session, &platform, &config, true).await
 }
 
 /// Where a tenant's authorization stands, ready for the result page and the polled fragment.
@@ -285,12 +236,7 @@ pub async fn status(
     htmx: Htmx,
 ) -> Result<HttpResponse, AppError> {
     let (_, state) = path.into_inner();
-    let (sid, st, tid) = (session.session_id().unwrap_or_default(), state.clone(), current.tenant.id.clone());
-    let found = db::run(&pool, move |c| -> Result<_, AppError> {
-        Ok(store::auth_state(c, &st)?.filter(|s| s.session_id == sid && s.tenant_id.as_deref() == Some(tid.as_str())))
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let found = authorize_page::own_state(&AUTHORIZE, &pool, &current, &session, &state).await?;
     let o = OutcomeView::new(&ctx, &current.tenant.id, &state, found.outcome.as_ref());
     if htmx.wants_fragment() {
         return ok(&OutcomeFragment { ctx, o });

@@ -10,6 +10,7 @@ mod account;
 mod account_page;
 mod apply;
 mod assets;
+mod authorize_page;
 mod campaigns;
 mod checkout;
 mod emails;

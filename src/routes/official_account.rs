@@ -14,12 +14,12 @@ use crate::domain::binding::{self as binding_rules, AuthOutcome, AuthPurpose, Bi
 use crate::domain::official_account::{self as rules, LinkLimits, LinkState, OaOutcome};
 use crate::error::AppError;
 use crate::htmx::Htmx;
-use crate::services::authorization::{self, Starter};
 use crate::services::official_account::{self as service, LinkRequest};
 use crate::services::platform::Platform;
-use crate::views::{PageCtx, TenantLoader, TenantPage, ok, qr_svg, see_other};
+use crate::views::{PageCtx, TenantLoader, TenantPage, ok, see_other};
 use crate::wechat::urls::AuthType;
 
+use super::authorize_page;
 use super::mini_program::SetView;
 
 pub fn tab_path(tenant_id: &str) -> String {
@@ -309,54 +309,21 @@ pub async fn unlink(
 
 // ---- authorization ----
 
-#[derive(Template)]
-#[template(path = "official_account/authorize.html")]
-struct AuthorizePage {
-    ctx: PageCtx,
-    tenant: Tenant,
-    started: Option<authorization::Started>,
-    qr_svg: String,
-    reauthorize: bool,
-    error: Option<String>,
-}
-
-async fn start_authorization(
-    ctx: PageCtx,
-    current: CurrentTenant,
-    session: TypedSession,
-    platform: &Platform,
-    config: &AppConfig,
-    reauthorize: bool,
-) -> Result<HttpResponse, AppError> {
-    let tid = current.tenant.id.clone();
-    let pinned =
-        db::run(platform.pool(), move |c| -> Result<_, AppError> { Ok(oa_store::active_for_tenant(c, &tid)?) })
-            .await?
-            .map(|o| o.appid);
-    if reauthorize != pinned.is_some() {
-        return Ok(see_other(&tab_path(&current.tenant.id)));
-    }
-    let starter = Starter {
-        purpose: AuthPurpose::OfficialAccount,
-        tenant_id: Some(current.tenant.id.clone()),
-        user_id: current.user.id.clone(),
-        session_id: session.session_id().ok_or(AppError::LoginRequired)?,
-        biz_appid: pinned,
-    };
+/// The official account as `authorize_page` starts its authorization.
+const AUTHORIZE: authorize_page::Target = authorize_page::Target {
+    section: "store/official-account",
+    purpose: AuthPurpose::OfficialAccount,
     // Official accounts only; a re-authorization is pinned to the bound AppID.
-    let result =
-        authorization::begin(platform, &config.public_url, &config.wechat_mp_base, starter, AuthType::OfficialAccount)
-            .await;
-    let (started, error) = match result {
-        Ok(started) => (Some(started), None),
-        Err(e) => {
-            tracing::warn!(tenant.id = %current.tenant.id, error = %e, "starting an official account authorization failed");
-            (None, Some(ctx.failure(&e.failure())))
-        }
-    };
-    let qr = started.as_ref().map(|s| qr_svg(&s.link)).unwrap_or_default();
-    ok(&AuthorizePage { ctx, tenant: current.tenant, started, qr_svg: qr, reauthorize, error })
-}
+    auth_type: AuthType::OfficialAccount,
+    tab_title: "official_account.title",
+    title: "official_account.authorize_title",
+    scan_heading: "official_account.scan_heading",
+    notes: &["official_account.note_admin", "official_account.need_sets", "official_account.need_service"],
+    same_appid_note: "official_account.note_same_appid",
+    question: "official_account.authorized_question",
+    question_hint: None,
+    bound_appid: |c, tenant_id| Ok(oa_store::active_for_tenant(c, tenant_id)?.map(|o| o.appid)),
+};
 
 pub async fn authorize(
     ctx: PageCtx,
@@ -365,7 +332,7 @@ pub async fn authorize(
     platform: web::Data<Platform>,
     config: web::Data<AppConfig>,
 ) -> Result<HttpResponse, AppError> {
-    start_authorization(ctx, current, session, &platform, &config, false).await
+    authorize_page::start(&AUTHORIZE, ctx, current, session, &platform, &config, false).await
 }
 
 pub async fn reauthorize(
@@ -375,7 +342,7 @@ pub async fn reauthorize(
     platform: web::Data<Platform>,
     config: web::Data<AppConfig>,
 ) -> Result<HttpResponse, AppError> {
-    start_authorization(ctx, current, session, &platform, &config, true).await
+    authorize_page::start(&AUTHORIZE, ctx, current, session, &platform, &config, true).await
 }
 
 /// The result of an official account authorization, for the result page and its poll.
@@ -460,16 +427,7 @@ pub async fn status(
     htmx: Htmx,
 ) -> Result<HttpResponse, AppError> {
     let (_, state) = path.into_inner();
-    let (sid, st, tid) = (session.session_id().unwrap_or_default(), state.clone(), current.tenant.id.clone());
-    let found = db::run(&pool, move |c| -> Result<_, AppError> {
-        Ok(store::auth_state(c, &st)?.filter(|s| {
-            s.session_id == sid
-                && s.tenant_id.as_deref() == Some(tid.as_str())
-                && s.purpose == AuthPurpose::OfficialAccount
-        }))
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let found = authorize_page::own_state(&AUTHORIZE, &pool, &current, &session, &state).await?;
     let o = OutcomeView::new(&ctx, &current.tenant.id, &state, found.outcome.as_ref());
     if htmx.wants_fragment() {
         return ok(&OutcomeFragment { ctx, o });
