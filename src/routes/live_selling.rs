@@ -172,6 +172,8 @@ pub struct Input {
     pub name: String,
     /// The action whose form was posted (its fields keep what was typed).
     pub form: String,
+    /// The item a correction was posted for (its form shows the title and the error).
+    pub item: String,
 }
 
 /// A sharer or promoter as listed.
@@ -512,6 +514,17 @@ pub async fn act(
     };
     let t = tid.clone();
     let data = db::read(platform.pool(), move |c| load(c, &t)).await?;
+    // A correction's title is refused beside it, in the form of the rejected product it
+    // corrects; posted for an item that is no rejected product, no form would show the
+    // error: refused as the item it is instead.
+    let item = field(&form, "item");
+    let rejected = |i: &store::Item| i.id == item && i.kind == ItemKind::Product && i.status == ItemStatus::Failed;
+    let (status, error, errors) = if path.action == "resubmit" && !errors.is_empty() && !data.items.iter().any(rejected)
+    {
+        (StatusCode::CONFLICT, Some(ctx.t("live.error.no_item")), FormErrors::default())
+    } else {
+        (status, error, errors)
+    };
     let mut page = LivePage::new(ctx, current.tenant, data);
     page.error = error;
     page.errors = errors;
@@ -522,6 +535,7 @@ pub async fn act(
         openid: field(&form, "openid"),
         name: field(&form, "name"),
         form: path.action.clone(),
+        item,
     };
     render(status, &page)
 }

@@ -323,6 +323,33 @@ pub fn decode_forms(body: &[u8]) -> usize {
     seen(decode::<wallet::AlipayForm>(body).is_some());
     seen(decode::<wallet::SelfTestForm>(body).is_some());
     seen(decode::<requirements::ConfirmForm>(body).is_some());
+    if let Some(f) = decode::<password::ForgotForm>(body) {
+        let _ = f.validate();
+        seen(true);
+    }
+    if let Some(f) = decode::<password::ResetForm>(body) {
+        let _ = f.validate();
+        seen(true);
+    }
+    if let Some(f) = decode::<account_page::PasswordForm>(body) {
+        let _ = f.validate();
+        seen(true);
+    }
+    if let Some(f) = decode::<two_factor::CodeForm>(body) {
+        let _ = crate::domain::credentials::normalize_totp(&f.code);
+        seen(true);
+    }
+    seen(decode::<two_factor::DisableForm>(body).is_some());
+    if let Some(f) = decode::<team::InviteForm>(body) {
+        let _ = f.validate();
+        let _ = crate::domain::team::Role::parse(&f.role);
+        seen(true);
+    }
+    if let Some(f) = decode::<team::RoleForm>(body) {
+        let _ = crate::domain::team::Role::parse(&f.role);
+        seen(true);
+    }
+    seen(decode::<emails::SendAgainForm>(body).is_some());
     if let Some(fields) = decode::<HashMap<String, String>>(body) {
         let _ = crate::domain::template_needs::NeedsForm::from_fields(&fields).validate();
         let merchant =

@@ -38,7 +38,7 @@ pub struct InviteForm {
     #[validate(email(message = "form.email_invalid"), length(max = 254, message = "form.email_invalid"))]
     email: String,
     #[serde(default)]
-    role: String,
+    pub(super) role: String,
 }
 
 #[derive(Template)]
@@ -239,7 +239,7 @@ pub async fn invitation_action(
 #[derive(Debug, Default, Deserialize)]
 pub struct RoleForm {
     #[serde(default)]
-    role: String,
+    pub(super) role: String,
 }
 
 /// "Remove" and "Change role" of a member.

@@ -28,7 +28,7 @@ struct CodePage {
 #[derive(Debug, Default, Deserialize)]
 pub struct CodeForm {
     #[serde(default)]
-    code: String,
+    pub(super) code: String,
 }
 
 /// The pending login, if it may still take a code; otherwise back to the password.

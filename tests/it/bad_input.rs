@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Browser, OPERATOR_EMAIL, Page, TestApp};
+use crate::helpers::{Browser, OPERATOR_EMAIL, PASSWORD, Page, TestApp};
 
 /// Who can reach a form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,16 @@ enum Who {
     Tenant,
     /// The platform's operator.
     Operator,
+    /// A signed-up user of their own (no workspace), setting up the second factor: the
+    /// account forms that change the password run as this user, apart from the others.
+    Account,
+    /// A signed-in user whose second factor is on.
+    TwoFactor,
+    /// Between the password and the code of a login with the second factor on (a new
+    /// browser for each submission, logged in with the password first).
+    SecondStep,
+    /// The admin of an approved workspace filling in the WeChat Pay application.
+    Merchant,
 }
 
 /// What a field takes, which decides what must be refused.
@@ -90,7 +100,15 @@ const ALIPAY_APP_ID: &str = minihost::sandbox::pay::ALIPAY_DEMO_APP_ID;
 /// Every form of the console that takes fields. Placeholders: `{t}` the tenant, `{buyer}` a
 /// buyer, `{order}` an unpaid online order, `{request}` its payment request, `{token}` the
 /// buyer's checkout link, `{app}` a submitted application, `{template}` a template in the
-/// library, `{n}` a number unique to the submission.
+/// library, `{reset}` a password-reset link's token, `{invitation}` an open invitation's
+/// token (one per submission), `{member}` a member of the workspace, `{collection}` a paid
+/// collection, `{email}` an e-mail in the outbox, `{second_step}` a user with the second
+/// factor on (taking turns), `{n}` a number unique to the submission.
+///
+/// Forms without fields (a button and the CSRF token) have no line: "Fix" and "Check" of the
+/// requirements, the official account's "Add templates", the campaigns' actions, the
+/// wallet's "Replace application", "Check" and binding, the team's resend, revoke, remove
+/// and leave, the sessions' "End", the second factor's "Set up".
 const FORMS: &[Form] = &[
     // Public.
     form(
@@ -130,6 +148,30 @@ const FORMS: &[Form] = &[
         &[("lang", Strict), ("return_to", Lenient)],
     ),
     form("checkout", Anonymous, "/checkout/{token}", &[("channel", "alipay")], &[("channel", Strict)]),
+    // Accounts. "Forgot password?" gives one answer whatever the address (no account here).
+    form("forgot password", Anonymous, "/password/forgot", &[("email", "forgot{n}@example.com")], &[("email", Strict)]),
+    // One link of one account: a valid new password uses it up (and closes the account's
+    // other links), so no valid submission first; once a bad value that is a valid
+    // password (26 digits) has used it, the later ones are refused as a used link (410).
+    Form {
+        baseline: false,
+        ..form(
+            "reset password",
+            Anonymous,
+            "/password/reset/{reset}",
+            &[("password", "a-new-password-1")],
+            &[("password", Secret)],
+        )
+    },
+    // A fresh invitation for each submission (`{invitation}` is a list); the address is the
+    // invitation's whatever the form says, so it is not a field here.
+    form(
+        "sign up from an invitation",
+        Anonymous,
+        "/invitations/{invitation}/signup",
+        &[("name", "Colleague {n}"), ("password", "a-long-password-1"), ("accept_terms", "on")],
+        &[("name", Text), ("password", Secret), ("accept_terms", Strict)],
+    ),
     // The application.
     form("application role", Applicant, "/apply/role", &[("role", "technical_merchant")], &[("role", Strict)]),
     Form {
@@ -241,6 +283,122 @@ const FORMS: &[Form] = &[
         &[("app_id", Strict), ("private_key", Secret), ("alipay_public_key", Strict)],
     ),
     form("payment self-test", Tenant, "/w/{t}/wallet/self-test", &[("channel", "alipay")], &[("channel", Strict)]),
+    // The team.
+    form(
+        "invite a colleague",
+        Tenant,
+        "/w/{t}/members/invite",
+        &[("email", "colleague{n}@example.com"), ("role", "member")],
+        &[("email", Strict), ("role", Strict)],
+    ),
+    form("change a member's role", Tenant, "/w/{t}/members/{member}/role", &[("role", "member")], &[("role", Strict)]),
+    // A paid collection of 10.00, refunded a cent at a time.
+    form(
+        "refund",
+        Tenant,
+        "/w/{t}/sales/collections/{collection}/refund",
+        &[("amount", "0.01"), ("reason", "Returned")],
+        &[("amount", Strict), ("reason", Optional)],
+    ),
+    // "1" confirms, anything else withdraws. ("Fix" and "Check" take no fields.)
+    form(
+        "confirm a requirement by hand",
+        Tenant,
+        "/w/{t}/store/requirements/plugins/confirm",
+        &[("confirmed", "1")],
+        &[("confirmed", Lenient)],
+    ),
+    // The official account is authorized in the setup; two checkboxes.
+    form(
+        "link the official account",
+        Tenant,
+        "/w/{t}/store/official-account/link",
+        &[("notify_users", "on"), ("show_profile", "on")],
+        &[("notify_users", Lenient), ("show_profile", Lenient)],
+    ),
+    // Live selling, the mini program on the legacy trade component and checked in the setup.
+    form(
+        "live selling: brand",
+        Tenant,
+        "/w/{t}/live-selling/brand",
+        &[("brand_wording", "Acme {n}")],
+        &[("brand_wording", Text)],
+    ),
+    form(
+        "live selling: category",
+        Tenant,
+        "/w/{t}/live-selling/category",
+        &[("third_cat_id", "1201")],
+        &[("third_cat_id", Strict)],
+    ),
+    // The category is not approved yet: WeChat refuses the product (409) whatever the title,
+    // so no valid submission first; each bad value must still be refused before WeChat.
+    Form {
+        baseline: false,
+        ..form(
+            "live selling: product",
+            Tenant,
+            "/w/{t}/live-selling/product",
+            &[("title", "Walnuts"), ("third_cat_id", "1201")],
+            &[("title", Text), ("third_cat_id", Strict)],
+        )
+    },
+    // No rejected product to resubmit, no order to ship, no step ready to finish: refused
+    // by the rules (409) when the fields pass, so no valid submission first.
+    Form {
+        baseline: false,
+        ..form(
+            "live selling: resubmit a product",
+            Tenant,
+            "/w/{t}/live-selling/resubmit",
+            &[("item", "none"), ("title", "Roasted walnuts")],
+            &[("title", Text), ("item", Lenient)],
+        )
+    },
+    Form {
+        baseline: false,
+        ..form(
+            "live selling: ship a test order",
+            Tenant,
+            "/w/{t}/live-selling/advance",
+            &[("item", "none"), ("delivery_id", "SF")],
+            &[("delivery_id", Optional), ("item", Lenient)],
+        )
+    },
+    Form {
+        baseline: false,
+        ..form(
+            "live selling: finish a step",
+            Tenant,
+            "/w/{t}/live-selling/finish",
+            &[("step", "products")],
+            &[("step", Strict)],
+        )
+    },
+    Form {
+        baseline: false,
+        ..form(
+            "live selling: test order",
+            Tenant,
+            "/w/{t}/live-selling/order",
+            &[("scene", "0")],
+            &[("scene", Lenient)],
+        )
+    },
+    form(
+        "live selling: invite a sharer",
+        Tenant,
+        "/w/{t}/live-selling/sharer_bind",
+        &[("openid", "o_sharer{n}"), ("name", "Sharer {n}")],
+        &[("openid", OptionalCode), ("name", Text)],
+    ),
+    form(
+        "live selling: add a promoter",
+        Tenant,
+        "/w/{t}/live-selling/promoter_add",
+        &[("openid", "o_promoter{n}"), ("name", "Promoter {n}")],
+        &[("openid", OptionalCode), ("name", Text)],
+    ),
     // The operator console.
     Form {
         baseline: false,
@@ -337,6 +495,145 @@ const FORMS: &[Form] = &[
             ("verify_mode", Strict),
         ],
     ),
+    form(
+        "template requirements",
+        Operator,
+        "/operator/platform/requirements",
+        &[
+            ("plugin_appid_0", "wx2b03c6e691cd7370"),
+            ("plugin_name_0", "Live player"),
+            ("category_first_0", "304"),
+            ("category_second_0", "305"),
+            ("category_name_0", "Food"),
+            ("category_match_0", "exact"),
+            ("domains", "https://api.acme.example"),
+            ("api_name_0", "wx.chooseAddress"),
+            ("api_reason_0", "Delivery address"),
+            ("api_pictures_0", "/static/address.png"),
+            ("guide_key_0", "Address"),
+            ("guide_text_0", "To deliver your order"),
+            ("notice_method", "A pop-up"),
+            ("store_expire", "30"),
+            ("review_warning_days", "14"),
+        ],
+        &[
+            ("plugin_appid_0", Strict),
+            ("plugin_name_0", Text),
+            ("category_first_0", Strict),
+            ("category_second_0", Strict),
+            ("category_name_0", Text),
+            ("category_match_0", OptionalStrict),
+            ("domains", OptionalStrict),
+            ("api_name_0", Strict),
+            ("api_reason_0", Text),
+            ("api_pictures_0", OptionalStrict),
+            ("guide_key_0", Strict),
+            ("guide_text_0", Text),
+            ("notice_method", Text),
+            ("store_expire", OptionalStrict),
+            ("review_warning_days", Strict),
+        ],
+    ),
+    // The list's filter to go back to (anything else: the whole list).
+    form(
+        "send an e-mail again",
+        Operator,
+        "/operator/emails/{email}/send-again",
+        &[("status", "failed")],
+        &[("status", Lenient)],
+    ),
+    // The account page. The new password is the same one, so the valid submission changes
+    // nothing the later ones need; a bad current password counts as a failed login, so
+    // after five the account is locked for a while (429) and the new-password values that
+    // are valid passwords are refused too rather than stored.
+    form(
+        "change password",
+        Account,
+        "/account/password",
+        &[("current_password", PASSWORD), ("new_password", PASSWORD)],
+        &[("current_password", Secret), ("new_password", Secret)],
+    ),
+    // The right code depends on the time, and would turn the second factor on: only wrong
+    // ones are tried.
+    Form {
+        baseline: false,
+        ..form("confirm two-factor", Account, "/account/two-factor/confirm", &[("code", "000000")], &[("code", Strict)])
+    },
+    Form {
+        baseline: false,
+        ..form(
+            "turn two-factor off",
+            TwoFactor,
+            "/account/two-factor/disable",
+            &[("password", PASSWORD), ("code", "000000")],
+            &[("password", Secret), ("code", Strict)],
+        )
+    },
+    // A right code would log in: only wrong ones; the users take turns (`{second_step}` is a
+    // list) so that none reaches the five failures that lock an account.
+    Form {
+        baseline: false,
+        ..form("login code", SecondStep, "/login/code", &[("code", "000000")], &[("code", Strict)])
+    },
+    // The WeChat Pay application. The table sends text fields only, so the three images are
+    // always missing and no submission is complete (nor submitted to WeChat Pay, which would
+    // lock the form): each one must be refused with the errors beside the fields, the typed
+    // text kept (the sensitive fields are shown masked, never echoed), nothing stored but the
+    // draft, and never a 5xx.
+    Form {
+        name: "WeChat Pay application",
+        who: Merchant,
+        path: "/w/{t}/wallet/wechatpay/apply",
+        encoding: Encoding::Multipart,
+        inline: false,
+        baseline: false,
+        valid: &[
+            ("subject_type", "enterprise"),
+            ("merchant_name", "Acme Trading Co., Ltd."),
+            ("license_number", "91440300MA5FXXXX1X"),
+            ("legal_person", "Zhang San"),
+            ("id_card_name", "Zhang San"),
+            ("id_card_number", "11010519491231002X"),
+            ("card_period_begin", "2019-06-01"),
+            ("card_period_end", "2039-06-01"),
+            ("merchant_shortname", "Acme"),
+            ("service_phone", "0755-8888888"),
+            ("scene_web", "on"),
+            ("settlement_id", "716"),
+            ("qualification_type", "Retail"),
+            ("bank_account_type", "corporate"),
+            ("account_name", "Acme Trading Co., Ltd."),
+            ("account_bank", "China Merchants Bank"),
+            ("bank_address_code", "440300"),
+            ("account_number", "755912345678901"),
+            ("contact_name", "Li Si"),
+            ("mobile_phone", "13800138000"),
+            ("contact_email", "finance@acme.example"),
+        ],
+        fields: &[
+            ("subject_type", Strict),
+            ("merchant_name", Text),
+            ("license_number", Strict),
+            ("legal_person", Text),
+            ("id_card_name", StoredSecret),
+            ("id_card_number", StoredSecret),
+            ("card_period_begin", Strict),
+            ("card_period_end", Strict),
+            ("merchant_shortname", Text),
+            ("service_phone", Strict),
+            ("scene_web", Lenient),
+            ("settlement_id", Strict),
+            ("qualification_type", Text),
+            ("bank_account_type", Strict),
+            ("account_name", StoredSecret),
+            ("account_bank", Text),
+            ("bank_address_code", Strict),
+            ("account_number", StoredSecret),
+            ("contact_name", StoredSecret),
+            ("mobile_phone", StoredSecret),
+            ("contact_email", StoredSecret),
+        ],
+    },
 ];
 
 /// The bad values, each tried on every field.
@@ -404,6 +701,10 @@ fn escaped(text: &str) -> String {
 #[derive(Default)]
 struct Ctx {
     values: BTreeMap<&'static str, String>,
+    /// Placeholders with a value per submission (a link used up by a valid one): the
+    /// submission numbered `n` gets the `n % len`-th, so consecutive submissions (one
+    /// form's) each get their own as long as the list is longer than the form's tries.
+    lists: BTreeMap<&'static str, Vec<String>>,
 }
 
 impl Ctx {
@@ -411,6 +712,9 @@ impl Ctx {
         let mut out = text.replace("{n}", &n.to_string());
         for (k, v) in &self.values {
             out = out.replace(&format!("{{{k}}}"), v);
+        }
+        for (k, list) in &self.lists {
+            out = out.replace(&format!("{{{k}}}"), &list[n % list.len()]);
         }
         out
     }
@@ -513,6 +817,17 @@ async fn submit(b: &Browser, form: &Form, path: &str, pairs: &[(String, Vec<u8>)
     b.read_response(resp).await
 }
 
+/// A new browser for one submission: nobody logged in, or (`SecondStep`) a user with the
+/// second factor on who has just given the password.
+async fn fresh_browser(app: &TestApp, who: Who, ctx: &Ctx, n: usize) -> Browser {
+    let b = app.browser();
+    if who == SecondStep {
+        let page = b.log_in(&ctx.fill("{second_step}", n), PASSWORD).await;
+        assert_eq!(page.url().path(), "/login/code", "the password step passes: {}", page.body);
+    }
+    b
+}
+
 /// Tries every bad value on every field of the forms `who` can reach; returns what broke.
 async fn try_forms(app: &TestApp, who: Who, b: Option<&Browser>, ctx: &Ctx) -> Vec<String> {
     let mut problems = Vec::new();
@@ -520,7 +835,7 @@ async fn try_forms(app: &TestApp, who: Who, b: Option<&Browser>, ctx: &Ctx) -> V
     for form in FORMS.iter().filter(|f| f.who == who) {
         if form.baseline {
             n += 1;
-            let fresh = app.browser();
+            let fresh = fresh_browser(app, who, ctx, n).await;
             let b = b.unwrap_or(&fresh);
             let pairs: Vec<(String, Vec<u8>)> =
                 form.valid.iter().map(|(k, v)| (k.to_string(), ctx.fill(v, n).into_bytes())).collect();
@@ -547,7 +862,7 @@ async fn try_forms(app: &TestApp, who: Who, b: Option<&Browser>, ctx: &Ctx) -> V
                 let b = match b {
                     Some(b) => b,
                     None => {
-                        fresh = app.browser();
+                        fresh = fresh_browser(app, who, ctx, n).await;
                         &fresh
                     }
                 };
@@ -628,6 +943,22 @@ async fn public_and_application_forms_refuse_bad_input_without_storing_it() {
     let token = crate::online_payment::online_payment(&b, &t, &order).await;
     let mut ctx = Ctx::default();
     ctx.values.insert("token", token);
+    // A reset link of an account of its own.
+    app.browser().sign_up("bad-reset@acme.example", "Reset").await;
+    let forgot = app.browser().post("/password/forgot", &[("email", "bad-reset@acme.example")]).await;
+    assert_eq!(forgot.status(), StatusCode::OK, "{}", forgot.body);
+    let reset = app.link_in_email("bad-reset@acme.example", "/password/reset/");
+    ctx.values.insert("reset", reset.trim_start_matches("/password/reset/").to_string());
+    // Open invitations to the workspace, more than the form's submissions.
+    let mut invitations = Vec::new();
+    for i in 0..30 {
+        let to = format!("bad-invitee{i}@acme.example");
+        let sent = b.post(&format!("/w/{t}/members/invite"), &[("email", &to), ("role", "member")]).await;
+        assert_eq!(sent.status(), StatusCode::OK, "{}", sent.body);
+        let link = app.link_in_email(&to, "/invitations/");
+        invitations.push(link.trim_start_matches("/invitations/").to_string());
+    }
+    ctx.lists.insert("invitation", invitations);
     let mut problems = try_forms(&app, Anonymous, None, &ctx).await;
 
     let applicant = app.browser();
@@ -644,8 +975,51 @@ async fn workspace_forms_refuse_bad_input_without_storing_it() {
     let order = crate::online_payment::create_order(&b, &t, &buyer, &[("Tea", "1", "10")]).await;
     let token = crate::online_payment::online_payment(&b, &t, &order).await;
     let request = token.split('.').next().unwrap().to_string();
+    // A member to change the role of.
+    let invited =
+        b.post(&format!("/w/{t}/members/invite"), &[("email", "bad-member@acme.example"), ("role", "member")]).await;
+    assert_eq!(invited.status(), StatusCode::OK, "{}", invited.body);
+    let link = app.link_in_email("bad-member@acme.example", "/invitations/");
+    let joined = app
+        .browser()
+        .post(&format!("{link}/signup"), &[("name", "Member"), ("password", PASSWORD), ("accept_terms", "on")])
+        .await;
+    assert_eq!(joined.status(), StatusCode::OK, "{}", joined.body);
+    let member = app.db(|c| minihost::db::users::find_by_email(c, "bad-member@acme.example").unwrap().unwrap().id);
+    // A second order, paid with Alipay: a collection to refund.
+    let paid = crate::online_payment::create_order(&b, &t, &buyer, &[("Tea", "1", "10")]).await;
+    let paid_token = crate::online_payment::online_payment(&b, &t, &paid).await;
+    app.browser().post(&format!("/checkout/{paid_token}"), &[("channel", "alipay")]).await;
+    let attempt = crate::online_payment::attempts(&app, &paid_token).remove(0);
+    let qr = attempt.code_url.clone().unwrap();
+    crate::mini_program::sandbox_post(&app, "/sandbox/dev/alipay/pay", serde_json::json!({ "qr_code": qr })).await;
+    crate::mini_program::eventually("the order is paid", || {
+        crate::online_payment::order_status(&app, &t, &paid) == "paid"
+    })
+    .await;
+    let collection = app
+        .db(move |c| minihost::db::commerce::collection_of_payment(c, &attempt.id).unwrap())
+        .expect("a collection")
+        .id;
+    // The official account authorized; the mini program on the legacy trade component.
+    crate::official_account::authorize_oa(&app, &b, &t, crate::official_account::ACME_OA).await;
+    crate::mini_program::sandbox_post(
+        &app,
+        &format!("/sandbox/dev/shop/{}", crate::mini_program::VERIFIED),
+        serde_json::json!({ "legacy": true }),
+    )
+    .await;
+    let checked = b.post(&format!("/w/{t}/live-selling/check"), &[]).await;
+    assert_eq!(checked.status(), StatusCode::OK, "{}", checked.body);
     let mut ctx = Ctx::default();
-    ctx.values.extend([("t", t), ("buyer", buyer), ("order", order), ("request", request)]);
+    ctx.values.extend([
+        ("t", t),
+        ("buyer", buyer),
+        ("order", order),
+        ("request", request),
+        ("member", member),
+        ("collection", collection),
+    ]);
     assert_none(try_forms(&app, Tenant, Some(&b), &ctx).await);
 }
 
@@ -673,5 +1047,45 @@ async fn operator_forms_refuse_bad_input_without_storing_it() {
         .max()
         .unwrap();
     ctx.values.insert("template", template.to_string());
+    // An e-mail in the outbox: a reset link the applicant asked for.
+    app.browser().post("/password/forgot", &[("email", "bad-op@acme.example")]).await;
+    let email = app.emails_to("bad-op@acme.example").first().expect("an e-mail to the applicant").id.clone();
+    ctx.values.insert("email", email);
     assert_none(try_forms(&app, Operator, Some(&op), &ctx).await);
+}
+
+#[tokio::test]
+async fn account_forms_refuse_bad_input_without_storing_it() {
+    let app = TestApp::spawn().await;
+    let ctx_users: Vec<String> = (0..3).map(|i| format!("bad-2fa{i}@acme.example")).collect();
+    let mut two_factor = Vec::new();
+    for email in &ctx_users {
+        let b = app.browser();
+        b.sign_up(email, "Second Factor").await;
+        crate::two_factor::enrol(&b).await;
+        two_factor.push(b);
+    }
+    let mut ctx = Ctx::default();
+    ctx.lists.insert("second_step", ctx_users);
+
+    let account = app.browser();
+    account.sign_up("bad-account@acme.example", "Account").await;
+    let scan = account.post("/account/two-factor/setup", &[]).await;
+    scan.assert_contains("Scan the code with your authenticator app");
+    let mut problems = try_forms(&app, Account, Some(&account), &ctx).await;
+    problems.extend(try_forms(&app, TwoFactor, Some(&two_factor[0]), &ctx).await);
+    problems.extend(try_forms(&app, SecondStep, None, &ctx).await);
+    assert_none(problems);
+}
+
+#[tokio::test]
+async fn the_wechat_pay_application_refuses_bad_input_without_storing_it() {
+    let app = TestApp::spawn().await;
+    let (b, t) = app.approved_tenant("bad-merchant@acme.example", "Acme Trading").await;
+    // A first draft, so that the refusals below only ever update it.
+    let draft = b.post_multipart(&format!("/w/{t}/wallet/wechatpay/apply"), &[("merchant_name", "Acme")], &[]).await;
+    assert_eq!(draft.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", draft.body);
+    let mut ctx = Ctx::default();
+    ctx.values.insert("t", t);
+    assert_none(try_forms(&app, Merchant, Some(&b), &ctx).await);
 }

@@ -119,6 +119,16 @@ async fn a_tenant_on_the_legacy_component_walks_every_step_to_done() {
     review(&app, "spu", &product.wx_id, "reject", "主图不清晰").await;
     wait_status(&app, &t, &product.id, ItemStatus::Failed).await;
     b.get(&page(&t)).await.assert_contains("主图不清晰");
+    // A title too long: the error beside the rejected product's title, what was typed kept.
+    let long = format!("Roasted walnuts {}", "x".repeat(60));
+    let refused = act(&b, &t, "resubmit", &[("item", &product.id), ("title", &long)]).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    refused.assert_contains("Enter a product title (at most 60 characters).");
+    refused.assert_contains(&format!(r#"name="title" type="text" value="{long}""#));
+    // For an item that is no rejected product, refused as such (no form would show the error).
+    let other = act(&b, &t, "resubmit", &[("item", "none"), ("title", "")]).await;
+    assert_eq!(other.status(), StatusCode::CONFLICT);
+    other.assert_contains("That submission is not one of yours.");
     act_ok(&b, &t, "resubmit", &[("item", &product.id), ("title", "Roasted walnuts")]).await;
     wait_status(&app, &t, &product.id, ItemStatus::InProgress).await;
     review(&app, "spu", &product.wx_id, "approve", "").await;

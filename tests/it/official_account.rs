@@ -10,7 +10,7 @@ use crate::helpers::{Browser, Page, TestApp};
 use crate::mini_program::{ALL_SETS, VERIFIED, bind, eventually, ready, sandbox_post};
 use crate::platform::{add_fault, authorization_link, query_param};
 
-const ACME_OA: &str = "wx5b1c0a3e7d2f4a04";
+pub(crate) const ACME_OA: &str = "wx5b1c0a3e7d2f4a04";
 const SUBSCRIPTION: &str = "wx5b1c0a3e7d2f4a05";
 const BRIGHT_OA: &str = "wx5b1c0a3e7d2f4a06";
 const BRIGHT_MP: &str = "wx5b1c0a3e7d2f4a03";
