@@ -262,8 +262,7 @@ async fn deliver(pool: &crate::db::DbPool, client: &reqwest::Client, n: state::N
     let claim = n.claimed_until_ms.unwrap_or_default();
     let attempt =
         state::Attempt { id: crate::new_id(), notification_id: n.id.clone(), at_ms: at, http_status, error, delivered };
-    let recorded =
-        with_conn(pool, move |c| db::write_tx(c, |c| state::record_attempt(c, &attempt, next, claim))).await;
+    let recorded = with_conn(pool, move |c| db::write_tx(c, |c| state::record_attempt(c, &attempt, next, claim))).await;
     if let Ok(Err(e)) = recorded {
         tracing::warn!(error = %e, "sandbox wechatpay: cannot record a notification attempt");
     }

@@ -441,9 +441,7 @@ pub fn record_attempt(
         .set((n::attempts.eq(n::attempts + 1), n::last_status.eq(a.http_status), n::last_error.eq(&a.error)))
         .execute(c)?;
     diesel::update(
-        n::sandbox_wxpay_notifications
-            .find(&a.notification_id)
-            .filter(n::claimed_until_ms.eq(Some(claimed_until_ms))),
+        n::sandbox_wxpay_notifications.find(&a.notification_id).filter(n::claimed_until_ms.eq(Some(claimed_until_ms))),
     )
     .set((n::next_attempt_ms.eq(next_attempt_ms), n::claimed_until_ms.eq(None::<i64>)))
     .execute(c)?;
