@@ -1,6 +1,6 @@
 //! Writes the seed corpora (`fuzz/corpus/<target>/seed-*`): real, valid inputs built with the
 //! sandbox's published credentials at the targets' fixed clock, so each fuzzer starts past
-//! the signature checks. Run from `fuzz/`: `cargo run --bin make-seeds`.
+//! the signature checks. Run from `fuzz/`: `cargo run --example make-seeds`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
