@@ -26,7 +26,10 @@ trap 'rm -rf "$scratch"' EXIT
 failed=()
 parallel=()
 [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
+# FUZZ_SKIP: space-separated targets not to run (a known, open finding; say why where it is set).
+skip=" ${FUZZ_SKIP:-} "
 for target in $(fuzz list); do
+  if [[ "$skip" == *" $target "* ]]; then printf '\n=== fuzz %s skipped (FUZZ_SKIP)\n' "$target"; continue; fi
   mkdir -p "$scratch/$target"
   printf '\n=== fuzz %s for %ss\n' "$target" "$secs"
   if ! fuzz run "${build_flags[@]}" "$target" "$scratch/$target" "corpus/$target" -- \
@@ -42,4 +45,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzzing found crashes in: ${failed[*]} (inputs in fuzz/artifacts/)"
   exit 1
 fi
-echo "fuzzing: no crash in $(fuzz list | wc -l) targets, ${secs}s each"
+echo "fuzzing: no crash in $(fuzz list | wc -l) targets, ${secs}s each${FUZZ_SKIP:+ (skipped: $FUZZ_SKIP)}"
