@@ -44,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
     ]);
     let settings = Settings::from_lookup(|k| env.get(k).cloned())?;
     let app = Application::build(settings).await?;
+    let pool = app.pool().clone();
     let url = format!("http://127.0.0.1:{}/wechat/component/events", app.port());
     tokio::spawn(app.run_until_stopped());
 
@@ -93,10 +94,18 @@ async fn main() -> anyhow::Result<()> {
         "backend={backend} events={total} acknowledged={ok} concurrency={concurrency} seconds={secs:.2} events_per_second={:.0}",
         ok as f64 / secs
     );
+    // `success` means stored: every acknowledged push is a row, and was handled.
+    let stored = tokio::task::spawn_blocking(move || -> anyhow::Result<(i64, i64)> {
+        let mut c = pool.get()?;
+        Ok((minihost::db::platform::count_events(&mut c)?, minihost::db::platform::count_events_handled(&mut c)?))
+    })
+    .await??;
+    println!("stored events={} processed or ignored={}", stored.0, stored.1);
     if let Some((admin, name)) = cleanup {
         pg(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
     }
     anyhow::ensure!(ok == total, "only {ok} of {total} pushes were acknowledged");
+    anyhow::ensure!(stored == (ok as i64, ok as i64), "{ok} pushes acknowledged but {stored:?} stored and handled");
     Ok(())
 }
 

@@ -32,6 +32,24 @@ const SUB_MCHID: &str = "1900000109";
 const PASSWORD: &str = "load-password-1";
 const OPERATOR: &str = "load-operator@example.com";
 
+/// An error with its causes ("error sending request" alone does not say what happened).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
+}
+
+/// A client that lets an idle connection go well before the console would
+/// (`MINIHOST_KEEP_ALIVE_SECS`, 75 s), as a load balancer in front of it must be set up;
+/// otherwise the two can close and reuse the same connection at once.
+fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(30))
+}
+
 fn env_num(key: &str, default: usize) -> usize {
     std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -94,7 +112,7 @@ impl Load {
     /// One request of `kind`; Err says what was wrong with the answer.
     async fn one(&self, kind: Kind, n: usize) -> Result<(), String> {
         let answer = |r: Result<reqwest::Response, reqwest::Error>| async move {
-            let r = r.map_err(|e| format!("no answer: {e}"))?;
+            let r = r.map_err(|e| format!("no answer: {}", chain(&e)))?;
             let status = r.status().as_u16();
             let text = r.text().await.map_err(|e| format!("{status}, body cut: {e}"))?;
             Ok::<_, String>((status, text))
@@ -168,7 +186,7 @@ impl Load {
 
 /// Logs in as a browser does (the form's CSRF token, the session cookie).
 async fn logged_in(base: &str, email: &str, password: &str) -> anyhow::Result<reqwest::Client> {
-    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    let client = client_builder().cookie_store(true).build()?;
     let page = client.get(format!("{base}/login")).send().await?.text().await?;
     let token = page
         .split("name=\"csrf_token\" value=\"")
@@ -416,7 +434,7 @@ async fn main() -> anyhow::Result<()> {
         base: base.clone(),
         tenant,
         operator,
-        anonymous: reqwest::Client::new(),
+        anonymous: client_builder().build()?,
         crypt: MsgCrypt::new(SANDBOX_COMPONENT_TOKEN, SANDBOX_COMPONENT_AES_KEY, SANDBOX_COMPONENT_APPID)?,
         pushes: AtomicUsize::new(0),
         wechatpay,

@@ -104,6 +104,10 @@ pub struct Settings {
     /// `MINIHOST_CSP_IMG_SRC`: more image sources for the Content-Security-Policy (space
     /// separated), for example the host of the shared mini program's icon.
     pub csp_img_src: Vec<String>,
+    /// `MINIHOST_KEEP_ALIVE_SECS` (default 75): how long an idle HTTP connection is kept
+    /// open. Behind a load balancer it must be longer than the balancer's idle timeout, or
+    /// the console closes a connection just as the balancer sends on it (a 502 for a user).
+    pub keep_alive: std::time::Duration,
     /// How long the job worker waits when nothing is due.
     pub job_poll_interval: std::time::Duration,
     /// How long a running job may take to finish when the server stops (then it is released).
@@ -217,6 +221,7 @@ impl Settings {
             metrics_token: get("MINIHOST_METRICS_TOKEN").map(Secret::new),
             metrics_bind: get("MINIHOST_METRICS_BIND"),
             csp_img_src: csp_sources(get("MINIHOST_CSP_IMG_SRC").as_deref().unwrap_or(""))?,
+            keep_alive: std::time::Duration::from_secs(parse_number(&get, "MINIHOST_KEEP_ALIVE_SECS", 75u64)?.max(1)),
             job_poll_interval: std::time::Duration::from_millis(parse_number(&get, "MINIHOST_JOB_POLL_MS", 1000)?),
             job_shutdown_grace: std::time::Duration::from_secs(parse_number(&get, "MINIHOST_JOB_SHUTDOWN_GRACE", 10)?),
             job_slots: parse_number(&get, "MINIHOST_JOB_SLOTS", 8)?,

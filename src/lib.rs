@@ -22,6 +22,7 @@ pub mod error;
 pub mod htmx;
 pub mod i18n;
 pub mod mailer;
+pub mod multipart;
 pub mod observe;
 pub mod pay;
 pub mod routes;

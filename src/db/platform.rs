@@ -481,6 +481,12 @@ pub fn count_events(conn: &mut DbConn) -> QueryResult<i64> {
     wechat_events::table.count().get_result(conn)
 }
 
+/// Events whose processing is done: applied, or nothing to do for their kind.
+pub fn count_events_handled(conn: &mut DbConn) -> QueryResult<i64> {
+    let done = [EventStatus::Processed.as_str(), EventStatus::Ignored.as_str()];
+    wechat_events::table.filter(wechat_events::status.eq_any(done)).count().get_result(conn)
+}
+
 // ---- authorization states ----
 
 /// The stored columns of an authorization state; [`AuthState`] is what callers get.

@@ -2,7 +2,6 @@
 
 use std::sync::LazyLock;
 
-use actix_multipart::Multipart;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use serde::Deserialize;
@@ -184,7 +183,7 @@ pub async fn save_details(
     ctx: PageCtx,
     user: CurrentUser,
     pool: web::Data<DbPool>,
-    payload: Multipart,
+    payload: crate::multipart::Parts,
 ) -> Result<HttpResponse, AppError> {
     let app = load(&pool, &user).await?;
     if let Some(r) = editable_or_redirect(&app) {

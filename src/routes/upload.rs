@@ -5,10 +5,8 @@
 
 use std::collections::HashMap;
 
-use actix_multipart::Multipart;
-use futures_util::StreamExt;
-
 use crate::error::AppError;
+use crate::multipart::Parts;
 
 /// What a multipart form carried.
 #[derive(Debug, Default)]
@@ -42,17 +40,18 @@ pub struct Limits {
     pub text_bytes: usize,
 }
 
-/// Reads the whole form. Public so the fuzz targets (`fuzz/`) run it on arbitrary bodies.
-pub async fn read(mut payload: Multipart, limits: Limits) -> Result<Upload, AppError> {
+/// Reads the whole form; a body cut short is a 400, at once (see `crate::multipart`).
+/// Public so the fuzz targets (`fuzz/`) run it on arbitrary bodies.
+pub async fn read(mut payload: Parts, limits: Limits) -> Result<Upload, AppError> {
     let mut up = Upload::default();
-    while let Some(field) = payload.next().await {
+    while let Some(field) = payload.next_field().await {
         let mut field = field.map_err(super::bad_form)?;
         let name = field.name().unwrap_or_default().to_string();
         let filename = field.content_disposition().and_then(|d| d.get_filename()).unwrap_or_default().to_string();
         let is_file = limits.file_fields.contains(&name.as_str());
         let limit = if is_file { limits.file_bytes } else { limits.text_bytes };
         let (mut data, mut too_large) = (Vec::new(), false);
-        while let Some(chunk) = field.next().await {
+        while let Some(chunk) = payload.next_chunk(&mut field).await {
             let chunk = chunk.map_err(super::bad_form)?;
             if too_large || data.len() + chunk.len() > limit {
                 too_large = true;

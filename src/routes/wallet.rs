@@ -4,7 +4,6 @@
 //! self-test. Every form works without JavaScript; with HTMX the readiness panel and the
 //! self-test refresh in place.
 
-use actix_multipart::Multipart;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -445,7 +444,7 @@ pub async fn apply(
     current: CurrentTenant,
     wallet: web::Data<Wallet>,
     session: TypedSession,
-    payload: Multipart,
+    payload: crate::multipart::Parts,
 ) -> Result<HttpResponse, AppError> {
     let tid = current.tenant.id.clone();
     let limits =

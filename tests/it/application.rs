@@ -201,6 +201,41 @@ async fn logos_are_checked_by_content_not_by_name() {
 }
 
 #[tokio::test]
+async fn an_upload_cut_short_inside_a_part_is_refused_at_once_and_nothing_is_kept() {
+    // The fuzzer's finding: a body that ends inside a part, with fewer bytes left than a
+    // boundary, used to leave the handler waiting for ever (actix-multipart answers Pending).
+    let app = TestApp::spawn().await;
+    let b = app.browser();
+    b.sign_up("cut@example.com", "C").await;
+    b.post("/apply/role", &[("role", "technical_merchant")]).await;
+    let token = b.csrf().await;
+    let body = "--cutboundary\r\nContent-Disposition: form-data; name=\"company_name\"\r\n\r\nCut Short Ltd\r\n--cut";
+    let sent = b
+        .client
+        .post(b.url(&format!("/apply/details?csrf_token={token}")))
+        .header("Content-Type", "multipart/form-data; boundary=cutboundary")
+        .body(body)
+        // Not a wait for something to happen: only a bound on a hang, far above the answer's time.
+        .timeout(std::time::Duration::from_secs(30))
+        .send()
+        .await
+        .expect("an answer, not a request held open");
+    let page = b.read_response(sent).await;
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    page.assert_contains("The form could not be read.");
+    let (step, company) = app.db(|c| {
+        let u = minihost::db::users::find_by_email(c, "cut@example.com").unwrap().unwrap();
+        let a = minihost::db::applications::find_for_user(c, &u.id).unwrap().unwrap();
+        (a.step, a.company_name)
+    });
+    assert_eq!(step, 2, "still on the details step");
+    assert_ne!(company, "Cut Short Ltd", "nothing from the cut body is kept");
+    // The same form, whole, goes through.
+    let ok = b.post_details(&[("company_name", "Cut Short Ltd")], None).await;
+    assert_eq!(ok.url().path(), "/apply/review");
+}
+
+#[tokio::test]
 async fn without_a_logo_the_workspace_shows_the_first_character_on_a_kept_colour() {
     let app = TestApp::spawn().await;
     let (browser, tenant_id) = app.approved_tenant("cn@example.com", "北京示例科技有限公司").await;

@@ -8,7 +8,6 @@
 use std::sync::LazyLock;
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
-use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
@@ -213,13 +212,13 @@ struct Upload {
     too_large: bool,
 }
 
-async fn read_upload(mut form: actix_multipart::Multipart) -> Result<Upload, String> {
+async fn read_upload(mut form: crate::multipart::Parts) -> Result<Upload, String> {
     let mut up = Upload::default();
-    while let Some(field) = form.next().await {
+    while let Some(field) = form.next_field().await {
         let mut field = field.map_err(|e| format!("multipart 格式错误: {e}"))?;
         let name = field.name().unwrap_or_default().to_string();
         let mut data = Vec::new();
-        while let Some(chunk) = field.next().await {
+        while let Some(chunk) = form.next_chunk(&mut field).await {
             let chunk = chunk.map_err(|e| format!("multipart 格式错误: {e}"))?;
             if data.len() + chunk.len() > rules::MEDIA_MAX_BYTES + 1 {
                 up.too_large = true;
@@ -237,7 +236,7 @@ async fn read_upload(mut form: actix_multipart::Multipart) -> Result<Upload, Str
 }
 
 /// `POST /v3/merchant/media/upload` (multipart `meta` + `file`); the signature covers `meta`.
-pub async fn media_upload(sb: web::Data<Sandbox>, req: HttpRequest, form: actix_multipart::Multipart) -> HttpResponse {
+pub async fn media_upload(sb: web::Data<Sandbox>, req: HttpRequest, form: crate::multipart::Parts) -> HttpResponse {
     let up = match read_upload(form).await {
         Ok(up) => up,
         Err(msg) => return error_response(None, &WxError::param(msg)),
