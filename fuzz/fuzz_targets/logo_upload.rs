@@ -1,8 +1,9 @@
 //! The business-details upload: arbitrary bytes as a `multipart/form-data` body (fixed
-//! boundary), fed in chunks whose size the first byte picks, read by `routes::upload::read`
-//! with the details form's limits (a body cut short must be an error, not a wait: the
-//! executor panics on a future that never settles), then the logo checked as the handler checks it
-//! (`domain::logo::check`, by content). The raw bytes are checked as a logo too.
+//! boundary), fed in chunks whose size the first byte picks, read through
+//! `multipart::Parts` by `routes::upload::read` with the details form's limits (a body cut
+//! short must be an error, not a wait: the executor panics on a future that never
+//! settles), then the logo checked as the handler checks it (`domain::logo::check`, by
+//! content). The raw bytes are checked as a logo too.
 #![no_main]
 
 use actix_web::error::PayloadError;
