@@ -298,6 +298,19 @@ fn bad_xml(what: impl fmt::Display, pos: u64) -> CryptError {
     CryptError::BadXml(format!("{what} (at byte {pos})"))
 }
 
+/// A field's element name, which must be an XML name (letters, digits, `_`, `-`, `.`, `:`,
+/// not starting with a digit, `-` or `.`). quick-xml takes a tag's name up to the first
+/// space, and skips quoted text while looking for the tag's end, so a name can otherwise
+/// hold `<`, `>`, quotes or a whole run of markup (found by the `wechat_envelope` fuzzer:
+/// such a field rebuilt by [`build_flat_xml`] made a document that does not parse).
+fn field_name(raw: &str, pos: u64) -> Result<String, CryptError> {
+    let name_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':');
+    let mut chars = raw.chars();
+    let valid = chars.next().is_some_and(|c| name_char(c) && !c.is_numeric() && !matches!(c, '-' | '.'))
+        && chars.all(name_char);
+    if valid { Ok(raw.to_owned()) } else { Err(bad_xml("an element name that is not an XML name", pos)) }
+}
+
 fn resolve_ref(r: &BytesRef<'_>, out: &mut String, pos: u64) -> Result<(), CryptError> {
     match r.resolve_char_ref() {
         Ok(Some(ch)) => out.push(ch),
@@ -355,7 +368,7 @@ pub fn parse_flat_xml(xml: &str) -> Result<Vec<(String, String)>, CryptError> {
                         seen_root = true;
                     }
                     1 => {
-                        name = e.name().as_ref().to_owned();
+                        name = field_name(e.name().as_ref(), before)?;
                         text.clear();
                         nested = false;
                         inner_start = reader.buffer_position();
@@ -396,7 +409,7 @@ pub fn parse_flat_xml(xml: &str) -> Result<Vec<(String, String)>, CryptError> {
                     seen_root = true;
                     root_closed = true;
                 }
-                1 => fields.push((e.name().as_ref().to_owned(), String::new())),
+                1 => fields.push((field_name(e.name().as_ref(), before)?, String::new())),
                 _ => nested = true,
             },
             Event::Text(t) => {
@@ -457,6 +470,19 @@ pub fn build_flat_xml(fields: &[(&str, &str)]) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_names_must_be_xml_names() {
+        // quick-xml skips quoted text looking for a tag's end: this is one empty element
+        // whose "name" holds markup. Refused, so nothing unparseable is ever rebuilt.
+        assert!(parse_flat_xml("<xml><A'x>y</B>'/></xml>").is_err());
+        assert!(parse_flat_xml("<xml><A\"x>y</A\"x></xml>").is_err());
+        assert!(parse_flat_xml("<xml><1a>y</1a></xml>").is_err());
+        let fields = parse_flat_xml("<xml><Name_1.x-y>v</Name_1.x-y><名称>值</名称><E/></xml>").unwrap();
+        assert_eq!(fields.len(), 3);
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(parse_flat_xml(&build_flat_xml(&pairs)).unwrap(), fields);
+    }
 
     // Vector A (WxJava WxCryptUtilTest).
     const A_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
