@@ -32,17 +32,6 @@ const SUB_MCHID: &str = "1900000109";
 const PASSWORD: &str = "load-password-1";
 const OPERATOR: &str = "load-operator@example.com";
 
-/// An error with its causes ("error sending request" alone does not say what happened).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(&format!(": {c}"));
-        cause = c.source();
-    }
-    text
-}
-
 /// A client that lets an idle connection go well before the console would
 /// (`MINIHOST_KEEP_ALIVE_SECS`, 75 s), as a load balancer in front of it must be set up;
 /// otherwise the two can close and reuse the same connection at once.
@@ -112,7 +101,8 @@ impl Load {
     /// One request of `kind`; Err says what was wrong with the answer.
     async fn one(&self, kind: Kind, n: usize) -> Result<(), String> {
         let answer = |r: Result<reqwest::Response, reqwest::Error>| async move {
-            let r = r.map_err(|e| format!("no answer: {}", chain(&e)))?;
+            // `{:#}` names the causes too ("error sending request" alone says nothing).
+            let r = r.map_err(|e| format!("no answer: {:#}", anyhow::Error::from(e)))?;
             let status = r.status().as_u16();
             let text = r.text().await.map_err(|e| format!("{status}, body cut: {e}"))?;
             Ok::<_, String>((status, text))

@@ -96,7 +96,6 @@ impl Application {
         let sandbox_routes = sandbox.clone();
         let dev_tools = config.sandbox;
         let cookie_secure = config.cookie_secure;
-        let keep_alive = settings.keep_alive;
         let mut server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), cookie_key.clone())
                 .cookie_name("minihost_session".into())
@@ -157,7 +156,7 @@ impl Application {
                 })
                 .service(console)
         })
-        .keep_alive(actix_web::http::KeepAlive::Timeout(keep_alive))
+        .keep_alive(actix_web::http::KeepAlive::Timeout(settings.keep_alive))
         .listen(listener)?;
         if let Some(metrics_listener) = metrics_listener {
             server = server.listen(metrics_listener)?;
